@@ -1,0 +1,19 @@
+import Link from "next/link";
+import { SearchX } from "lucide-react";
+import { Button } from "@/components/ui/button";
+import { EmptyState } from "@/components/ui/empty-state";
+
+export default function TeamNotFound() {
+  return (
+    <EmptyState
+      icon={SearchX}
+      title="Not found"
+      description="This page does not exist, or you do not have access to it."
+      action={
+        <Button asChild variant="outline">
+          <Link href="/">Go to your teams</Link>
+        </Button>
+      }
+    />
+  );
+}

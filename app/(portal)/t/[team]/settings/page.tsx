@@ -1,0 +1,66 @@
+import type { Metadata } from "next";
+import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
+import { PageHeader } from "@/components/shell/page-header";
+import { listApiTokens } from "@/lib/api-tokens/tokens";
+import { env } from "@/lib/env";
+import { listMembers } from "@/lib/teams/members";
+import { teamPageContext } from "@/lib/teams/page-context";
+import { can } from "@/lib/teams/roles";
+import { MembersSection } from "./members-section";
+import { TokensSection } from "./tokens-section";
+import { RenameTeamForm } from "./rename-team-form";
+
+export const metadata: Metadata = { title: "Settings" };
+
+export default async function SettingsPage({ params }: { params: Promise<{ team: string }> }) {
+  const { user, ctx } = await teamPageContext((await params).team);
+  const members = await listMembers(ctx.team.id);
+  const canManageTokens = can(ctx.role, "api-token:manage");
+  const tokens = canManageTokens ? await listApiTokens(ctx.team.id) : [];
+  const { proxyDomain, registryDomain } = env();
+  return (
+    <>
+      <PageHeader title="Settings" description={`Team ${ctx.team.name}. Your role: ${ctx.role}.`} />
+      <div className="grid max-w-4xl gap-6">
+        {can(ctx.role, "team:rename") ? <RenameTeamForm team={ctx.team.slug} name={ctx.team.name} /> : null}
+        <MembersSection
+          team={ctx.team.slug}
+          members={members}
+          myUserId={user.id}
+          canManage={can(ctx.role, "member:invite")}
+          isOwner={ctx.role === "owner"}
+        />
+        {canManageTokens ? (
+          <TokensSection
+            team={ctx.team.slug}
+            tokens={tokens.map((t) => ({
+              id: t.id,
+              name: t.name,
+              prefix: t.prefix,
+              createdAt: t.createdAt.toISOString(),
+              lastUsedAt: t.lastUsedAt?.toISOString() ?? null,
+              revokedAt: t.revokedAt?.toISOString() ?? null,
+              createdBy: t.createdBy?.email ?? null,
+            }))}
+          />
+        ) : null}
+        <Card>
+          <CardHeader>
+            <CardTitle>Domains</CardTitle>
+            <CardDescription>Set by the operator through the environment (see the README).</CardDescription>
+          </CardHeader>
+          <CardContent>
+            <dl className="grid grid-cols-[12rem_1fr] gap-y-2 text-sm">
+              <dt className="text-zinc-600">Proxy domain</dt>
+              <dd className="font-mono" data-testid="proxy-domain">
+                {proxyDomain}
+              </dd>
+              <dt className="text-zinc-600">Registry domain</dt>
+              <dd className="font-mono">{registryDomain ?? "not set"}</dd>
+            </dl>
+          </CardContent>
+        </Card>
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,19 @@
+/** Every activity action, with the words the Activity page shows for it. */
+export const ACTIVITY_ACTIONS = {
+  "user.signed_up": "signed up",
+  "user.signed_in": "signed in",
+  "team.created": "created the team",
+  "team.renamed": "renamed the team",
+  "member.invited": "added a member",
+  "member.role_changed": "changed a member's role",
+  "member.removed": "removed a member",
+  "member.left": "left the team",
+  "api_token.created": "created an API token",
+  "api_token.revoked": "revoked an API token",
+} as const;
+
+export type ActivityAction = keyof typeof ACTIVITY_ACTIONS;
+
+export function describeAction(action: string): string {
+  return Object.hasOwn(ACTIVITY_ACTIONS, action) ? ACTIVITY_ACTIONS[action as ActivityAction] : action;
+}

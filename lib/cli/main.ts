@@ -1,0 +1,50 @@
+/**
+ * Gantry's operator CLI: `npm run gantry -- <command> [--options]`.
+ * Commands print a one-line JSON summary on stdout; errors go to stderr with a
+ * non-zero exit code (2 for usage errors, 1 for refusals).
+ */
+import { CliError, parseArgs } from "./args";
+import { bootstrap } from "./commands/bootstrap";
+import { createToken } from "./commands/create-token";
+
+const USAGE = `Usage: npm run gantry -- <command> [options]
+
+Commands:
+  bootstrap --email E --password P --team "T"   create (or reuse) a user and a team they own
+  create-token --email E --team "T" [--name N]  create a team API token; printed on the last line
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const { command, options } = parseArgs(argv);
+  switch (command) {
+    case "bootstrap":
+      console.log(JSON.stringify(await bootstrap(options)));
+      return 0;
+    case "create-token": {
+      const { summary, token } = await createToken(options);
+      console.log(JSON.stringify(summary));
+      console.log(token);
+      return 0;
+    }
+    case undefined:
+    case "help":
+    case "--help":
+      process.stdout.write(USAGE);
+      return command ? 0 : 2;
+    default:
+      throw new CliError(`Unknown command "${command}".\n\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    if (e instanceof CliError) {
+      console.error(`gantry: ${e.message}`);
+      process.exit(e.exitCode);
+    }
+    const message = e instanceof Error ? e.message : String(e);
+    console.error(`gantry: ${message}`);
+    process.exit(1);
+  },
+);

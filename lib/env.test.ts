@@ -1,0 +1,81 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { EnvError, parseEnv } from "@/lib/env";
+
+const dirs: string[] = [];
+function tmp() {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), "gantry-env-"));
+  dirs.push(d);
+  return d;
+}
+afterEach(() => dirs.splice(0).forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+describe("parseEnv", () => {
+  it("gives embedded defaults: SQLite under the data dir, 127.0.0.1:3000, proxy domain = serving address", () => {
+    const dir = tmp();
+    const e = parseEnv({ GANTRY_DATA_DIR: dir }, () => {});
+    expect(e.mode).toBe("embedded");
+    expect(e.databaseUrl).toBe(`file:${path.join(dir, "gantry.db")}`);
+    expect(e.host).toBe("127.0.0.1");
+    expect(e.port).toBe(3000);
+    expect(e.proxyDomain).toBe("127.0.0.1:3000");
+    expect(e.proxyDomainIsExplicit).toBe(false);
+    expect(e.trustProxy).toBe(false);
+    expect(e.allowedPrivateHosts).toEqual([]);
+  });
+
+  it("generates the auth secret once in embedded mode, warns, and reuses it", () => {
+    const dir = tmp();
+    const warn = vi.fn();
+    const first = parseEnv({ GANTRY_DATA_DIR: dir }, warn).authSecret;
+    const second = parseEnv({ GANTRY_DATA_DIR: dir }, warn).authSecret;
+    expect(first.length).toBeGreaterThanOrEqual(32);
+    expect(second).toBe(first);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(fs.statSync(path.join(dir, "auth-secret")).mode & 0o777).toBe(0o600);
+  });
+
+  it("refuses to start in production without AUTH_SECRET and DATABASE_URL, naming both", () => {
+    expect(() => parseEnv({ GANTRY_ENV: "production", GANTRY_DATA_DIR: tmp() })).toThrow(EnvError);
+    try {
+      parseEnv({ GANTRY_ENV: "production", GANTRY_DATA_DIR: tmp() });
+    } catch (e) {
+      expect((e as EnvError).issues.join("\n")).toMatch(/AUTH_SECRET/);
+      expect((e as EnvError).issues.join("\n")).toMatch(/DATABASE_URL/);
+    }
+  });
+
+  it("rejects malformed values with the variable's name", () => {
+    expect(() => parseEnv({ PORT: "70000", GANTRY_DATA_DIR: tmp() })).toThrow(/PORT/);
+    expect(() => parseEnv({ GANTRY_PROXY_DOMAIN: "https://gantry.example.com/x", GANTRY_DATA_DIR: tmp() })).toThrow(/GANTRY_PROXY_DOMAIN/);
+    expect(() => parseEnv({ DATABASE_URL: "postgres://x", GANTRY_DATA_DIR: tmp() })).toThrow(/DATABASE_URL/);
+    expect(() => parseEnv({ AUTH_SECRET: "short", GANTRY_DATA_DIR: tmp() })).toThrow(/AUTH_SECRET/);
+  });
+
+  it("reads explicit settings", () => {
+    const e = parseEnv(
+      {
+        GANTRY_DATA_DIR: tmp(),
+        AUTH_SECRET: "x".repeat(40),
+        PORT: "8443",
+        GANTRY_PROXY_DOMAIN: "pull.example.com",
+        GANTRY_REGISTRY_DOMAIN: "registry.example.com:5000",
+        GANTRY_ALLOWED_PRIVATE_HOSTS: " 127.0.0.1/32, registry.internal ,",
+        GANTRY_TRUST_PROXY: "true",
+      },
+      () => {},
+    );
+    expect(e.authSecret).toBe("x".repeat(40));
+    expect(e.proxyDomain).toBe("pull.example.com");
+    expect(e.proxyDomainIsExplicit).toBe(true);
+    expect(e.registryDomain).toBe("registry.example.com:5000");
+    expect(e.allowedPrivateHosts).toEqual(["127.0.0.1/32", "registry.internal"]);
+    expect(e.trustProxy).toBe(true);
+  });
+
+  it("uses a loopback proxy domain when listening on all interfaces", () => {
+    expect(parseEnv({ GANTRY_DATA_DIR: tmp(), HOST: "0.0.0.0", PORT: "4000" }, () => {}).proxyDomain).toBe("127.0.0.1:4000");
+  });
+});

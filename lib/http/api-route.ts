@@ -1,0 +1,86 @@
+import "server-only";
+import { NextResponse, type NextRequest } from "next/server";
+import { z } from "zod";
+import { AppError, forbidden, unauthenticated } from "@/lib/errors";
+import { authenticateApiToken } from "@/lib/api-tokens/tokens";
+import { clientIpFromHeaders } from "@/lib/http/client-ip";
+import { errorBody, toAppError } from "@/lib/http/map-error";
+import type { TeamContext } from "@/lib/teams/access";
+import { can, type Permission } from "@/lib/teams/roles";
+
+/** The role an API token acts with: it can do what an admin can, never more. */
+export const API_TOKEN_ROLE = "admin" as const;
+
+export const MAX_JSON_BODY_BYTES = 1024 * 1024;
+
+interface RouteOptions<B extends z.ZodType | undefined, P extends z.ZodType | undefined> {
+  permission: Permission;
+  body?: B;
+  params?: P;
+}
+
+type Parsed<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+export interface ApiResult {
+  status?: number;
+  body: unknown;
+}
+
+/**
+ * Wraps a /api/v1 route handler: bearer token → team → permission → JSON body
+ * and params through zod → call → one error mapper. Errors are always
+ * `{ error: { code, message, fields? } }` with the status of their code.
+ */
+export function apiRoute<B extends z.ZodType | undefined = undefined, P extends z.ZodType | undefined = undefined>(
+  options: RouteOptions<B, P>,
+  handler: (ctx: TeamContext, input: { body: Parsed<B>; params: Parsed<P>; request: NextRequest }) => Promise<ApiResult>,
+) {
+  return async function route(request: NextRequest, segment: { params: Promise<Record<string, string | string[]>> }) {
+    try {
+      const ctx = await authenticate(request);
+      if (!can(ctx.role, options.permission)) throw forbidden();
+      const params = (options.params ? options.params.parse(await segment.params) : undefined) as Parsed<P>;
+      const body = (options.body ? options.body.parse(await readJson(request)) : undefined) as Parsed<B>;
+      const result = await handler(ctx, { body, params, request });
+      return NextResponse.json(result.body, { status: result.status ?? 200 });
+    } catch (e) {
+      return errorResponse(toAppError(e, { route: request.nextUrl.pathname, method: request.method }));
+    }
+  };
+}
+
+export function errorResponse(err: AppError): NextResponse {
+  const res = NextResponse.json(errorBody(err), { status: err.status });
+  if (err.code === "UNAUTHENTICATED") res.headers.set("WWW-Authenticate", 'Bearer realm="gantry-api"');
+  if (err.retryAfterSeconds) res.headers.set("Retry-After", String(err.retryAfterSeconds));
+  return res;
+}
+
+async function authenticate(request: NextRequest): Promise<TeamContext> {
+  const header = request.headers.get("authorization") ?? "";
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  if (!match?.[1]) throw unauthenticated("Send a team API token as `Authorization: Bearer <token>`.");
+  const token = await authenticateApiToken(match[1]);
+  if (!token) throw unauthenticated("The API token is invalid or has been revoked.");
+  return {
+    team: token.team,
+    role: API_TOKEN_ROLE,
+    actor: { type: "api_token", id: token.id, label: `API token "${token.name}"` },
+    userId: null,
+    ip: clientIpFromHeaders(request.headers),
+  };
+}
+
+async function readJson(request: NextRequest): Promise<unknown> {
+  const type = request.headers.get("content-type") ?? "";
+  if (!/^application\/(.+\+)?json\b/i.test(type)) throw new AppError("BAD_REQUEST", "Send a JSON body with Content-Type: application/json.");
+  const length = Number(request.headers.get("content-length") ?? "0");
+  if (length > MAX_JSON_BODY_BYTES) throw new AppError("PAYLOAD_TOO_LARGE", `The body is over ${MAX_JSON_BODY_BYTES} bytes.`);
+  const text = await request.text();
+  if (text.length > MAX_JSON_BODY_BYTES) throw new AppError("PAYLOAD_TOO_LARGE", `The body is over ${MAX_JSON_BODY_BYTES} bytes.`);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new AppError("BAD_REQUEST", "The body is not valid JSON.");
+  }
+}

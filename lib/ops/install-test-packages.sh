@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests run against, when missing:
+#   chromium          Playwright's browser (its own download is not used)
+#   docker-registry   the CNCF distribution registry (real upstreams)
+#   skopeo, umoci     a real registry client, and image building without a daemon
+#   apache2-utils     htpasswd (bcrypt) for the Basic-auth registry
+#   kubernetes-client kubectl, for `kubectl kustomize`
+# As root it installs them with apt-get; otherwise it prints what to install.
+set -euo pipefail
+
+declare -A NEED=(
+  [chromium]=chromium
+  [docker-registry]=docker-registry
+  [skopeo]=skopeo
+  [umoci]=umoci
+  [htpasswd]=apache2-utils
+  [kubectl]=kubernetes-client
+)
+missing=()
+for cmd in "${!NEED[@]}"; do
+  command -v "$cmd" > /dev/null 2>&1 || missing+=("${NEED[$cmd]}")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+if [[ $(id -u) -eq 0 ]] && command -v apt-get > /dev/null; then
+  echo "==> Installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq < /dev/null
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" < /dev/null
+else
+  echo "The tests need these Debian packages: ${missing[*]}" >&2
+  echo "Install them with: sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# README command 2: install what the tests need, then run every test:
+# typecheck, lint, unit, integration (real SQLite, real registries) and
+# Playwright (Debian Chromium against the production build).
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+bash lib/ops/install-test-packages.sh
+install_node_deps
+generate_prisma_client
+
+RESULTS="$ROOT/test-results/summary"
+rm -rf "$RESULTS" && mkdir -p "$RESULTS"
+
+say "Typecheck"
+npx tsc --noEmit
+say "Lint"
+npx eslint --max-warnings 0 .
+
+status=0
+say "Unit tests"
+npx vitest run --project unit --reporter=default --reporter=json --outputFile.json="$RESULTS/unit.json" || status=1
+say "Integration tests"
+npx vitest run --project integration --reporter=default --reporter=json --outputFile.json="$RESULTS/integration.json" || status=1
+build_app
+say "End-to-end tests (Playwright, Debian Chromium)"
+PLAYWRIGHT_JSON_OUTPUT_NAME="$RESULTS/e2e.json" npx playwright test || status=1
+
+node lib/ops/test-summary.mjs "$RESULTS" || status=1
+exit $status

@@ -1,0 +1,48 @@
+/**
+ * Gantry's HTTP server: one port, one origin. The portal (pages, actions,
+ * /api) is Next.js's request handler; the registry API under /v2/ will be
+ * served here by plain Node (see the proxy work), because Next's route handlers
+ * strip Content-Length and buffer blobs.
+ *
+ * It also fixes the client address: X-Gantry-Client-IP is set from the socket
+ * (or from X-Forwarded-For when GANTRY_TRUST_PROXY=true), overwriting anything
+ * the client sent, so rate limits and logs cannot be fooled by a header.
+ */
+import http from "node:http";
+import path from "node:path";
+import next from "next";
+import { env } from "../env";
+import { CLIENT_IP_HEADER, resolveClientIp } from "../http/client-ip";
+
+async function main() {
+  const config = env();
+  const dev = process.argv.includes("--dev");
+  const app = next({ dev, dir: path.resolve(__dirname, "../.."), hostname: config.host, port: config.port });
+  const handle = app.getRequestHandler();
+  await app.prepare();
+
+  const server = http.createServer((req, res) => {
+    const ip = resolveClientIp(req.socket.remoteAddress, req.headers["x-forwarded-for"], config.trustProxy);
+    if (ip) req.headers[CLIENT_IP_HEADER] = ip;
+    else delete req.headers[CLIENT_IP_HEADER];
+    if (!config.trustProxy) req.headers["x-forwarded-for"] = ip ?? "";
+    void handle(req, res);
+  });
+  server.keepAliveTimeout = 65_000;
+  server.listen(config.port, config.host, () => {
+    console.log(`Gantry ${dev ? "(dev) " : ""}listening on http://${config.host}:${config.port} (mode: ${config.mode}, proxy domain: ${config.proxyDomain})`);
+  });
+
+  const stop = (signal: string) => {
+    console.log(`${signal}: shutting down`);
+    server.close(() => process.exit(0));
+    setTimeout(() => process.exit(0), 10_000).unref();
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});

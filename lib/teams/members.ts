@@ -1,0 +1,125 @@
+import "server-only";
+import { z } from "zod";
+import { db, type Tx } from "@/lib/db";
+import { AppError, forbidden, notFound } from "@/lib/errors";
+import { recordActivity } from "@/lib/activity/record";
+import type { TeamContext } from "@/lib/teams/access";
+import { canAssignRole, canRemoveMember, isRole, ROLES, type Role } from "@/lib/teams/roles";
+
+export const roleSchema = z.enum(ROLES, { message: "Choose owner, admin or member." });
+
+export const inviteSchema = z.object({
+  email: z.string().trim().toLowerCase().pipe(z.email("Enter a valid email address.")),
+  role: roleSchema.default("member"),
+});
+
+export function listMembers(teamId: string) {
+  return db.membership.findMany({
+    where: { teamId },
+    orderBy: [{ createdAt: "asc" }],
+    select: { id: true, role: true, createdAt: true, user: { select: { id: true, email: true, name: true } } },
+  });
+}
+
+/** Adds an existing Gantry user to the team. */
+export async function inviteMember(ctx: TeamContext, input: z.input<typeof inviteSchema>) {
+  const { email, role } = inviteSchema.parse(input);
+  if (!canAssignRole(ctx.role, "member", role)) throw forbidden("Only an owner can add another owner.");
+  const user = await db.user.findUnique({ where: { email }, select: { id: true, email: true } });
+  if (!user) {
+    throw new AppError("VALIDATION", "No Gantry account uses this email.", {
+      fields: { email: ["No Gantry account uses this email. Ask them to sign up first, then add them."] },
+    });
+  }
+  const existing = await db.membership.findUnique({ where: { teamId_userId: { teamId: ctx.team.id, userId: user.id } } });
+  if (existing) {
+    throw new AppError("CONFLICT", "Already a member of this team.", { fields: { email: ["Already a member of this team."] } });
+  }
+  return db.$transaction(async (tx) => {
+    const membership = await tx.membership.create({ data: { teamId: ctx.team.id, userId: user.id, role } });
+    await recordActivity(tx, {
+      teamId: ctx.team.id,
+      actor: ctx.actor,
+      action: "member.invited",
+      resourceType: "member",
+      resourceId: membership.id,
+      metadata: { email: user.email, role },
+      ip: ctx.ip,
+    });
+    return membership;
+  });
+}
+
+async function loadMember(teamId: string, membershipId: string) {
+  const m = await db.membership.findFirst({
+    where: { id: membershipId, teamId },
+    select: { id: true, role: true, userId: true, user: { select: { email: true } } },
+  });
+  if (!m || !isRole(m.role)) throw notFound("Member");
+  return { ...m, role: m.role };
+}
+
+/** Counts owners inside the transaction, so two concurrent demotions cannot both pass. */
+async function assertNotLastOwner(tx: Tx, teamId: string, message: string) {
+  const owners = await tx.membership.count({ where: { teamId, role: "owner" } });
+  if (owners <= 1) throw new AppError("CONFLICT", message);
+}
+
+export async function changeMemberRole(ctx: TeamContext, membershipId: string, nextRole: Role) {
+  const target = await loadMember(ctx.team.id, membershipId);
+  if (!canAssignRole(ctx.role, target.role, nextRole)) throw forbidden("Only an owner can grant or remove the owner role.");
+  if (target.role === nextRole) return target;
+  return db.$transaction(async (tx) => {
+    if (target.role === "owner") await assertNotLastOwner(tx, ctx.team.id, "A team needs at least one owner. Make someone else an owner first.");
+    const updated = await tx.membership.update({ where: { id: target.id }, data: { role: nextRole } });
+    await recordActivity(tx, {
+      teamId: ctx.team.id,
+      actor: ctx.actor,
+      action: "member.role_changed",
+      resourceType: "member",
+      resourceId: target.id,
+      metadata: { email: target.user.email, from: target.role, to: nextRole },
+      ip: ctx.ip,
+    });
+    return updated;
+  });
+}
+
+/** Removes a member. Anyone may remove themselves (leave), except the last owner. */
+export async function removeMember(ctx: TeamContext, membershipId: string) {
+  const target = await loadMember(ctx.team.id, membershipId);
+  const leaving = ctx.userId !== null && target.userId === ctx.userId;
+  if (!leaving && !canRemoveMember(ctx.role, target.role)) throw forbidden("Only an owner can remove an owner.");
+  await db.$transaction(async (tx) => {
+    if (target.role === "owner") {
+      await assertNotLastOwner(tx, ctx.team.id, "The last owner cannot leave or be removed. Make someone else an owner first.");
+    }
+    await tx.membership.delete({ where: { id: target.id } });
+    await recordActivity(tx, {
+      teamId: ctx.team.id,
+      actor: ctx.actor,
+      action: leaving ? "member.left" : "member.removed",
+      resourceType: "member",
+      resourceId: target.id,
+      metadata: { email: target.user.email, role: target.role },
+      ip: ctx.ip,
+    });
+  });
+  return { left: leaving };
+}
+
+export async function renameTeam(ctx: TeamContext, name: string) {
+  return db.$transaction(async (tx) => {
+    const team = await tx.team.update({ where: { id: ctx.team.id }, data: { name } });
+    await recordActivity(tx, {
+      teamId: ctx.team.id,
+      actor: ctx.actor,
+      action: "team.renamed",
+      resourceType: "team",
+      resourceId: ctx.team.id,
+      metadata: { from: ctx.team.name, to: name },
+      ip: ctx.ip,
+    });
+    return team;
+  });
+}

@@ -1,0 +1,19 @@
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import type { TestProject } from "vitest/node";
+
+/** Migrates the integration project's scratch SQLite file with the real migrations. */
+export default function setup(project: TestProject) {
+  const env = project.config.env as Record<string, string>;
+  const root = path.resolve(__dirname, "../..");
+  execFileSync(path.join(root, "node_modules", ".bin", "prisma"), ["migrate", "deploy"], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  return () => {
+    const dir = env.GANTRY_DATA_DIR;
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  };
+}

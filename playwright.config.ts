@@ -1,0 +1,56 @@
+import path from "node:path";
+import { defineConfig, devices } from "@playwright/test";
+
+/**
+ * End-to-end tests drive Debian's Chromium (never `playwright install`) against
+ * the production build, served by Gantry's own server on a throwaway database.
+ * `npm test` builds first; `npm run test:e2e` expects a build in .next/.
+ */
+const PORT = 3100;
+const dataDir = path.join(__dirname, "test-results", "e2e-data");
+export const e2eEnv = {
+  GANTRY_DATA_DIR: dataDir,
+  DATABASE_URL: `file:${path.join(dataDir, "gantry.db")}`,
+  AUTH_SECRET: "e2e-tests-only-secret-0123456789abcdefghij",
+  PORT: String(PORT),
+  HOST: "127.0.0.1",
+  GANTRY_LOG_LEVEL: "warn",
+};
+
+export default defineConfig({
+  testDir: "e2e",
+  outputDir: "test-results/playwright",
+  forbidOnly: !!process.env.CI,
+  retries: 0,
+  workers: 2,
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
+  reporter: [["list"], ["json", { outputFile: process.env.PLAYWRIGHT_JSON_OUTPUT_NAME ?? "test-results/e2e.json" }]],
+  use: {
+    baseURL: `http://127.0.0.1:${PORT}`,
+    trace: "retain-on-failure",
+    screenshot: "only-on-failure",
+    launchOptions: {
+      executablePath: "/usr/bin/chromium",
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-quic",
+      ],
+    },
+  },
+  projects: [{ name: "chromium", use: { ...devices["Desktop Chrome"], channel: undefined } }],
+  webServer: {
+    command: `rm -rf ${JSON.stringify(dataDir)} && npx tsx lib/ops/db-migrate.ts && npm run -s serve`,
+    url: `http://127.0.0.1:${PORT}/sign-in`,
+    env: e2eEnv,
+    reuseExistingServer: false,
+    timeout: 120_000,
+    stdout: "pipe",
+    stderr: "pipe",
+  },
+});

@@ -1,0 +1,49 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { defineConfig } from "vitest/config";
+
+const alias = {
+  "@": path.resolve(import.meta.dirname),
+  // `server-only` throws outside React Server Components; tests run in plain Node.
+  "server-only": path.resolve(import.meta.dirname, "lib/testing/empty-module.ts"),
+};
+
+// Integration tests run against a real SQLite file, migrated by the global setup.
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "gantry-it-"));
+const integrationEnv = {
+  GANTRY_DATA_DIR: scratch,
+  DATABASE_URL: `file:${path.join(scratch, "gantry.db")}`,
+  AUTH_SECRET: "integration-tests-secret-0123456789abcdef",
+  GANTRY_LOG_LEVEL: "error",
+};
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    projects: [
+      {
+        resolve: { alias },
+        test: {
+          name: "unit",
+          include: ["lib/**/*.test.ts", "components/**/*.test.ts", "app/**/*.test.ts"],
+          exclude: ["**/*.int.test.ts", "node_modules/**"],
+          environment: "node",
+        },
+      },
+      {
+        resolve: { alias },
+        test: {
+          name: "integration",
+          include: ["lib/**/*.int.test.ts"],
+          environment: "node",
+          env: integrationEnv,
+          globalSetup: ["lib/testing/integration-global-setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
