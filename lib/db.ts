@@ -11,6 +11,7 @@ import { env } from "@/lib/env";
 const defaultOmit = {
   user: { passwordHash: true },
   apiToken: { tokenHash: true },
+  encryptedSecret: { ciphertext: true, iv: true, authTag: true, wrappedDek: true },
 } as const;
 
 function createClient(url: string) {

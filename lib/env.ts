@@ -43,6 +43,12 @@ export const envSchema = z.object({
   GANTRY_SIGNIN_MAX_PER_ACCOUNT: positiveInt(5),
   GANTRY_SIGNIN_MAX_PER_IP: positiveInt(30),
   GANTRY_SIGNIN_WINDOW_SECONDS: positiveInt(15 * 60),
+  /** Key-encryption keys, `id:base64(32 bytes)` comma-separated; see lib/crypto. */
+  GANTRY_KEKS: z.string().optional(),
+  /** Which of GANTRY_KEKS wraps new data keys (optional with a single key). */
+  GANTRY_KEK_CURRENT: z.string().optional(),
+  /** Token realm hosts trusted with registry credentials beyond each registry's own host. */
+  GANTRY_TRUSTED_REALM_HOSTS: z.string().default(""),
   GANTRY_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
 });
@@ -61,6 +67,8 @@ export interface Env {
   proxyDomainIsExplicit: boolean;
   registryDomain: string | undefined;
   allowedPrivateHosts: string[];
+  keks: { list: string; current: string | undefined } | undefined;
+  trustedRealmHosts: string[];
   signIn: { maxPerAccount: number; maxPerIp: number; windowSeconds: number };
   logLevel: RawEnv["GANTRY_LOG_LEVEL"];
   nodeEnv: RawEnv["NODE_ENV"];
@@ -105,6 +113,7 @@ export function parseEnv(source: Record<string, string | undefined>, warn: (m: s
   if (raw.GANTRY_ENV === "production") {
     if (!raw.AUTH_SECRET) missing.push("AUTH_SECRET: required when GANTRY_ENV=production (e.g. `openssl rand -base64 33`)");
     if (!raw.DATABASE_URL) missing.push("DATABASE_URL: required when GANTRY_ENV=production");
+    if (!raw.GANTRY_KEKS) missing.push("GANTRY_KEKS: required when GANTRY_ENV=production (id:base64 of 32 random bytes, e.g. `kek1:$(openssl rand -base64 32)`)");
   }
   if (missing.length) throw new EnvError(missing);
 
@@ -126,6 +135,8 @@ export function parseEnv(source: Record<string, string | undefined>, warn: (m: s
     proxyDomainIsExplicit: raw.GANTRY_PROXY_DOMAIN !== undefined,
     registryDomain: raw.GANTRY_REGISTRY_DOMAIN,
     allowedPrivateHosts: raw.GANTRY_ALLOWED_PRIVATE_HOSTS.split(",").map((s) => s.trim()).filter(Boolean),
+    keks: raw.GANTRY_KEKS ? { list: raw.GANTRY_KEKS, current: raw.GANTRY_KEK_CURRENT } : undefined,
+    trustedRealmHosts: raw.GANTRY_TRUSTED_REALM_HOSTS.split(",").map((s) => s.trim().toLowerCase()).filter(Boolean),
     signIn: {
       maxPerAccount: raw.GANTRY_SIGNIN_MAX_PER_ACCOUNT,
       maxPerIp: raw.GANTRY_SIGNIN_MAX_PER_IP,

@@ -1,0 +1,167 @@
+import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { freePort, waitForHttp } from "./ports";
+import { startTokenServer, type TokenServer } from "./token-server";
+
+/**
+ * Real CNCF distribution registries (Debian `docker-registry`) on free loopback
+ * ports, for integration tests, e2e tests and benchmarks:
+ *
+ *   const reg = await startRegistry({ auth: "htpasswd", users: { alice: "pw" } });
+ *   afterAll(() => stopAll());   // stops every registry, even after a failed test
+ *
+ * Each registry logs every request as JSON; `requests()` returns them parsed,
+ * so tests can count what a client really sent upstream.
+ */
+export type RegistryOptions =
+  | { auth: "none" }
+  | { auth: "htpasswd"; users: Record<string, string> }
+  | { auth: "token"; users: Record<string, string>; publicPrefixes?: string[] };
+
+export interface RegistryRequestRecord {
+  method: string;
+  path: string;
+  status: number;
+}
+
+export interface RunningRegistry {
+  kind: RegistryOptions["auth"];
+  host: string;
+  url: string;
+  port: number;
+  dir: string;
+  tokenServer: TokenServer | undefined;
+  requests(): RegistryRequestRecord[];
+  clearRequests(): void;
+  /** Stops the registry process (the port then refuses connections). */
+  stop(): Promise<void>;
+  /** Starts it again on the same port with the same storage. */
+  restart(): Promise<void>;
+}
+
+const running = new Set<RunningRegistry>();
+let exitHookInstalled = false;
+
+function installExitHook() {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on("exit", () => {
+    for (const r of running) r.stop().catch(() => undefined);
+  });
+}
+
+function configYaml(o: { port: number; storage: string; auth: string }): string {
+  return `version: 0.1
+log:
+  level: info
+  formatter: json
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: ${o.storage}
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:${o.port}
+  secret: gantry-test-secret
+${o.auth}`;
+}
+
+export async function startRegistry(opts: RegistryOptions): Promise<RunningRegistry> {
+  installExitHook();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `gantry-registry-${opts.auth}-`));
+  const storage = path.join(dir, "storage");
+  fs.mkdirSync(storage);
+  const port = await freePort();
+  let tokenServer: TokenServer | undefined;
+  let auth = "";
+  if (opts.auth === "htpasswd") {
+    const file = path.join(dir, "htpasswd");
+    const lines = Object.entries(opts.users).map(([u, p]) => execFileSync("htpasswd", ["-Bbn", u, p], { encoding: "utf8" }).trim());
+    fs.writeFileSync(file, `${lines.join("\n")}\n`);
+    auth = `auth:\n  htpasswd:\n    realm: basic-realm\n    path: ${file}\n`;
+  } else if (opts.auth === "token") {
+    tokenServer = await startTokenServer({ dir, users: opts.users, publicPrefixes: opts.publicPrefixes ?? ["public/"] });
+    auth = `auth:\n  token:\n    realm: ${tokenServer.realm}\n    service: ${tokenServer.service}\n    issuer: ${tokenServer.issuer}\n    rootcertbundle: ${tokenServer.certFile}\n`;
+  }
+  const configFile = path.join(dir, "config.yml");
+  fs.writeFileSync(configFile, configYaml({ port, storage, auth }));
+
+  const records: RegistryRequestRecord[] = [];
+  let child: ChildProcess | undefined;
+  let buffered = "";
+  const onData = (chunk: Buffer) => {
+    buffered += chunk.toString("utf8");
+    let nl: number;
+    while ((nl = buffered.indexOf("\n")) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      if (!line.startsWith("{")) continue;
+      try {
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        const method = entry["http.request.method"];
+        const uri = entry["http.request.uri"];
+        const status = entry["http.response.status"];
+        if (typeof method === "string" && typeof uri === "string" && typeof status === "number" && String(entry.msg).startsWith("response completed")) {
+          records.push({ method, path: uri, status });
+        }
+      } catch {
+        // not a log line of interest
+      }
+    }
+  };
+
+  const start = async () => {
+    child = spawn("docker-registry", ["serve", configFile], { stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    await waitForHttp(`http://127.0.0.1:${port}/v2/`);
+  };
+  const stopProcess = async () => {
+    const c = child;
+    child = undefined;
+    if (!c || c.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      c.once("exit", () => resolve());
+      c.kill("SIGTERM");
+      setTimeout(() => c.kill("SIGKILL"), 3000).unref();
+    });
+  };
+
+  await start();
+  const reg: RunningRegistry = {
+    kind: opts.auth,
+    host: `127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${port}`,
+    port,
+    dir,
+    tokenServer,
+    requests: () => [...records],
+    clearRequests: () => void records.splice(0),
+    stop: async () => {
+      await stopProcess();
+    },
+    restart: async () => {
+      await stopProcess();
+      await start();
+    },
+  };
+  running.add(reg);
+  return reg;
+}
+
+/** Stops every registry and token server this process started, and removes their storage. */
+export async function stopAll(): Promise<void> {
+  const all = [...running];
+  running.clear();
+  await Promise.all(
+    all.map(async (r) => {
+      await r.stop();
+      await r.tokenServer?.stop();
+      fs.rmSync(r.dir, { recursive: true, force: true });
+    }),
+  );
+}
