@@ -16,6 +16,8 @@ const integrationEnv = {
   DATABASE_URL: `file:${path.join(scratch, "gantry.db")}`,
   AUTH_SECRET: "integration-tests-secret-0123456789abcdef",
   GANTRY_LOG_LEVEL: "error",
+  // The real test registries listen on loopback.
+  GANTRY_ALLOWED_PRIVATE_HOSTS: "127.0.0.1/32",
 };
 
 export default defineConfig({

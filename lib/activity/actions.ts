@@ -10,6 +10,10 @@ export const ACTIVITY_ACTIONS = {
   "member.left": "left the team",
   "api_token.created": "created an API token",
   "api_token.revoked": "revoked an API token",
+  "registry.created": "added a registry",
+  "registry.updated": "changed a registry",
+  "registry.deleted": "deleted a registry",
+  "registry.tested": "tested a registry connection",
 } as const;
 
 export type ActivityAction = keyof typeof ACTIVITY_ACTIONS;

@@ -1,3 +1,4 @@
+import { getDomain } from "tldts";
 import type { Dispatcher } from "undici";
 import { isHostAllowlisted, parseAllowlist } from "@/lib/net/ssrf";
 import { parseWwwAuthenticate, pickChallenge, type Challenge } from "./challenge";
@@ -98,11 +99,20 @@ export class RegistryClient {
     return this.base.host;
   }
 
+  /**
+   * A registry's trust boundary: its own host name (any port), hosts of the
+   * same registrable domain per the public suffix list (auth.example.com for
+   * registry.example.com, but never evil.herokuapp.com for app.herokuapp.com),
+   * Docker Hub's auth.docker.io, and realm hosts the operator configured.
+   */
   #realmTrusted(realm: URL): boolean {
-    const host = realm.host.toLowerCase();
-    if (host === this.base.host.toLowerCase()) return true;
-    if ((KNOWN_REALMS[this.base.hostname.toLowerCase()] ?? []).includes(realm.hostname.toLowerCase())) return true;
-    return (this.#opts.trustedRealmHosts ?? []).some((h) => h === host || h === realm.hostname.toLowerCase());
+    const registryHost = this.base.hostname.toLowerCase();
+    const realmHost = realm.hostname.toLowerCase();
+    if (realmHost === registryHost) return true;
+    if ((KNOWN_REALMS[registryHost] ?? []).includes(realmHost)) return true;
+    const site = getDomain(registryHost);
+    if (site && site === getDomain(realmHost)) return true;
+    return (this.#opts.trustedRealmHosts ?? []).some((h) => h === realm.host.toLowerCase() || h === realmHost);
   }
 
   /** Credentials only go to a realm inside the registry's trust boundary. */

@@ -1,5 +1,6 @@
 import { Agent, request as undiciRequest, type Dispatcher } from "undici";
-import { guardedLookup, parseAllowlist } from "@/lib/net/ssrf";
+import net from "node:net";
+import { checkAddress, guardedLookup, parseAllowlist } from "@/lib/net/ssrf";
 import { classifyNetworkError, RegistryNetworkError } from "./errors";
 
 export interface HttpOptions {
@@ -58,6 +59,9 @@ export async function httpRequest(req: HttpRequest, options: HttpOptions): Promi
   for (let hop = 0; ; hop++) {
     let res: Dispatcher.ResponseData;
     try {
+      // undici skips the DNS lookup (and so the guard) for IP literals: check them here.
+      const literal = url.hostname.replace(/^\[|\]$/g, "");
+      if (net.isIP(literal)) checkAddress(literal, literal, parseAllowlist(options.allowedPrivateHosts));
       res = await undiciRequest(url, { method: req.method, headers, dispatcher: agentFor(options), signal: req.signal });
     } catch (e) {
       throw classifyNetworkError(e, url.host);

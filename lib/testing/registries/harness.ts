@@ -18,7 +18,13 @@ import { startTokenServer, type TokenServer } from "./token-server";
 export type RegistryOptions =
   | { auth: "none" }
   | { auth: "htpasswd"; users: Record<string, string> }
-  | { auth: "token"; users: Record<string, string>; publicPrefixes?: string[] };
+  | {
+      auth: "token";
+      users: Record<string, string>;
+      publicPrefixes?: string[];
+      /** Loopback address the token server (the realm) listens on; another one (127.0.0.2) puts it outside the registry's host. */
+      realmHost?: string;
+    };
 
 export interface RegistryRequestRecord {
   method: string;
@@ -84,7 +90,7 @@ export async function startRegistry(opts: RegistryOptions): Promise<RunningRegis
     fs.writeFileSync(file, `${lines.join("\n")}\n`);
     auth = `auth:\n  htpasswd:\n    realm: basic-realm\n    path: ${file}\n`;
   } else if (opts.auth === "token") {
-    tokenServer = await startTokenServer({ dir, users: opts.users, publicPrefixes: opts.publicPrefixes ?? ["public/"] });
+    tokenServer = await startTokenServer({ dir, users: opts.users, publicPrefixes: opts.publicPrefixes ?? ["public/"], host: opts.realmHost });
     auth = `auth:\n  token:\n    realm: ${tokenServer.realm}\n    service: ${tokenServer.service}\n    issuer: ${tokenServer.issuer}\n    rootcertbundle: ${tokenServer.certFile}\n`;
   }
   const configFile = path.join(dir, "config.yml");
@@ -105,9 +111,11 @@ export async function startRegistry(opts: RegistryOptions): Promise<RunningRegis
         const method = entry["http.request.method"];
         const uri = entry["http.request.uri"];
         const status = entry["http.response.status"];
-        if (typeof method === "string" && typeof uri === "string" && typeof status === "number" && String(entry.msg).startsWith("response completed")) {
-          records.push({ method, path: uri, status });
-        }
+        if (typeof method !== "string" || typeof uri !== "string") continue;
+        const msg = String(entry.msg);
+        if (typeof status === "number" && msg.startsWith("response completed")) records.push({ method, path: uri, status });
+        // distribution logs refused authorization without a status line; it answered 401.
+        else if (msg.startsWith("error authorizing context")) records.push({ method, path: uri, status: 401 });
       } catch {
         // not a log line of interest
       }

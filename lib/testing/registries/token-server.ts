@@ -31,7 +31,7 @@ export interface TokenServer {
  * whose `x5c` header carries a self-signed certificate that distribution
  * trusts through `rootcertbundle`.
  */
-export async function startTokenServer(opts: { dir: string; users: Record<string, string>; publicPrefixes: string[] }): Promise<TokenServer> {
+export async function startTokenServer(opts: { dir: string; users: Record<string, string>; publicPrefixes: string[]; host?: string }): Promise<TokenServer> {
   const keyFile = path.join(opts.dir, "token.key");
   const certFile = path.join(opts.dir, "token.crt");
   execFileSync("openssl", ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", `${keyFile}.ec`], { stdio: "ignore" });
@@ -86,8 +86,9 @@ export async function startTokenServer(opts: { dir: string; users: Record<string
     res.end(JSON.stringify({ token, access_token: token, expires_in: 300, issued_at: new Date(now * 1000).toISOString() }));
   });
   const port = await freePort();
-  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
-  const url = `http://127.0.0.1:${port}`;
+  const host = opts.host ?? "127.0.0.1";
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  const url = `http://${host}:${port}`;
   return {
     url,
     realm: `${url}/token`,

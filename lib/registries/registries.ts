@@ -1,0 +1,147 @@
+import "server-only";
+import crypto from "node:crypto";
+import { db } from "@/lib/db";
+import { env } from "@/lib/env";
+import { AppError, notFound } from "@/lib/errors";
+import { recordActivity } from "@/lib/activity/record";
+import { deleteSecrets, loadSecret, storeSecret } from "@/lib/secrets/store";
+import type { TeamContext } from "@/lib/teams/access";
+import { EndpointError, normalizeEndpoint } from "./endpoint";
+import { createRegistrySchema, updateRegistrySchema, type CreateRegistryInput, type UpdateRegistryInput } from "./schema";
+
+export const PASSWORD_PURPOSE = "registry.password";
+
+/** What leaves the server about a registry: never a secret. */
+export const PUBLIC_REGISTRY_FIELDS = {
+  id: true,
+  name: true,
+  endpoint: true,
+  apiHost: true,
+  imageHost: true,
+  pathName: true,
+  username: true,
+  createdAt: true,
+  updatedAt: true,
+  lastTestedAt: true,
+  lastTestOutcome: true,
+  lastTestMessage: true,
+} as const;
+
+export type PublicRegistry = Awaited<ReturnType<typeof listRegistries>>[number];
+
+function endpointOrFieldError(input: string) {
+  try {
+    return normalizeEndpoint(input, env().allowedPrivateHosts);
+  } catch (e) {
+    if (e instanceof EndpointError) throw new AppError("VALIDATION", e.message, { fields: { endpoint: [e.message] } });
+    throw e;
+  }
+}
+
+async function assertPathNameFree(teamId: string, pathName: string, exceptId?: string) {
+  const clash = await db.registry.findFirst({ where: { teamId, pathName, ...(exceptId ? { id: { not: exceptId } } : {}) }, select: { name: true } });
+  if (clash) {
+    const message = `Registry "${clash.name}" already uses the path name "${pathName}". Choose another path name.`;
+    throw new AppError("CONFLICT", message, { fields: { pathName: [message] } });
+  }
+}
+
+export function listRegistries(teamId: string) {
+  return db.registry.findMany({ where: { teamId }, orderBy: [{ name: "asc" }, { createdAt: "asc" }], select: PUBLIC_REGISTRY_FIELDS });
+}
+
+/** A team's registry, or NOT_FOUND (also for another team's id). */
+export async function getRegistry(teamId: string, id: string) {
+  const r = await db.registry.findFirst({ where: { id, teamId }, select: PUBLIC_REGISTRY_FIELDS });
+  if (!r) throw notFound("Registry");
+  return r;
+}
+
+export async function createRegistry(ctx: TeamContext, input: CreateRegistryInput) {
+  const data = createRegistrySchema.parse(input);
+  const ep = endpointOrFieldError(data.endpoint);
+  const pathName = data.pathName ?? ep.defaultPathName;
+  await assertPathNameFree(ctx.team.id, pathName);
+  // The id is chosen first so the secret's associated data can name its row.
+  const id = `reg_${crypto.randomBytes(12).toString("hex")}`;
+  return db.$transaction(async (tx) => {
+    const registry = await tx.registry.create({
+      data: { id, teamId: ctx.team.id, name: data.name, endpoint: ep.endpoint, apiHost: ep.apiHost, imageHost: ep.imageHost, pathName, username: data.username },
+      select: PUBLIC_REGISTRY_FIELDS,
+    });
+    await storeSecret(tx, { teamId: ctx.team.id, resourceId: id, purpose: PASSWORD_PURPOSE }, data.password);
+    await recordActivity(tx, {
+      teamId: ctx.team.id,
+      actor: ctx.actor,
+      action: "registry.created",
+      resourceType: "registry",
+      resourceId: id,
+      metadata: { name: registry.name, endpoint: registry.endpoint, username: registry.username },
+      ip: ctx.ip,
+    });
+    return registry;
+  });
+}
+
+export async function updateRegistry(ctx: TeamContext, id: string, input: UpdateRegistryInput) {
+  const current = await getRegistry(ctx.team.id, id);
+  const data = updateRegistrySchema.parse(input);
+  const ep = data.endpoint !== undefined ? endpointOrFieldError(data.endpoint) : undefined;
+  const pathName = data.pathName ?? current.pathName;
+  if (pathName !== current.pathName) await assertPathNameFree(ctx.team.id, pathName, id);
+  const changed: string[] = [];
+  if (data.name !== undefined && data.name !== current.name) changed.push("name");
+  if (ep && ep.endpoint !== current.endpoint) changed.push("endpoint");
+  if (data.username !== undefined && data.username !== current.username) changed.push("username");
+  if (pathName !== current.pathName) changed.push("pathName");
+  if (data.password !== undefined) changed.push("password");
+  const credentialsChanged = changed.some((f) => f === "endpoint" || f === "username" || f === "password");
+  return db.$transaction(async (tx) => {
+    const registry = await tx.registry.update({
+      where: { id },
+      data: {
+        name: data.name,
+        username: data.username,
+        pathName,
+        ...(ep ? { endpoint: ep.endpoint, apiHost: ep.apiHost, imageHost: ep.imageHost } : {}),
+        // A new endpoint or credentials make the last test result stale.
+        ...(credentialsChanged ? { lastTestedAt: null, lastTestOutcome: null, lastTestMessage: null } : {}),
+      },
+      select: PUBLIC_REGISTRY_FIELDS,
+    });
+    if (data.password !== undefined) await storeSecret(tx, { teamId: ctx.team.id, resourceId: id, purpose: PASSWORD_PURPOSE }, data.password);
+    await recordActivity(tx, {
+      teamId: ctx.team.id,
+      actor: ctx.actor,
+      action: "registry.updated",
+      resourceType: "registry",
+      resourceId: id,
+      metadata: { name: registry.name, changed: changed.join(",") || "nothing" },
+      ip: ctx.ip,
+    });
+    return registry;
+  });
+}
+
+export async function deleteRegistry(ctx: TeamContext, id: string) {
+  const current = await getRegistry(ctx.team.id, id);
+  await db.$transaction(async (tx) => {
+    await deleteSecrets(tx, ctx.team.id, id);
+    await tx.registry.delete({ where: { id } });
+    await recordActivity(tx, {
+      teamId: ctx.team.id,
+      actor: ctx.actor,
+      action: "registry.deleted",
+      resourceType: "registry",
+      resourceId: id,
+      metadata: { name: current.name, endpoint: current.endpoint },
+      ip: ctx.ip,
+    });
+  });
+  return current;
+}
+
+/** The registry's credentials, decrypted in memory for one request. */
+export async function registryCredentials(teamId: string, registry: { id: string; username: string }) {
+  return { username: registry.username, password: await loadSecret({ teamId, resourceId: registry.id, purpose: PASSWORD_PURPOSE }) };
+}

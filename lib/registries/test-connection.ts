@@ -1,0 +1,125 @@
+import "server-only";
+import { db } from "@/lib/db";
+import { env } from "@/lib/env";
+import { recordActivity } from "@/lib/activity/record";
+import { log } from "@/lib/log";
+import { defaultHttpOptions, RegistryClient } from "@/lib/registry-client/client";
+import { RegistryNetworkError } from "@/lib/registry-client/errors";
+import { manifestReference, parseReference, ReferenceError } from "@/lib/registry-client/reference";
+import type { TeamContext } from "@/lib/teams/access";
+import { getRegistry, registryCredentials } from "./registries";
+
+export type TestOutcome = "ok" | "credentials_rejected" | "unreachable" | "blocked" | "unexpected";
+
+export interface TestResult {
+  ok: boolean;
+  outcome: TestOutcome;
+  /** Plain words for the vendor. */
+  message: string;
+  /** dns | tcp | tls | timeout, when unreachable. */
+  failure?: string;
+  manifest?: { image: string; status: number; mediaType?: string; digest?: string; size?: number; message: string };
+}
+
+const UNREACHABLE_WORDS: Record<string, string> = {
+  dns: "the host name does not resolve (DNS)",
+  tcp: "nothing accepts connections on that host and port (TCP)",
+  tls: "the TLS handshake failed",
+  timeout: "it did not answer in time (timeout)",
+  protocol: "it did not answer like a container registry",
+};
+
+/** Maps an image given for the test to a repository on this registry. */
+function repositoryFor(image: string, registry: { imageHost: string; apiHost: string }) {
+  const ref = parseReference(image.includes("/") && /[.:]|^localhost/.test(image.split("/")[0] ?? "") ? image : `${registry.imageHost}/${image}`);
+  if (ref.domain !== registry.imageHost && ref.domain !== registry.apiHost) {
+    throw new ReferenceError(`is on ${ref.domain}, not on this registry (${registry.imageHost})`, image);
+  }
+  return { repository: ref.path, reference: manifestReference(ref), display: ref.normalized };
+}
+
+/**
+ * Pings /v2/, follows the challenge with the stored credentials and says which
+ * of these happened: the credentials work; they were rejected; the registry is
+ * unreachable (DNS, TCP, TLS or timeout); or the SSRF guard blocked it. With an
+ * image, also fetches that manifest with the credentials.
+ */
+export async function testConnection(ctx: TeamContext, registryId: string, image?: string): Promise<TestResult> {
+  const registry = await getRegistry(ctx.team.id, registryId);
+  const result = await runTest(ctx.team.id, registry, image);
+  await db.$transaction(async (tx) => {
+    await tx.registry.update({
+      where: { id: registry.id },
+      data: { lastTestedAt: new Date(), lastTestOutcome: result.outcome, lastTestMessage: result.message.slice(0, 500) },
+    });
+    await recordActivity(tx, {
+      teamId: ctx.team.id,
+      actor: ctx.actor,
+      action: "registry.tested",
+      resourceType: "registry",
+      resourceId: registry.id,
+      metadata: { name: registry.name, outcome: result.outcome, ...(image ? { image } : {}) },
+      ip: ctx.ip,
+    });
+  });
+  return result;
+}
+
+async function runTest(
+  teamId: string,
+  registry: { id: string; endpoint: string; apiHost: string; imageHost: string; username: string },
+  image: string | undefined,
+): Promise<TestResult> {
+  let client: RegistryClient;
+  try {
+    client = new RegistryClient({
+      endpoint: registry.endpoint,
+      credentials: await registryCredentials(teamId, registry),
+      http: defaultHttpOptions(env().allowedPrivateHosts),
+      trustedRealmHosts: env().trustedRealmHosts,
+    });
+  } catch (e) {
+    if (e instanceof RegistryNetworkError && e.kind === "blocked") return { ok: false, outcome: "blocked", message: e.message };
+    throw e;
+  }
+  try {
+    const auth = await client.checkAuth();
+    if (auth.kind === "rejected") {
+      return { ok: false, outcome: "credentials_rejected", message: `${registry.apiHost} is reachable, but it rejected the credentials (${auth.detail})` };
+    }
+    if (auth.kind === "unexpected") return { ok: false, outcome: "unexpected", message: `${registry.apiHost} is reachable, but ${auth.detail}` };
+    const how = auth.scheme === "none" ? "it allows anonymous access" : `the credentials work (${auth.scheme === "basic" ? "Basic auth" : "token auth"})`;
+    const result: TestResult = { ok: true, outcome: "ok", message: `${registry.apiHost} is reachable and ${how}.` };
+    if (image) result.manifest = await testImage(client, registry, image);
+    return result;
+  } catch (e) {
+    if (e instanceof RegistryNetworkError) {
+      if (e.kind === "blocked") return { ok: false, outcome: "blocked", message: `Blocked by the SSRF guard: ${e.message}` };
+      return {
+        ok: false,
+        outcome: "unreachable",
+        failure: e.kind,
+        message: `${registry.apiHost} is unreachable: ${UNREACHABLE_WORDS[e.kind] ?? e.kind}. ${e.message}`,
+      };
+    }
+    log.error("test connection failed unexpectedly", { registryId: registry.id, error: e });
+    return { ok: false, outcome: "unexpected", message: "The test failed unexpectedly; the error is in the server log." };
+  }
+}
+
+async function testImage(client: RegistryClient, registry: { apiHost: string; imageHost: string }, image: string): Promise<NonNullable<TestResult["manifest"]>> {
+  let target;
+  try {
+    target = repositoryFor(image, registry);
+  } catch (e) {
+    if (e instanceof ReferenceError) return { image, status: 0, message: `The image reference ${e.message}.` };
+    throw e;
+  }
+  const m = await client.manifest(target.repository, target.reference, "GET");
+  if (m.status === 200) {
+    return { image: target.display, status: 200, mediaType: m.mediaType, digest: m.digest, size: m.size, message: `Found ${target.display}: ${m.mediaType ?? "unknown type"}, ${m.digest ?? "no digest header"}.` };
+  }
+  const why =
+    m.status === 404 ? "not found (check the repository and tag)" : m.status === 401 || m.status === 403 ? "access denied for these credentials" : `answered ${m.status}`;
+  return { image: target.display, status: m.status, message: `${target.display}: ${why}.` };
+}
