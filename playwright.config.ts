@@ -14,8 +14,12 @@ export const e2eEnv = {
   AUTH_SECRET: "e2e-tests-only-secret-0123456789abcdefghij",
   PORT: String(PORT),
   HOST: "127.0.0.1",
-  GANTRY_LOG_LEVEL: "warn",
+  GANTRY_LOG_LEVEL: "info",
+  // The test registries listen on loopback.
+  GANTRY_ALLOWED_PRIVATE_HOSTS: "127.0.0.1/32",
 };
+/** Everything the e2e server prints, for the tests that check logs for leaks. */
+export const e2eServerLog = path.join(__dirname, "test-results", "e2e-server.log");
 
 export default defineConfig({
   testDir: "e2e",
@@ -45,7 +49,7 @@ export default defineConfig({
   },
   projects: [{ name: "chromium", use: { ...devices["Desktop Chrome"], channel: undefined } }],
   webServer: {
-    command: `rm -rf ${JSON.stringify(dataDir)} && npx tsx lib/ops/db-migrate.ts && npm run -s serve`,
+    command: `rm -rf ${JSON.stringify(dataDir)} && npx tsx lib/ops/db-migrate.ts && npm run -s serve 2>&1 | tee ${JSON.stringify(e2eServerLog)}`,
     url: `http://127.0.0.1:${PORT}/sign-in`,
     env: e2eEnv,
     reuseExistingServer: false,

@@ -6,12 +6,14 @@
 import { CliError, parseArgs } from "./args";
 import { bootstrap } from "./commands/bootstrap";
 import { createToken } from "./commands/create-token";
+import { rotateKekCommand } from "./commands/rotate-kek";
 
 const USAGE = `Usage: npm run gantry -- <command> [options]
 
 Commands:
   bootstrap --email E --password P --team "T"   create (or reuse) a user and a team they own
   create-token --email E --team "T" [--name N]  create a team API token; printed on the last line
+  rotate-kek                                    re-wrap every data key under the current KEK (safe to re-run)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -25,6 +27,11 @@ async function main(argv: string[]): Promise<number> {
       console.log(JSON.stringify(summary));
       console.log(token);
       return 0;
+    }
+    case "rotate-kek": {
+      const report = await rotateKekCommand();
+      console.log(JSON.stringify(report));
+      return report.ok ? 0 : 1;
     }
     case undefined:
     case "help":

@@ -42,6 +42,7 @@ export function apiRoute<B extends z.ZodType | undefined = undefined, P extends 
       const params = (options.params ? options.params.parse(await segment.params) : undefined) as Parsed<P>;
       const body = (options.body ? options.body.parse(await readJson(request)) : undefined) as Parsed<B>;
       const result = await handler(ctx, { body, params, request });
+      if (result.status === 204) return new NextResponse(null, { status: 204 });
       return NextResponse.json(result.body, { status: result.status ?? 200 });
     } catch (e) {
       return errorResponse(toAppError(e, { route: request.nextUrl.pathname, method: request.method }));

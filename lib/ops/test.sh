@@ -12,6 +12,7 @@ RESULTS="$ROOT/test-results/summary"
 rm -rf "$RESULTS" && mkdir -p "$RESULTS"
 
 say "Typecheck"
+rm -rf .next/types .next/dev/types # route types of an older build would be stale
 npx tsc --noEmit
 say "Lint"
 npx eslint --max-warnings 0 .

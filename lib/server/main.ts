@@ -13,9 +13,12 @@ import path from "node:path";
 import next from "next";
 import { env } from "../env";
 import { CLIENT_IP_HEADER, resolveClientIp } from "../http/client-ip";
+import { kekProvider } from "../crypto/provider";
 
 async function main() {
   const config = env();
+  // Fail fast without a usable KEK (and create the embedded key file on first start).
+  kekProvider();
   const dev = process.argv.includes("--dev");
   const app = next({ dev, dir: path.resolve(__dirname, "../.."), hostname: config.host, port: config.port });
   const handle = app.getRequestHandler();
