@@ -1,3 +1,4 @@
+import net from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { clearChallengeCache, defaultHttpOptions, RegistryClient } from "@/lib/registry-client/client";
 import { RegistryNetworkError } from "@/lib/registry-client/errors";
@@ -123,5 +124,27 @@ describe("RegistryClient against real registries", () => {
     expect(() => new RegistryClient({ endpoint: open.url, http: defaultHttpOptions([]) })).toThrow(RegistryNetworkError);
     const metadata = new RegistryClient({ endpoint: "https://169.254.169.254", http: defaultHttpOptions(["127.0.0.1/32"]) });
     await expect(metadata.checkAuth()).rejects.toMatchObject({ kind: "blocked" });
+  });
+
+  it("says which failure it was: DNS, TLS or a timeout", async () => {
+    const dns = new RegistryClient({ endpoint: "https://no-such-registry.invalid", http });
+    await expect(dns.checkAuth()).rejects.toMatchObject({ kind: "dns" });
+    // TLS to a plain-HTTP port
+    const tls = new RegistryClient({ endpoint: `https://${open.host}`, http });
+    await expect(tls.checkAuth()).rejects.toMatchObject({ kind: "tls" });
+    // A server that accepts and never answers
+    const sockets: net.Socket[] = [];
+    const stall = net.createServer((s) => void sockets.push(s));
+    await new Promise<void>((r) => stall.listen(0, "127.0.0.1", r));
+    const port = (stall.address() as net.AddressInfo).port;
+    try {
+      const slow = new RegistryClient({ endpoint: `http://127.0.0.1:${port}`, http: { ...http, headersTimeoutMs: 300 } });
+      const started = Date.now();
+      await expect(slow.checkAuth()).rejects.toMatchObject({ kind: "timeout" });
+      expect(Date.now() - started).toBeLessThan(3000);
+    } finally {
+      sockets.forEach((s) => s.destroy());
+      stall.close();
+    }
   });
 });
