@@ -14,6 +14,13 @@ export const ACTIVITY_ACTIONS = {
   "registry.updated": "changed a registry",
   "registry.deleted": "deleted a registry",
   "registry.tested": "tested a registry connection",
+  "app.created": "created an app",
+  "app.updated": "changed an app",
+  "customer.created": "added a customer",
+  "customer.updated": "changed a customer",
+  "license.revoked": "revoked a license",
+  "license.restored": "restored a license",
+  "license.expiry_changed": "changed a license's expiry",
 } as const;
 
 export type ActivityAction = keyof typeof ACTIVITY_ACTIONS;

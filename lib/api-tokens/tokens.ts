@@ -9,8 +9,12 @@ import type { TeamContext } from "@/lib/teams/access";
 /** `gnt_` + 256 random bits, base64url. Recognisable in logs and secret scanners. */
 export const TOKEN_PREFIX = "gnt_";
 
+/** Tokens act as an admin (can change things) or as a member (read-only); never as an owner. */
+export const TOKEN_ROLES = ["admin", "member"] as const;
+
 export const createTokenSchema = z.object({
   name: z.string().trim().min(1, "Give the token a name.").max(60, "At most 60 characters."),
+  role: z.enum(TOKEN_ROLES, { message: "Choose admin or member." }).default("admin"),
 });
 
 export function hashToken(token: string): string {
@@ -23,18 +27,19 @@ export function generateToken(): string {
 
 /** Creates a token; the plaintext is returned once and never stored. */
 export async function createApiToken(ctx: TeamContext, input: z.input<typeof createTokenSchema>) {
-  const { name } = createTokenSchema.parse(input);
+  const { name, role } = createTokenSchema.parse(input);
   const token = generateToken();
   const row = await db.$transaction(async (tx) => {
     const created = await tx.apiToken.create({
       data: {
         teamId: ctx.team.id,
         name,
+        role,
         prefix: token.slice(0, TOKEN_PREFIX.length + 6),
         tokenHash: hashToken(token),
         createdById: ctx.userId,
       },
-      select: { id: true, name: true, prefix: true, createdAt: true },
+      select: { id: true, name: true, role: true, prefix: true, createdAt: true },
     });
     await recordActivity(tx, {
       teamId: ctx.team.id,
@@ -42,7 +47,7 @@ export async function createApiToken(ctx: TeamContext, input: z.input<typeof cre
       action: "api_token.created",
       resourceType: "api_token",
       resourceId: created.id,
-      metadata: { name },
+      metadata: { name, role },
       ip: ctx.ip,
     });
     return created;
@@ -57,6 +62,7 @@ export function listApiTokens(teamId: string) {
     select: {
       id: true,
       name: true,
+      role: true,
       prefix: true,
       createdAt: true,
       lastUsedAt: true,
@@ -93,7 +99,7 @@ export async function authenticateApiToken(token: string) {
   if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return null;
   const row = await db.apiToken.findUnique({
     where: { tokenHash: hashToken(token) },
-    select: { id: true, name: true, revokedAt: true, lastUsedAt: true, team: { select: { id: true, name: true, slug: true } } },
+    select: { id: true, name: true, role: true, revokedAt: true, lastUsedAt: true, team: { select: { id: true, name: true, slug: true } } },
   });
   if (!row || row.revokedAt) return null;
   if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > 60_000) {

@@ -7,16 +7,25 @@ import { CliError, parseArgs } from "./args";
 import { bootstrap } from "./commands/bootstrap";
 import { createToken } from "./commands/create-token";
 import { rotateKekCommand } from "./commands/rotate-kek";
+import { verifyLicense } from "./commands/verify-license";
 
 const USAGE = `Usage: npm run gantry -- <command> [options]
 
 Commands:
   bootstrap --email E --password P --team "T"   create (or reuse) a user and a team they own
-  create-token --email E --team "T" [--name N]  create a team API token; printed on the last line
+  create-token --email E --team "T" [--name N] [--role admin|member]
+                                                create a team API token (member: read-only); printed on the last line
   rotate-kek                                    re-wrap every data key under the current KEK (safe to re-run)
+  verify-license FILE --key PUBLIC_KEY.pem      check a license file's signature and expiry offline
 `;
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "verify-license") {
+    const [, file, ...rest] = argv;
+    const report = verifyLicense(file?.startsWith("--") ? undefined : file, parseArgs(["verify-license", ...rest]).options);
+    console.log(JSON.stringify(report));
+    return report.valid && report.state === "active" ? 0 : 1;
+  }
   const { command, options } = parseArgs(argv);
   switch (command) {
     case "bootstrap":

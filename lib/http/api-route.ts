@@ -6,10 +6,7 @@ import { authenticateApiToken } from "@/lib/api-tokens/tokens";
 import { clientIpFromHeaders } from "@/lib/http/client-ip";
 import { errorBody, toAppError } from "@/lib/http/map-error";
 import type { TeamContext } from "@/lib/teams/access";
-import { can, type Permission } from "@/lib/teams/roles";
-
-/** The role an API token acts with: it can do what an admin can, never more. */
-export const API_TOKEN_ROLE = "admin" as const;
+import { can, isRole, type Permission } from "@/lib/teams/roles";
 
 export const MAX_JSON_BODY_BYTES = 1024 * 1024;
 
@@ -21,10 +18,8 @@ interface RouteOptions<B extends z.ZodType | undefined, P extends z.ZodType | un
 
 type Parsed<S> = S extends z.ZodType ? z.output<S> : undefined;
 
-export interface ApiResult {
-  status?: number;
-  body: unknown;
-}
+/** JSON `body` (with `status`), or a ready `response` for non-JSON answers such as files. */
+export type ApiResult = { status?: number; body: unknown } | { response: NextResponse };
 
 /**
  * Wraps a /api/v1 route handler: bearer token → team → permission → JSON body
@@ -42,6 +37,7 @@ export function apiRoute<B extends z.ZodType | undefined = undefined, P extends 
       const params = (options.params ? options.params.parse(await segment.params) : undefined) as Parsed<P>;
       const body = (options.body ? options.body.parse(await readJson(request)) : undefined) as Parsed<B>;
       const result = await handler(ctx, { body, params, request });
+      if ("response" in result) return result.response;
       if (result.status === 204) return new NextResponse(null, { status: 204 });
       return NextResponse.json(result.body, { status: result.status ?? 200 });
     } catch (e) {
@@ -63,9 +59,11 @@ async function authenticate(request: NextRequest): Promise<TeamContext> {
   if (!match?.[1]) throw unauthenticated("Send a team API token as `Authorization: Bearer <token>`.");
   const token = await authenticateApiToken(match[1]);
   if (!token) throw unauthenticated("The API token is invalid or has been revoked.");
+  // A token acts with its own role, admin at most; anything unexpected acts as a read-only member.
+  const role = isRole(token.role) && token.role !== "owner" ? token.role : "member";
   return {
     team: token.team,
-    role: API_TOKEN_ROLE,
+    role,
     actor: { type: "api_token", id: token.id, label: `API token "${token.name}"` },
     userId: null,
     ip: clientIpFromHeaders(request.headers),

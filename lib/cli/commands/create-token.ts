@@ -4,11 +4,12 @@ import { createApiToken } from "@/lib/api-tokens/tokens";
 import { can, isRole } from "@/lib/teams/roles";
 import { CliError, requireOption } from "../args";
 
-/** `create-token --email E --team "T" [--name N]`: prints a new API token on its last line. */
+/** `create-token --email E --team "T" [--name N] [--role admin|member]`: prints a new API token on its last line. */
 export async function createToken(options: Record<string, string | true>) {
   const email = normalizeEmail(requireOption(options, "email"));
   const teamName = requireOption(options, "team").trim();
   const name = typeof options.name === "string" ? options.name : "cli";
+  const role = options.role === "member" ? "member" : "admin";
   const membership = await db.membership.findFirst({
     where: { user: { email }, OR: [{ team: { name: teamName } }, { team: { slug: teamName } }] },
     select: { role: true, userId: true, team: { select: { id: true, name: true, slug: true } } },
@@ -17,7 +18,7 @@ export async function createToken(options: Record<string, string | true>) {
   if (!can(membership.role, "api-token:manage")) throw new CliError(`${email} is a ${membership.role}; only owners and admins create API tokens.`, 1);
   const created = await createApiToken(
     { team: membership.team, role: membership.role, actor: { type: "user", id: membership.userId, label: `${email} (CLI)` }, userId: membership.userId, ip: null },
-    { name },
+    { name, role },
   );
-  return { summary: { id: created.id, name: created.name, team: membership.team.slug }, token: created.token };
+  return { summary: { id: created.id, name: created.name, role: created.role, team: membership.team.slug }, token: created.token };
 }

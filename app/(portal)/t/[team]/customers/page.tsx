@@ -1,17 +1,26 @@
 import type { Metadata } from "next";
-import { Users } from "lucide-react";
-import { EmptyState } from "@/components/ui/empty-state";
 import { PageHeader } from "@/components/shell/page-header";
+import { CustomersTable } from "@/components/licenses/customers-table";
+import { listCustomers, listCustomersSchema } from "@/lib/licenses/customers";
 import { teamPageContext } from "@/lib/teams/page-context";
 
 export const metadata: Metadata = { title: "Customers" };
 
-export default async function CustomersPage({ params }: { params: Promise<{ team: string }> }) {
-  await teamPageContext((await params).team);
+export default async function CustomersPage({
+  params,
+  searchParams,
+}: {
+  params: Promise<{ team: string }>;
+  searchParams: Promise<Record<string, string | undefined>>;
+}) {
+  const { ctx } = await teamPageContext((await params).team);
+  const parsed = listCustomersSchema.safeParse(await searchParams);
+  const filters = parsed.success ? parsed.data : {};
+  const page = await listCustomers(ctx.team.id, filters);
   return (
     <>
-      <PageHeader title="Customers" description="The customers of your apps, each with a license to pull your private images." />
-      <EmptyState icon={Users} title="Nothing here yet" description="Customers arrive with the apps-and-licenses work." />
+      <PageHeader title="Customers" description="Every customer of every app in this team, with their license state. Add customers from an app's page." />
+      <CustomersTable team={ctx.team.slug} page={page} basePath={`/t/${ctx.team.slug}/customers`} filters={filters} showApp />
     </>
   );
 }

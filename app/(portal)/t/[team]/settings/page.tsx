@@ -36,6 +36,7 @@ export default async function SettingsPage({ params }: { params: Promise<{ team:
             tokens={tokens.map((t) => ({
               id: t.id,
               name: t.name,
+              role: t.role,
               prefix: t.prefix,
               createdAt: t.createdAt.toISOString(),
               lastUsedAt: t.lastUsedAt?.toISOString() ?? null,

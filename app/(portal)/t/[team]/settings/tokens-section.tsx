@@ -6,12 +6,15 @@ import { CopyButton } from "@/components/ui/copy-button";
 import { SubmitButton } from "@/components/ui/submit-button";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { FormField } from "@/components/forms/form-field";
+import { Label } from "@/components/ui/label";
+import { SelectNative } from "@/components/ui/select-native";
 import { ActionForm } from "./action-form";
 import { createTokenAction, revokeTokenAction } from "./actions";
 
 interface TokenRow {
   id: string;
   name: string;
+  role: string;
   prefix: string;
   createdAt: string;
   lastUsedAt: string | null;
@@ -28,15 +31,22 @@ export function TokensSection({ team, tokens }: { team: string; tokens: TokenRow
         <CardTitle>API tokens</CardTitle>
         <CardDescription>
           For automation against <code className="font-mono">/api/v1</code>: send <code className="font-mono">Authorization: Bearer &lt;token&gt;</code>. A
-          token acts with an admin&apos;s rights in this team. It is shown once and stored hashed.
+          token acts as an admin or, read-only, as a member of this team. It is shown once and stored hashed.
         </CardDescription>
       </CardHeader>
       <CardContent className="grid gap-6">
         <ActionForm action={createTokenAction} team={team} className="grid gap-3" hideSuccess testId="create-token-form">
           {(state) => (
             <>
-              <div className="grid gap-3 sm:grid-cols-[1fr_auto] sm:items-end">
+              <div className="grid gap-3 sm:grid-cols-[1fr_14rem_auto] sm:items-end">
                 <FormField name="name" label="Token name" placeholder="e.g. release pipeline" errors={state.fieldErrors?.name} />
+                <div className="grid gap-1.5">
+                  <Label htmlFor="token-role">Acts as</Label>
+                  <SelectNative id="token-role" name="role" defaultValue="admin">
+                    <option value="admin">admin — can change things</option>
+                    <option value="member">member — read-only</option>
+                  </SelectNative>
+                </div>
                 <SubmitButton pendingLabel="Creating…">Create token</SubmitButton>
               </div>
               {state.ok && state.data ? (
@@ -58,6 +68,7 @@ export function TokensSection({ team, tokens }: { team: string; tokens: TokenRow
             <TableHeader>
               <TableRow>
                 <TableHead>Name</TableHead>
+                <TableHead>Role</TableHead>
                 <TableHead>Token</TableHead>
                 <TableHead>Created</TableHead>
                 <TableHead>Last used</TableHead>
@@ -70,6 +81,7 @@ export function TokensSection({ team, tokens }: { team: string; tokens: TokenRow
               {tokens.map((t) => (
                 <TableRow key={t.id} data-testid={`token-${t.name}`}>
                   <TableCell className="font-medium">{t.name}</TableCell>
+                  <TableCell className="capitalize">{t.role}</TableCell>
                   <TableCell>
                     <code className="font-mono text-xs">{t.prefix}…</code>
                   </TableCell>

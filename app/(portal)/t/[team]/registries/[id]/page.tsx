@@ -1,11 +1,10 @@
 import type { Metadata } from "next";
 import Link from "next/link";
-import { notFound } from "next/navigation";
 import { Alert, AlertDescription } from "@/components/ui/alert";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { PageHeader } from "@/components/shell/page-header";
 import { TestStatus } from "@/components/registries/test-status";
-import { isAppError } from "@/lib/errors";
+import { orNotFound } from "@/lib/http/or-not-found";
 import { getRegistry } from "@/lib/registries/registries";
 import { teamPageContext } from "@/lib/teams/page-context";
 import { can } from "@/lib/teams/roles";
@@ -24,10 +23,7 @@ export default async function RegistryPage({
 }) {
   const { team, id } = await params;
   const { ctx } = await teamPageContext(team);
-  const registry = await getRegistry(ctx.team.id, id).catch((e: unknown) => {
-    if (isAppError(e) && e.code === "NOT_FOUND") notFound();
-    throw e;
-  });
+  const registry = await orNotFound(getRegistry(ctx.team.id, id));
   const canManage = can(ctx.role, "registry:manage");
   const { created } = await searchParams;
   return (

@@ -1,0 +1,57 @@
+"use client";
+
+import { useActionState } from "react";
+import { Lock } from "lucide-react";
+import { Alert, AlertDescription } from "@/components/ui/alert";
+import { FieldError } from "@/components/ui/field-error";
+import { Label } from "@/components/ui/label";
+import { SubmitButton } from "@/components/ui/submit-button";
+import { Textarea } from "@/components/ui/textarea";
+import { FormField } from "@/components/forms/form-field";
+import type { ActionResult } from "@/lib/http/team-action";
+import { updateAppAction } from "../actions";
+
+export function AppSettingsForm({ team, app }: { team: string; app: { name: string; slug: string; slugLocked: boolean; namespaces: string[] } }) {
+  const [state, formAction] = useActionState<ActionResult, FormData>(updateAppAction, { ok: false });
+  const e = state.fieldErrors ?? {};
+  return (
+    <form action={formAction} className="grid gap-4" noValidate data-testid="app-settings-form">
+      <input type="hidden" name="team" value={team} />
+      <input type="hidden" name="app" value={app.slug} />
+      {state.message ? (
+        <Alert variant={state.ok ? "success" : "destructive"}>
+          <AlertDescription>{state.message}</AlertDescription>
+        </Alert>
+      ) : null}
+      <FormField name="name" label="App name" defaultValue={app.name} errors={e.name} />
+      {app.slugLocked ? (
+        <div className="grid gap-1.5">
+          <Label htmlFor="locked-slug">Slug</Label>
+          <div id="locked-slug" className="flex items-center gap-2 font-mono text-sm" data-testid="slug-locked">
+            <Lock className="size-4 text-zinc-500" aria-hidden /> {app.slug} <span className="font-sans text-xs text-zinc-500">(locked after the first license)</span>
+          </div>
+        </div>
+      ) : (
+        <FormField name="slug" label="Slug" defaultValue={app.slug} errors={e.slug} hint="Editable until the first license exists." />
+      )}
+      <div className="grid gap-1.5">
+        <Label htmlFor="namespaces">Additional namespaces</Label>
+        <Textarea
+          id="namespaces"
+          name="namespaces"
+          defaultValue={app.namespaces.join("\n")}
+          rows={3}
+          aria-describedby="namespaces-hint"
+          placeholder={"monitoring\n*"}
+        />
+        <p id="namespaces-hint" className="text-xs text-zinc-500">
+          Namespaces beyond the app&apos;s own that also need the pull secret, one per line. <code>*</code> means every namespace.
+        </p>
+        <FieldError id="namespaces-error" errors={Object.entries(e).filter(([k]) => k.startsWith("additionalNamespaces")).flatMap(([, v]) => v)} />
+      </div>
+      <div>
+        <SubmitButton variant="outline">Save app</SubmitButton>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,139 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import { notFound } from "next/navigation";
+import { Download } from "lucide-react";
+import { Alert, AlertDescription } from "@/components/ui/alert";
+import { Button } from "@/components/ui/button";
+import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
+import { CopyButton } from "@/components/ui/copy-button";
+import { PageHeader } from "@/components/shell/page-header";
+import { LicenseBadge } from "@/components/licenses/license-badge";
+import { orNotFound } from "@/lib/http/or-not-found";
+import { getCustomer, revealLicenseId } from "@/lib/licenses/customers";
+import { teamPageContext } from "@/lib/teams/page-context";
+import { can } from "@/lib/teams/roles";
+import { ExpiryForm } from "./expiry-form";
+import { RevokeRestore } from "./revoke-restore";
+
+export const metadata: Metadata = { title: "Customer" };
+
+export default async function CustomerPage({
+  params,
+  searchParams,
+}: {
+  params: Promise<{ team: string; slug: string; id: string }>;
+  searchParams: Promise<{ created?: string }>;
+}) {
+  const { team, slug, id } = await params;
+  const { ctx } = await teamPageContext(team);
+  const customer = await orNotFound(getCustomer(ctx.team.id, id));
+  if (customer.app.slug !== slug) notFound();
+  const l = customer.license;
+  const canSeeSecret = can(ctx.role, "license:view-secret");
+  const licenseId = canSeeSecret ? await revealLicenseId(ctx.team.id, l.id) : null;
+  const { created } = await searchParams;
+  const base = `/t/${ctx.team.slug}/apps/${customer.app.slug}/customers/${customer.id}`;
+  return (
+    <>
+      <PageHeader
+        title={customer.name}
+        description={`${customer.type} customer of ${customer.app.name}${customer.email ? ` · ${customer.email}` : ""}`}
+        actions={
+          <Link href={`/t/${ctx.team.slug}/apps/${customer.app.slug}`} className="text-sm text-zinc-600 hover:underline">
+            All customers of {customer.app.name}
+          </Link>
+        }
+      />
+      <div className="grid max-w-3xl gap-6">
+        {created ? (
+          <Alert variant="success">
+            <AlertDescription>Customer created with a license. Send them the license file.</AlertDescription>
+          </Alert>
+        ) : null}
+        <Card>
+          <CardHeader>
+            <CardTitle className="flex items-center gap-3">
+              License <LicenseBadge state={l.state} daysLeft={l.daysLeft} />
+            </CardTitle>
+            <CardDescription>
+              The customer logs in to the registry proxy with the license ID and pulls your private images through Gantry.
+            </CardDescription>
+          </CardHeader>
+          <CardContent className="grid gap-4">
+            <dl className="grid grid-cols-[10rem_1fr] items-center gap-y-2 text-sm">
+              <dt className="text-zinc-600">License ID</dt>
+              <dd className="flex items-center gap-2">
+                {licenseId ? (
+                  <>
+                    <code className="rounded bg-zinc-100 px-2 py-1 font-mono text-xs" data-testid="license-id">
+                      {licenseId}
+                    </code>
+                    <CopyButton value={licenseId} label="Copy ID" />
+                  </>
+                ) : (
+                  <code className="font-mono text-xs" data-testid="license-fingerprint">
+                    …{l.fingerprint}
+                  </code>
+                )}
+              </dd>
+              <dt className="text-zinc-600">Expires</dt>
+              <dd>{l.expiresAt ? `${l.expiresAt.toISOString().slice(0, 10)}` : "never"}</dd>
+              <dt className="text-zinc-600">Issued</dt>
+              <dd>{l.createdAt.toISOString().slice(0, 10)}</dd>
+              {l.revokedAt ? (
+                <>
+                  <dt className="text-zinc-600">Revoked</dt>
+                  <dd data-testid="revoked-info">
+                    {l.revokedAt.toISOString().replace("T", " ").slice(0, 16)} UTC by {l.revokedByLabel ?? "unknown"}
+                    {l.revokeReason ? ` — ${l.revokeReason}` : ""}
+                  </dd>
+                </>
+              ) : null}
+            </dl>
+            <div className="flex flex-wrap gap-2">
+              {canSeeSecret ? (
+                <Button asChild variant="outline">
+                  <a href={`${base}/license`} download data-testid="download-license">
+                    <Download className="size-4" aria-hidden /> Download license file
+                  </a>
+                </Button>
+              ) : null}
+              <Button asChild variant="ghost">
+                <a href={`/t/${ctx.team.slug}/settings/license-public-key`} download>
+                  Public signing key
+                </a>
+              </Button>
+              {can(ctx.role, "license:revoke") ? (
+                <RevokeRestore
+                  team={ctx.team.slug}
+                  app={customer.app.slug}
+                  customerId={customer.id}
+                  customerName={customer.name}
+                  licenseRowId={l.id}
+                  revoked={l.state === "revoked"}
+                />
+              ) : null}
+            </div>
+          </CardContent>
+        </Card>
+        {can(ctx.role, "customer:manage") ? (
+          <Card>
+            <CardHeader>
+              <CardTitle>Expiry</CardTitle>
+              <CardDescription>Extending or removing the expiry takes effect on the customer&apos;s next pull.</CardDescription>
+            </CardHeader>
+            <CardContent>
+              <ExpiryForm
+                team={ctx.team.slug}
+                app={customer.app.slug}
+                customerId={customer.id}
+                licenseRowId={l.id}
+                expiresAt={l.expiresAt ? l.expiresAt.toISOString().slice(0, 10) : ""}
+              />
+            </CardContent>
+          </Card>
+        ) : null}
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,127 @@
+import "server-only";
+import { z } from "zod";
+import { db } from "@/lib/db";
+import { AppError, notFound } from "@/lib/errors";
+import { recordActivity } from "@/lib/activity/record";
+import type { TeamContext } from "@/lib/teams/access";
+import { slugProblem } from "./slug";
+
+const slugSchema = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .superRefine((s, c) => {
+    const p = slugProblem(s);
+    if (p) c.addIssue({ code: "custom", message: p });
+  });
+
+const NAMESPACE_RE = /^(\*|[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)$/;
+export const namespacesSchema = z
+  .array(z.string().trim().regex(NAMESPACE_RE, "Each namespace must be a Kubernetes name (lowercase letters, digits, dashes) or *."))
+  .max(50, "At most 50 namespaces.")
+  .transform((list) => [...new Set(list)]);
+
+export const createAppSchema = z.object({
+  name: z.string().trim().min(1, "Give the app a name.").max(80, "At most 80 characters."),
+  slug: slugSchema,
+});
+
+export const updateAppSchema = z.object({
+  name: z.string().trim().min(1, "Give the app a name.").max(80, "At most 80 characters.").optional(),
+  slug: slugSchema.optional(),
+  additionalNamespaces: namespacesSchema.optional(),
+});
+
+const APP_FIELDS = { id: true, name: true, slug: true, additionalNamespaces: true, createdAt: true, updatedAt: true } as const;
+
+function present<T extends { additionalNamespaces: string }>(app: T) {
+  let namespaces: string[] = [];
+  try {
+    const parsed: unknown = JSON.parse(app.additionalNamespaces);
+    if (Array.isArray(parsed)) namespaces = parsed.filter((x): x is string => typeof x === "string");
+  } catch {
+    namespaces = [];
+  }
+  return { ...app, additionalNamespaces: namespaces };
+}
+
+async function withCounts<T extends { id: string; additionalNamespaces: string }>(app: T) {
+  const licenseCount = await db.license.count({ where: { appId: app.id } });
+  return { ...present(app), licenseCount, slugLocked: licenseCount > 0 };
+}
+
+export async function listApps(teamId: string) {
+  const apps = await db.app.findMany({ where: { teamId }, orderBy: { name: "asc" }, select: { ...APP_FIELDS, _count: { select: { customers: true } } } });
+  return apps.map(({ _count, ...a }) => ({ ...present(a), customerCount: _count.customers }));
+}
+
+/** A team's app by slug. Another team's slug is NOT_FOUND, exactly like a missing one. */
+export async function getApp(teamId: string, slug: string) {
+  const app = await db.app.findFirst({ where: { teamId, slug }, select: APP_FIELDS });
+  if (!app) throw notFound("App");
+  return withCounts(app);
+}
+
+async function assertSlugFree(slug: string) {
+  if (await db.app.findUnique({ where: { slug }, select: { id: true } })) {
+    const message = `The slug "${slug}" is taken. Slugs are unique across Gantry because they appear in image paths.`;
+    throw new AppError("CONFLICT", message, { fields: { slug: [message] } });
+  }
+}
+
+export async function createApp(ctx: TeamContext, input: z.input<typeof createAppSchema>) {
+  const data = createAppSchema.parse(input);
+  await assertSlugFree(data.slug);
+  return db.$transaction(async (tx) => {
+    const app = await tx.app.create({ data: { teamId: ctx.team.id, name: data.name, slug: data.slug }, select: APP_FIELDS });
+    await recordActivity(tx, {
+      teamId: ctx.team.id,
+      actor: ctx.actor,
+      action: "app.created",
+      resourceType: "app",
+      resourceId: app.id,
+      metadata: { name: app.name, slug: app.slug },
+      ip: ctx.ip,
+    });
+    return { ...present(app), licenseCount: 0, slugLocked: false };
+  });
+}
+
+export async function updateApp(ctx: TeamContext, slug: string, input: z.input<typeof updateAppSchema>) {
+  const app = await getApp(ctx.team.id, slug);
+  const data = updateAppSchema.parse(input);
+  const slugChange = data.slug !== undefined && data.slug !== app.slug;
+  if (slugChange) {
+    if (app.slugLocked) {
+      throw new AppError("CONFLICT", "The slug is locked: customers' image paths already use it.", {
+        fields: { slug: ["The slug is locked because the app has licenses: customers' image paths already use it."] },
+      });
+    }
+    await assertSlugFree(data.slug ?? "");
+  }
+  return db.$transaction(async (tx) => {
+    const updated = await tx.app.update({
+      where: { id: app.id },
+      data: {
+        name: data.name,
+        slug: slugChange ? data.slug : undefined,
+        additionalNamespaces: data.additionalNamespaces ? JSON.stringify(data.additionalNamespaces) : undefined,
+      },
+      select: APP_FIELDS,
+    });
+    await recordActivity(tx, {
+      teamId: ctx.team.id,
+      actor: ctx.actor,
+      action: "app.updated",
+      resourceType: "app",
+      resourceId: app.id,
+      metadata: {
+        name: updated.name,
+        ...(slugChange ? { slug: `${app.slug} → ${updated.slug}` } : {}),
+        ...(data.additionalNamespaces ? { namespaces: data.additionalNamespaces.join(",") || "none" } : {}),
+      },
+      ip: ctx.ip,
+    });
+    return { ...present(updated), licenseCount: app.licenseCount, slugLocked: app.slugLocked };
+  });
+}

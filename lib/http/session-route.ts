@@ -1,0 +1,31 @@
+import "server-only";
+import { NextResponse, type NextRequest } from "next/server";
+import { unauthenticated } from "@/lib/errors";
+import { currentUser } from "@/lib/auth/session";
+import { clientIpFromHeaders } from "@/lib/http/client-ip";
+import { toAppError } from "@/lib/http/map-error";
+import { errorResponse } from "@/lib/http/api-route";
+import { teamContextForUser, type TeamContext } from "@/lib/teams/access";
+import type { Permission } from "@/lib/teams/roles";
+
+/**
+ * Wraps a portal route handler under /t/[team]/… (downloads): session → team
+ * membership and permission → call → the same error mapper as the API.
+ * Another team's slug is 404.
+ */
+export function sessionRoute<P extends { team: string }>(
+  permission: Permission,
+  handler: (ctx: TeamContext, params: P, request: NextRequest) => Promise<NextResponse>,
+) {
+  return async function route(request: NextRequest, segment: { params: Promise<P> }) {
+    try {
+      const user = await currentUser();
+      if (!user) throw unauthenticated();
+      const params = await segment.params;
+      const ctx = await teamContextForUser(user, params.team, permission, clientIpFromHeaders(request.headers));
+      return await handler(ctx, params, request);
+    } catch (e) {
+      return errorResponse(toAppError(e, { route: request.nextUrl.pathname }));
+    }
+  };
+}

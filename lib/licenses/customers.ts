@@ -1,0 +1,267 @@
+import "server-only";
+import { z } from "zod";
+import { db } from "@/lib/db";
+import { env } from "@/lib/env";
+import { AppError, notFound } from "@/lib/errors";
+import { recordActivity } from "@/lib/activity/record";
+import { getApp } from "@/lib/apps/apps";
+import { loadSecret, storeSecret } from "@/lib/secrets/store";
+import type { TeamContext } from "@/lib/teams/access";
+import { generateLicenseId, hashLicenseId, isLicenseIdFormat, licenseFingerprint } from "./key";
+import { licenseToYaml, signLicense } from "./license-file";
+import { teamPrivateSigningKey, teamSigningKey } from "./signing-key";
+import { daysLeft, licenseState, stateWhere } from "./state";
+import { LICENSE_STATES, LICENSE_TYPES } from "./types";
+
+export const LICENSE_ID_PURPOSE = "license.id";
+
+/** Accepts "2026-12-31", a full ISO timestamp, a Date, or empty for "no expiry". */
+const expirySchema = z
+  .union([z.date(), z.string().trim()])
+  .optional()
+  .nullable()
+  .transform((v, c) => {
+    if (v === undefined) return undefined;
+    if (v === null || v === "") return null;
+    const d = v instanceof Date ? v : new Date(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T23:59:59.999Z` : v);
+    if (Number.isNaN(d.getTime())) {
+      c.addIssue({ code: "custom", message: "Enter a date (YYYY-MM-DD) or an ISO timestamp." });
+      return z.NEVER;
+    }
+    return d;
+  });
+
+export const createCustomerSchema = z.object({
+  name: z.string().trim().min(1, "Enter the customer's name.").max(120, "At most 120 characters."),
+  email: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .max(320)
+    .optional()
+    .transform((v) => v || undefined)
+    .pipe(z.email("Enter a valid email address.").optional()),
+  type: z.enum(LICENSE_TYPES, { message: "Choose trial, paid, community or dev." }).default("paid"),
+  expiresAt: expirySchema,
+});
+
+export const expirySchemaObject = z.object({ expiresAt: expirySchema });
+export const revokeSchema = z.object({ reason: z.string().trim().max(500, "At most 500 characters.").optional() });
+
+export const listCustomersSchema = z.object({
+  q: z.string().trim().max(100).optional(),
+  state: z.enum(LICENSE_STATES).optional(),
+  before: z.string().max(100).optional(),
+  pageSize: z.coerce.number().int().min(1).max(200).optional(),
+});
+
+const LICENSE_FIELDS = {
+  id: true,
+  fingerprint: true,
+  expiresAt: true,
+  revokedAt: true,
+  revokedByLabel: true,
+  revokeReason: true,
+  createdAt: true,
+  updatedAt: true,
+} as const;
+
+type LicenseRow = { id: string; fingerprint: string; expiresAt: Date | null; revokedAt: Date | null; revokedByLabel: string | null; revokeReason: string | null; createdAt: Date; updatedAt: Date };
+
+export function presentLicense(l: LicenseRow, now = new Date()) {
+  return { ...l, state: licenseState(l, now), daysLeft: daysLeft(l.expiresAt, now) };
+}
+
+export async function createCustomer(ctx: TeamContext, appSlug: string, input: z.input<typeof createCustomerSchema>) {
+  const app = await getApp(ctx.team.id, appSlug);
+  const data = createCustomerSchema.parse(input);
+  const licenseId = generateLicenseId();
+  const result = await db.$transaction(async (tx) => {
+    const customer = await tx.customer.create({
+      data: {
+        teamId: ctx.team.id,
+        appId: app.id,
+        name: data.name,
+        email: data.email ?? null,
+        type: data.type,
+        searchText: `${data.name} ${data.email ?? ""}`.toLowerCase(),
+      },
+      select: { id: true, name: true, email: true, type: true, createdAt: true },
+    });
+    const license = await tx.license.create({
+      data: {
+        teamId: ctx.team.id,
+        appId: app.id,
+        customerId: customer.id,
+        keyHash: hashLicenseId(licenseId),
+        fingerprint: licenseFingerprint(licenseId),
+        expiresAt: data.expiresAt ?? null,
+      },
+      select: LICENSE_FIELDS,
+    });
+    await storeSecret(tx, { teamId: ctx.team.id, resourceId: license.id, purpose: LICENSE_ID_PURPOSE }, licenseId);
+    await recordActivity(tx, {
+      teamId: ctx.team.id,
+      actor: ctx.actor,
+      action: "customer.created",
+      resourceType: "customer",
+      resourceId: customer.id,
+      metadata: { app: app.slug, name: customer.name, type: customer.type, license: license.fingerprint },
+      ip: ctx.ip,
+    });
+    return { customer, license };
+  });
+  return { ...result.customer, app: { slug: app.slug, name: app.name }, license: { ...presentLicense(result.license), licenseId } };
+}
+
+/**
+ * Customers of a team (optionally one app), newest first, keyset-paginated on
+ * (createdAt, id), searchable by name or email and filterable by license state.
+ * Indexed on (appId|teamId, createdAt, id) so deep pages stay as fast as the first.
+ */
+export async function listCustomers(teamId: string, options: z.input<typeof listCustomersSchema> & { appId?: string } = {}, now = new Date()) {
+  const { q, state, before, pageSize } = listCustomersSchema.parse(options);
+  const take = pageSize ?? 50;
+  const rows = await db.customer.findMany({
+    where: {
+      teamId,
+      ...(options.appId ? { appId: options.appId } : {}),
+      ...(q ? { searchText: { contains: q.toLowerCase() } } : {}),
+      ...(state ? { license: stateWhere(state, now) } : {}),
+    },
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    take: take + 1,
+    ...(before ? { cursor: { id: before }, skip: 1 } : {}),
+    select: {
+      id: true,
+      name: true,
+      email: true,
+      type: true,
+      createdAt: true,
+      app: { select: { slug: true, name: true } },
+      license: { select: LICENSE_FIELDS },
+    },
+  });
+  const page = rows.slice(0, take);
+  return {
+    customers: page.map((c) => ({ ...c, license: c.license ? presentLicense(c.license, now) : null })),
+    nextCursor: rows.length > take ? (page.at(-1)?.id ?? null) : null,
+  };
+}
+
+export async function getCustomer(teamId: string, customerId: string) {
+  const c = await db.customer.findFirst({
+    where: { id: customerId, teamId },
+    select: {
+      id: true,
+      name: true,
+      email: true,
+      type: true,
+      createdAt: true,
+      app: { select: { id: true, slug: true, name: true } },
+      license: { select: LICENSE_FIELDS },
+    },
+  });
+  if (!c || !c.license) throw notFound("Customer");
+  return { ...c, license: presentLicense(c.license) };
+}
+
+/** The full license ID (owners and admins only: callers check "license:view-secret"). */
+export async function revealLicenseId(teamId: string, licenseRowId: string): Promise<string> {
+  return loadSecret({ teamId, resourceId: licenseRowId, purpose: LICENSE_ID_PURPOSE });
+}
+
+/** Finds a team's license by its license ID (as the API addresses it). Another team's is NOT_FOUND. */
+export async function findLicenseByKey(teamId: string, licenseId: string) {
+  if (!isLicenseIdFormat(licenseId)) throw notFound("License");
+  const l = await db.license.findFirst({ where: { keyHash: hashLicenseId(licenseId), teamId }, select: { id: true, customerId: true } });
+  if (!l) throw notFound("License");
+  return l;
+}
+
+async function loadLicense(teamId: string, licenseRowId: string) {
+  const l = await db.license.findFirst({
+    where: { id: licenseRowId, teamId },
+    select: { ...LICENSE_FIELDS, customer: { select: { id: true, name: true } }, app: { select: { slug: true } } },
+  });
+  if (!l) throw notFound("License");
+  return l;
+}
+
+async function changeLicense(
+  ctx: TeamContext,
+  licenseRowId: string,
+  action: "license.revoked" | "license.restored" | "license.expiry_changed",
+  data: { revokedAt?: Date | null; revokedById?: string | null; revokedByLabel?: string | null; revokeReason?: string | null; expiresAt?: Date | null },
+  metadata: Record<string, string | null>,
+) {
+  const current = await loadLicense(ctx.team.id, licenseRowId);
+  return db.$transaction(async (tx) => {
+    const updated = await tx.license.update({ where: { id: current.id }, data, select: LICENSE_FIELDS });
+    await recordActivity(tx, {
+      teamId: ctx.team.id,
+      actor: ctx.actor,
+      action,
+      resourceType: "license",
+      resourceId: current.id,
+      metadata: { customer: current.customer.name, app: current.app.slug, license: current.fingerprint, ...metadata },
+      ip: ctx.ip,
+    });
+    return { ...presentLicense(updated), customer: current.customer, app: current.app };
+  });
+}
+
+/** Revokes at once: the proxy's next request with this license is denied. */
+export async function revokeLicense(ctx: TeamContext, licenseRowId: string, reason?: string) {
+  const current = await loadLicense(ctx.team.id, licenseRowId);
+  if (current.revokedAt) throw new AppError("CONFLICT", "This license is already revoked.");
+  return changeLicense(
+    ctx,
+    licenseRowId,
+    "license.revoked",
+    { revokedAt: new Date(), revokedById: ctx.actor.id ?? null, revokedByLabel: ctx.actor.label, revokeReason: reason || null },
+    { reason: reason || null },
+  );
+}
+
+export async function restoreLicense(ctx: TeamContext, licenseRowId: string) {
+  const current = await loadLicense(ctx.team.id, licenseRowId);
+  if (!current.revokedAt) throw new AppError("CONFLICT", "This license is not revoked.");
+  return changeLicense(ctx, licenseRowId, "license.restored", { revokedAt: null, revokedById: null, revokedByLabel: null, revokeReason: null }, {});
+}
+
+/** Sets or clears the expiry; takes effect on the next pull. */
+export async function setLicenseExpiry(ctx: TeamContext, licenseRowId: string, expiresAt: Date | null) {
+  const current = await loadLicense(ctx.team.id, licenseRowId);
+  return changeLicense(ctx, licenseRowId, "license.expiry_changed", { expiresAt }, {
+    from: current.expiresAt?.toISOString() ?? "never",
+    to: expiresAt?.toISOString() ?? "never",
+  });
+}
+
+/** The signed license file (YAML) for a license. */
+export async function licenseFile(teamId: string, licenseRowId: string): Promise<{ filename: string; yaml: string }> {
+  const l = await db.license.findFirst({
+    where: { id: licenseRowId, teamId },
+    select: { id: true, expiresAt: true, customer: { select: { name: true, type: true } }, app: { select: { slug: true } } },
+  });
+  if (!l) throw notFound("License");
+  const [licenseId, key, privateKey] = await Promise.all([revealLicenseId(teamId, l.id), teamSigningKey(teamId), teamPrivateSigningKey(teamId)]);
+  const { proxyDomain, registryDomain } = env();
+  const doc = signLicense(
+    {
+      licenseId,
+      appSlug: l.app.slug,
+      customerName: l.customer.name,
+      licenseType: l.customer.type,
+      expiresAt: l.expiresAt?.toISOString() ?? null,
+      proxyDomain,
+      registryDomain: registryDomain ?? null,
+      issuedAt: new Date().toISOString(),
+    },
+    privateKey,
+    key.publicKey,
+  );
+  const safeName = l.customer.name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "customer";
+  return { filename: `${l.app.slug}-${safeName}-license.yaml`, yaml: licenseToYaml(doc) };
+}

@@ -1,0 +1,45 @@
+import crypto from "node:crypto";
+import { describe, expect, it } from "vitest";
+import YAML from "yaml";
+import { licenseToYaml, signLicense, verifyLicenseFile, type LicenseSpec } from "@/lib/licenses/license-file";
+
+const { privateKey, publicKey } = crypto.generateKeyPairSync("ed25519");
+const priv = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+const pub = publicKey.export({ type: "spki", format: "pem" }).toString();
+const spec: LicenseSpec = {
+  licenseId: "abcdefghijklmnopqrstuvwxyz012345",
+  appSlug: "acme",
+  customerName: "Globex",
+  licenseType: "trial",
+  expiresAt: "2026-12-31T00:00:00.000Z",
+  proxyDomain: "pull.example.com",
+  registryDomain: null,
+  issuedAt: "2026-11-23T00:00:00.000Z",
+};
+
+describe("license files", () => {
+  it("round-trips: sign, write YAML, verify", () => {
+    const text = licenseToYaml(signLicense(spec, priv, pub));
+    expect(text).toContain("kind: License");
+    expect(text).toContain("licenseId: abcdefghijklmnopqrstuvwxyz012345");
+    expect(verifyLicenseFile(text, pub)).toMatchObject({ valid: true, spec });
+  });
+
+  it("survives re-formatting but not a changed value", () => {
+    const doc = signLicense(spec, priv, pub);
+    const reordered = YAML.stringify({ signature: doc.signature, spec: { ...doc.spec }, kind: doc.kind, apiVersion: doc.apiVersion }, { indent: 4 });
+    expect(verifyLicenseFile(reordered, pub).valid).toBe(true);
+    for (const change of [{ expiresAt: "2099-12-31T00:00:00.000Z" }, { licenseType: "paid" }, { appSlug: "other" }, { customerName: "Globex " }]) {
+      const tampered = licenseToYaml({ ...doc, spec: { ...doc.spec, ...change } });
+      expect(verifyLicenseFile(tampered, pub)).toMatchObject({ valid: false, reason: expect.stringMatching(/does not match/) });
+    }
+  });
+
+  it("refuses another key, garbage and non-license YAML with a reason", () => {
+    const other = crypto.generateKeyPairSync("ed25519").publicKey.export({ type: "spki", format: "pem" }).toString();
+    const text = licenseToYaml(signLicense(spec, priv, pub));
+    expect(verifyLicenseFile(text, other)).toMatchObject({ valid: false, reason: expect.stringMatching(/not with the given key/) });
+    expect(verifyLicenseFile("spec: [unclosed\n  - a: {", pub)).toMatchObject({ valid: false, reason: expect.stringMatching(/YAML/) });
+    expect(verifyLicenseFile("kind: Deployment", pub)).toMatchObject({ valid: false, reason: expect.stringMatching(/not a Gantry license/) });
+  });
+});

@@ -1,0 +1,50 @@
+import "server-only";
+import { db } from "@/lib/db";
+import { hashLicenseId, isLicenseIdFormat } from "./key";
+import { licenseState } from "./state";
+
+export type DenyReason = "unknown_license" | "wrong_app" | "revoked" | "expired";
+
+export type PullDecision =
+  | { allow: true; licenseRowId: string; customerId: string; appId: string; teamId: string }
+  | { allow: false; reason: DenyReason; message: string };
+
+export interface LicenseForDecision {
+  id: string;
+  customerId: string;
+  teamId: string;
+  appId: string;
+  appSlug: string;
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+}
+
+const MESSAGES: Record<DenyReason, string> = {
+  unknown_license: "This license is not known. Check the license ID you logged in with, or ask your vendor for your license.",
+  wrong_app: "This license is for another application. Log in with the license for this application.",
+  revoked: "This license has been revoked. Contact your vendor to restore access.",
+  expired: "This license has expired. Contact your vendor to renew it.",
+};
+
+/** The rule itself, without I/O: allow, or deny with a reason a customer can act on. */
+export function decide(license: LicenseForDecision | null, appSlug: string, now: Date): PullDecision {
+  if (!license) return { allow: false, reason: "unknown_license", message: MESSAGES.unknown_license };
+  if (license.appSlug !== appSlug) return { allow: false, reason: "wrong_app", message: MESSAGES.wrong_app };
+  const state = licenseState(license, now);
+  if (state !== "active") return { allow: false, reason: state, message: MESSAGES[state] };
+  return { allow: true, licenseRowId: license.id, customerId: license.customerId, appId: license.appId, teamId: license.teamId };
+}
+
+/**
+ * Whether a license may pull from an app now. One indexed lookup (by the
+ * SHA-256 of the license ID), no cache: a revocation or expiry is seen by the
+ * very next request on every instance that shares the database.
+ */
+export async function decidePull(licenseId: string, appSlug: string, now: Date = new Date()): Promise<PullDecision> {
+  if (!isLicenseIdFormat(licenseId)) return decide(null, appSlug, now);
+  const row = await db.license.findUnique({
+    where: { keyHash: hashLicenseId(licenseId) },
+    select: { id: true, customerId: true, teamId: true, appId: true, expiresAt: true, revokedAt: true, app: { select: { slug: true } } },
+  });
+  return decide(row ? { ...row, appSlug: row.app.slug } : null, appSlug, now);
+}
