@@ -18,6 +18,8 @@ const integrationEnv = {
   GANTRY_LOG_LEVEL: "error",
   // The real test registries listen on loopback.
   GANTRY_ALLOWED_PRIVATE_HOSTS: "127.0.0.1/32",
+  GANTRY_PROXY_DOMAIN: "gantry.test:8443",
+  GANTRY_REGISTRY_DOMAIN: "registry.vendor.test",
 };
 
 export default defineConfig({

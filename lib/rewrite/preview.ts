@@ -1,0 +1,111 @@
+import "server-only";
+import { z } from "zod";
+import { env } from "@/lib/env";
+import { AppError } from "@/lib/errors";
+import { getApp } from "@/lib/apps/apps";
+import { findLicenseByKey, revealLicenseId } from "@/lib/licenses/customers";
+import { isHostAllowlisted, parseAllowlist } from "@/lib/net/ssrf";
+import { listRegistries } from "@/lib/registries/registries";
+import { sharedTokenCache } from "@/lib/registry-client/token-cache";
+import type { TeamContext } from "@/lib/teams/access";
+import { can } from "@/lib/teams/roles";
+import { extractImages, ManifestError, MAX_IMAGES, type ManifestFile } from "./extract";
+import { generateFiles, summary } from "./generate";
+import { probeImages, type ProbeResult } from "./probe";
+
+export const previewSchema = z
+  .object({
+    manifests: z.union([z.string(), z.array(z.string())]).optional(),
+    files: z.array(z.object({ name: z.string().max(200), content: z.string() })).max(50).optional(),
+    images: z.array(z.string().max(1024)).max(MAX_IMAGES, `At most ${MAX_IMAGES} images.`).optional(),
+    licenseId: z.string().max(200).optional(),
+  })
+  .refine((v) => v.manifests !== undefined || v.files !== undefined || v.images !== undefined, { message: "Send manifests, files or images.", path: ["manifests"] });
+
+export type PreviewInput = z.input<typeof previewSchema>;
+
+export interface PreviewImage extends ProbeResult {
+  /** Where the image occurs: file, document, object. */
+  occurrences: { file: string; document: number; kind: string; name: string; container: string; line: number | undefined }[];
+}
+
+/**
+ * Runs a rewrite preview for an app: extract images, probe each distinct one
+ * anonymously, rewrite private ones to the proxy and generate the installer's
+ * files. `onImage` is called as each probe finishes (the UI streams rows).
+ */
+export async function runPreview(ctx: TeamContext, appSlug: string, input: PreviewInput, onImage?: (image: PreviewImage) => void) {
+  const data = previewSchema.parse(input);
+  const app = await getApp(ctx.team.id, appSlug);
+  const files: ManifestFile[] = [
+    ...(data.files ?? []),
+    ...(data.manifests === undefined ? [] : (Array.isArray(data.manifests) ? data.manifests : [data.manifests]).map((content, i, all) => ({ name: all.length > 1 ? `manifest-${i + 1}.yaml` : "manifest.yaml", content }))),
+  ];
+  let extracted;
+  try {
+    extracted = extractImages(files);
+  } catch (e) {
+    if (e instanceof ManifestError) {
+      const code = e.code === "TOO_LARGE" ? "PAYLOAD_TOO_LARGE" : "VALIDATION";
+      throw new AppError(code, e.message, { fields: { manifests: [e.message] } });
+    }
+    throw e;
+  }
+  const listed = (data.images ?? []).map((image, i) => ({
+    image,
+    file: "image list",
+    document: i + 1,
+    kind: "",
+    name: "",
+    namespace: undefined,
+    apiVersion: "",
+    podSpecPath: [],
+    container: "",
+    line: undefined,
+  }));
+  const occurrences = [...extracted.occurrences, ...listed];
+  if (new Set(occurrences.map((o) => o.image)).size > MAX_IMAGES) throw new AppError("VALIDATION", `At most ${MAX_IMAGES} distinct images.`);
+
+  let licenseId: string | undefined;
+  if (data.licenseId) {
+    if (!can(ctx.role, "license:view-secret")) throw new AppError("FORBIDDEN", "Only owners and admins can build a pull secret from a license.");
+    const l = await findLicenseByKey(ctx.team.id, data.licenseId).catch(() => {
+      throw new AppError("VALIDATION", "No license of this team has that ID.", { fields: { licenseId: ["No license of this team has that ID."] } });
+    });
+    licenseId = await revealLicenseId(ctx.team.id, l.id);
+  }
+
+  const config = env();
+  const allow = parseAllowlist(config.allowedPrivateHosts);
+  const registries = await listRegistries(ctx.team.id);
+  const where = (image: string) =>
+    occurrences
+      .filter((o) => o.image === image)
+      .map((o) => ({ file: o.file, document: o.document, kind: o.kind, name: o.name, container: o.container, line: o.line }));
+  const results = await probeImages(
+    occurrences.map((o) => o.image),
+    {
+      appSlug: app.slug,
+      proxyDomain: config.proxyDomain,
+      registryDomain: config.registryDomain,
+      registries,
+      allowedPrivateHosts: config.allowedPrivateHosts,
+      tokenCache: sharedTokenCache,
+      // Plain http only reaches hosts the operator allowed as private; everything else is https.
+      schemeFor: (host) => (isHostAllowlisted(host.replace(/:\d+$/, ""), allow) ? "http" : "https"),
+      onResult: (r) => onImage?.({ ...r, occurrences: where(r.image) }),
+    },
+  );
+  const images: PreviewImage[] = results.map((r) => ({ ...r, occurrences: where(r.image) }));
+  const files_ = generateFiles({
+    appSlug: app.slug,
+    proxyDomain: config.proxyDomain,
+    registryDomain: config.registryDomain,
+    additionalNamespaces: app.additionalNamespaces,
+    licenseId,
+    occurrences,
+    workloads: extracted.workloads,
+    results,
+  });
+  return { app: { slug: app.slug, name: app.name }, images, files: files_, summary: summary(results, config.proxyDomain), licensePicked: Boolean(licenseId) };
+}
