@@ -16,7 +16,7 @@ test("sign up, land in the new team, sign out, sign in again", async ({ page }) 
   for (const item of ["Apps", "Registries", "Customers", "Activity", "Settings"]) {
     await expect(nav.getByRole("link", { name: item })).toBeVisible();
   }
-  await expect(page.getByText("Nothing here yet")).toBeVisible();
+  await expect(page.getByText("No apps yet")).toBeVisible();
 
   await nav.getByRole("link", { name: "Activity" }).click();
   await expect(page.getByTestId("activity-table")).toContainText("created the team");

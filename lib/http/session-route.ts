@@ -1,5 +1,5 @@
 import "server-only";
-import { NextResponse, type NextRequest } from "next/server";
+import { type NextRequest } from "next/server";
 import { unauthenticated } from "@/lib/errors";
 import { currentUser } from "@/lib/auth/session";
 import { clientIpFromHeaders } from "@/lib/http/client-ip";
@@ -15,9 +15,9 @@ import type { Permission } from "@/lib/teams/roles";
  */
 export function sessionRoute<P extends { team: string }>(
   permission: Permission,
-  handler: (ctx: TeamContext, params: P, request: NextRequest) => Promise<NextResponse>,
+  handler: (ctx: TeamContext, params: P, request: NextRequest) => Promise<Response>,
 ) {
-  return async function route(request: NextRequest, segment: { params: Promise<P> }) {
+  return async function route(request: NextRequest, segment: { params: Promise<P> }): Promise<Response> {
     try {
       const user = await currentUser();
       if (!user) throw unauthenticated();

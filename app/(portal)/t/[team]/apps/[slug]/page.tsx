@@ -1,4 +1,6 @@
 import type { Metadata } from "next";
+import Link from "next/link";
+import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { PageHeader } from "@/components/shell/page-header";
 import { CustomersTable } from "@/components/licenses/customers-table";
@@ -27,7 +29,15 @@ export default async function AppPage({
   const page = await listCustomers(ctx.team.id, { ...filters, appId: app.id });
   return (
     <>
-      <PageHeader title={app.name} description={`Slug ${app.slug} · ${app.licenseCount} license${app.licenseCount === 1 ? "" : "s"}`} />
+      <PageHeader
+        title={app.name}
+        description={`Slug ${app.slug} · ${app.licenseCount} license${app.licenseCount === 1 ? "" : "s"}`}
+        actions={
+          <Button asChild variant="outline">
+            <Link href={`/t/${ctx.team.slug}/apps/${app.slug}/images`}>Images and rewrite preview</Link>
+          </Button>
+        }
+      />
       <div className="grid gap-6">
         <section className="grid gap-3" aria-labelledby="customers-heading">
           <h2 id="customers-heading" className="text-lg font-semibold">
