@@ -134,7 +134,9 @@ async function probeOne(image: string, opts: ProbeOptions, clientFor: (host: str
   try {
     const retries = opts.maxRetries ?? 2;
     for (let attempt = 0; ; attempt++) {
-      const m = await client.manifest(ref.path, manifestReference(ref), "HEAD");
+      let m = await client.manifest(ref.path, manifestReference(ref), "HEAD");
+      // Some registries do not implement HEAD on manifests: fall back to GET.
+      if (m.status === 405 || m.status === 501) m = await client.manifest(ref.path, manifestReference(ref), "GET");
       const httpStatus = m.status;
       if (m.status === 200) {
         return { ...base, status: "public", reason: `The manifest loads anonymously (HTTP 200${m.mediaType ? `, ${m.mediaType}` : ""}): customers pull it directly.`, httpStatus, rewritten: null, registry: registryInfo, requests: count() };
