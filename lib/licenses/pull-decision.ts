@@ -42,8 +42,13 @@ export function decide(license: LicenseForDecision | null, appSlug: string, now:
  */
 export async function decidePull(licenseId: string, appSlug: string, now: Date = new Date()): Promise<PullDecision> {
   if (!isLicenseIdFormat(licenseId)) return decide(null, appSlug, now);
+  return decidePullByHash(hashLicenseId(licenseId), appSlug, now);
+}
+
+/** The same decision from the license ID's SHA-256 (what proxy tokens carry instead of the ID). */
+export async function decidePullByHash(keyHash: string, appSlug: string, now: Date = new Date()): Promise<PullDecision> {
   const row = await db.license.findUnique({
-    where: { keyHash: hashLicenseId(licenseId) },
+    where: { keyHash },
     select: { id: true, customerId: true, teamId: true, appId: true, expiresAt: true, revokedAt: true, app: { select: { slug: true } } },
   });
   return decide(row ? { ...row, appSlug: row.app.slug } : null, appSlug, now);

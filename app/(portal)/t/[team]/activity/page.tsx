@@ -8,6 +8,8 @@ import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@
 import { PageHeader } from "@/components/shell/page-header";
 import { describeAction } from "@/lib/activity/actions";
 import { listActivity } from "@/lib/activity/list";
+import { listTeamPulls } from "@/lib/licenses/pulls";
+import { PullsTable } from "@/components/licenses/pulls-table";
 import { teamPageContext } from "@/lib/teams/page-context";
 
 export const metadata: Metadata = { title: "Activity" };
@@ -23,14 +25,41 @@ export default async function ActivityPage({
   searchParams,
 }: {
   params: Promise<{ team: string }>;
-  searchParams: Promise<{ before?: string }>;
+  searchParams: Promise<{ before?: string; show?: string }>;
 }) {
   const { ctx } = await teamPageContext((await params).team);
-  const { before } = await searchParams;
+  const { before, show } = await searchParams;
+  const tabs = (
+    <div className="mb-4 flex gap-2 text-sm" role="tablist" aria-label="Activity">
+      <Link role="tab" aria-selected={show !== "pulls"} href={`/t/${ctx.team.slug}/activity`} className={show !== "pulls" ? "font-semibold" : "text-zinc-600 hover:underline"}>
+        Changes
+      </Link>
+      <Link role="tab" aria-selected={show === "pulls"} href={`/t/${ctx.team.slug}/activity?show=pulls`} className={show === "pulls" ? "font-semibold" : "text-zinc-600 hover:underline"}>
+        Pulls
+      </Link>
+    </div>
+  );
+  if (show === "pulls") {
+    const pulls = await listTeamPulls(ctx.team.id);
+    return (
+      <>
+        <PageHeader title="Activity" description="Registry-proxy requests made with your customers' licenses, newest first." />
+        {tabs}
+        {pulls.length === 0 ? (
+          <EmptyState icon={Activity} title="No pulls yet" description="Pulls through the registry proxy show up here." />
+        ) : (
+          <div className="rounded-lg border border-zinc-200 bg-white">
+            <PullsTable showCustomer pulls={pulls.map((p) => ({ ...p, customer: `${p.license.customer.name} (${p.license.app.slug})` }))} />
+          </div>
+        )}
+      </>
+    );
+  }
   const page = await listActivity(ctx.team.id, { before: before || undefined });
   return (
     <>
       <PageHeader title="Activity" description="Who did what in this team, newest first. The log is append-only." />
+      {tabs}
       {page.events.length === 0 ? (
         <EmptyState icon={Activity} title="No activity yet" description="Sign-ins and changes to the team will show up here." />
       ) : (

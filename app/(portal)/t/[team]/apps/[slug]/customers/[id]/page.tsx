@@ -8,8 +8,10 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/com
 import { CopyButton } from "@/components/ui/copy-button";
 import { PageHeader } from "@/components/shell/page-header";
 import { LicenseBadge } from "@/components/licenses/license-badge";
+import { PullsTable } from "@/components/licenses/pulls-table";
 import { orNotFound } from "@/lib/http/or-not-found";
 import { getCustomer, revealLicenseId } from "@/lib/licenses/customers";
+import { listLicensePulls } from "@/lib/licenses/pulls";
 import { teamPageContext } from "@/lib/teams/page-context";
 import { can } from "@/lib/teams/roles";
 import { ExpiryForm } from "./expiry-form";
@@ -32,6 +34,7 @@ export default async function CustomerPage({
   const canSeeSecret = can(ctx.role, "license:view-secret");
   const licenseId = canSeeSecret ? await revealLicenseId(ctx.team.id, l.id) : null;
   const { created } = await searchParams;
+  const pulls = await listLicensePulls(ctx.team.id, l.id, 20);
   const base = `/t/${ctx.team.slug}/apps/${customer.app.slug}/customers/${customer.id}`;
   return (
     <>
@@ -115,6 +118,19 @@ export default async function CustomerPage({
               ) : null}
             </div>
           </CardContent>
+        </Card>
+        <Card>
+          <CardHeader>
+            <CardTitle>Pulls</CardTitle>
+            <CardDescription data-testid="last-pull">
+              {pulls[0] ? `Last pull ${pulls[0].createdAt.toISOString().replace("T", " ").slice(0, 19)} UTC (${pulls[0].repository}, HTTP ${pulls[0].status}).` : "No pulls yet."}
+            </CardDescription>
+          </CardHeader>
+          {pulls.length ? (
+            <CardContent>
+              <PullsTable pulls={pulls} />
+            </CardContent>
+          ) : null}
         </Card>
         {can(ctx.role, "customer:manage") ? (
           <Card>

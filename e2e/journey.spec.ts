@@ -1,0 +1,93 @@
+import { execFile } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { expect, test } from "@playwright/test";
+import YAML from "yaml";
+import { startRegistry, stopAll, type RunningRegistry } from "../lib/testing/registries/harness";
+import { buildImage, cleanupImages, pushImage } from "../lib/testing/registries/images";
+import { PASSWORD, uniqueEmail } from "./fixtures";
+
+const run = promisify(execFile);
+let basic: RunningRegistry;
+
+test.beforeAll(async () => {
+  basic = await startRegistry({ auth: "htpasswd", users: { vendor: "vendor-secret-pw" } });
+  await pushImage(await buildImage({ files: { "journey.txt": "journey\n" } }), { registry: basic, repo: "acme/server", tag: "2.1", creds: "vendor:vendor-secret-pw" });
+});
+test.afterAll(async () => {
+  await stopAll();
+  cleanupImages();
+});
+
+test("vendor to customer: sign up, add a registry, app and customer, preview; the customer pulls with the generated secret; revoke stops it; the pull is logged", async ({ page }) => {
+  test.setTimeout(120_000);
+  const slug = `journey-${Date.now().toString(36)}`;
+  // 1. The vendor signs up and sets everything up in the UI.
+  await page.goto("/sign-up");
+  await page.getByLabel("Work email").fill(uniqueEmail("journey"));
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByLabel("Team name").fill("Journey Software");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL(/\/apps$/);
+  const team = new URL(page.url()).pathname.split("/")[2] ?? "";
+
+  await page.goto(`/t/${team}/registries/new`);
+  const reg = page.getByTestId("registry-form");
+  await reg.getByLabel("Name", { exact: true }).fill("Acme private");
+  await reg.getByLabel("Endpoint").fill(basic.url);
+  await reg.getByLabel("Username").fill("vendor");
+  await reg.getByLabel("Password or token").fill("vendor-secret-pw");
+  await reg.getByRole("button", { name: "Add registry" }).click();
+  await expect(page.getByText("Registry added.")).toBeVisible();
+
+  await page.goto(`/t/${team}/apps`);
+  await page.getByTestId("new-app-form").getByLabel("App name").fill("Journey");
+  await page.getByTestId("new-app-form").getByLabel("Slug").fill(slug);
+  await page.getByTestId("new-app-form").getByRole("button", { name: "Create app" }).click();
+  await page.getByTestId("new-customer-form").getByLabel("Customer name").fill("Umbrella Corp");
+  await page.getByTestId("new-customer-form").getByRole("button", { name: "Create customer and license" }).click();
+  await expect(page.getByTestId("license-state")).toHaveText("active");
+  const customerUrl = page.url().replace(/\?.*$/, "");
+  const customerId = customerUrl.split("/").at(-1) ?? "";
+
+  await page.goto(`/t/${team}/apps/${slug}/images`);
+  await page.getByLabel("Manifests").fill(`apiVersion: apps/v1
+kind: Deployment
+metadata: { name: server }
+spec:
+  template:
+    spec:
+      containers: [{ name: server, image: "${basic.host}/acme/server:2.1" }]
+`);
+  await page.getByLabel("Build the pull secret from the license of").selectOption(customerId);
+  await page.getByRole("button", { name: "Preview" }).click();
+  const rewritten = `127.0.0.1:3100/proxy/${slug}/127.0.0.1_${basic.port}/acme/server:2.1`;
+  await expect(page.locator('[data-testid="preview-row"][data-status="private"]')).toContainText(rewritten);
+  await page.getByRole("tab", { name: "secret.yaml" }).click();
+  const secret = YAML.parseAllDocuments((await page.getByTestId("file-content").textContent()) ?? "")[0]?.toJS();
+
+  // 2. The customer pulls with the generated secret, unchanged, through Gantry.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gantry-journey-"));
+  const authfile = path.join(dir, "auth.json");
+  fs.writeFileSync(authfile, Buffer.from(secret.data[".dockerconfigjson"], "base64"));
+  const pull = () => run("skopeo", ["copy", "--src-tls-verify=false", "--authfile", authfile, `docker://${rewritten}`, `oci:${dir}/image:2.1`]);
+  await pull();
+  expect(fs.existsSync(path.join(dir, "image", "index.json"))).toBe(true);
+
+  // 3. An admin revokes in the UI, and the same pull fails.
+  await page.goto(customerUrl);
+  await page.getByRole("button", { name: "Revoke license" }).click();
+  await page.getByRole("button", { name: "Revoke Umbrella Corp" }).click();
+  await expect(page.getByTestId("license-state")).toHaveText("revoked");
+  await expect(pull()).rejects.toThrow(/revoked/);
+
+  // 4. The pull appears on the customer page and in Activity → Pulls.
+  await page.reload();
+  await expect(page.getByTestId("last-pull")).toContainText("acme/server");
+  await expect(page.getByTestId("pulls-table")).toContainText("acme/server manifests 2.1");
+  await page.goto(`/t/${team}/activity?show=pulls`);
+  await expect(page.getByTestId("pulls-table")).toContainText("Umbrella Corp");
+  fs.rmSync(dir, { recursive: true, force: true });
+});

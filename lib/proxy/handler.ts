@@ -1,0 +1,180 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { pipeline } from "node:stream/promises";
+import { env } from "@/lib/env";
+import { log } from "@/lib/log";
+import { RegistryNetworkError } from "@/lib/registry-client/errors";
+import { MANIFEST_ACCEPT } from "@/lib/registry-client/media-types";
+import { authenticate, authorizePull, challengeHeader, issueToken } from "./auth";
+import { API_VERSION_HEADER, ProxyError, sendError } from "./errors";
+import { parseProxyPath, type ProxyName } from "./paths";
+import { recordPull } from "./pull-log";
+import { resolveUpstream, upstreamClient } from "./upstream";
+
+/** Response headers passed through from the upstream unchanged. */
+const PASS_HEADERS = ["content-type", "content-length", "docker-content-digest", "etag", "content-range", "accept-ranges", "last-modified"];
+
+export interface ProxyRequestContext {
+  clientIp: string | null;
+}
+
+/**
+ * The token realm is on the host the client reached (its Host header), so the
+ * token request goes where the client can connect. The scheme is https when
+ * the socket is TLS, when a trusted proxy says so, or when the client used the
+ * configured public proxy domain (TLS terminated in front of Gantry).
+ */
+function realmFor(req: IncomingMessage): { realm: string; service: string } {
+  const config = env();
+  const host = req.headers.host ?? config.proxyDomain;
+  const forwardedProto = config.trustProxy ? String(req.headers["x-forwarded-proto"] ?? "").split(",")[0]?.trim() : "";
+  const tls = "encrypted" in req.socket && Boolean(req.socket.encrypted);
+  const proto = forwardedProto || (tls || (config.proxyDomainIsExplicit && host === config.proxyDomain) ? "https" : "http");
+  return { realm: `${proto}://${host}/v2/token`, service: config.proxyDomain };
+}
+
+/**
+ * The pull side of the OCI distribution API, served by plain Node (not a Next
+ * route handler, which strips Content-Length and buffers). Bodies are streamed
+ * with backpressure; upstream redirects (blob storage) are followed server-side,
+ * so clients never see upstream storage URLs or their signatures and every hop
+ * stays behind the SSRF guard.
+ */
+export async function handleRegistryRequest(req: IncomingMessage, res: ServerResponse, rctx: ProxyRequestContext): Promise<void> {
+  const method = req.method ?? "GET";
+  const started = performance.now();
+  try {
+    const url = new URL(req.url ?? "/", "http://proxy.invalid");
+    if (method !== "GET" && method !== "HEAD") {
+      throw new ProxyError(405, "UNSUPPORTED", "This registry is read-only: push and delete are not supported.", { allow: "GET, HEAD" });
+    }
+    const route = parseProxyPath(url.pathname);
+    const { realm, service } = realmFor(req);
+
+    if (route.kind === "token") {
+      const body = JSON.stringify(await issueToken(req.headers.authorization, url.searchParams.getAll("scope"), rctx.clientIp));
+      res.writeHead(200, { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), "cache-control": "no-store" });
+      res.end(body);
+      return;
+    }
+    if (route.kind === "catalog") throw new ProxyError(404, "UNSUPPORTED", "The catalog is not available on this proxy.");
+
+    const scope = route.kind === "base" ? undefined : `repository:${route.name.full}:pull`;
+    const caller = await authenticate(req.headers.authorization);
+    if (!caller) {
+      throw new ProxyError(401, "UNAUTHORIZED", "Authentication required: docker login with your license.", { "www-authenticate": challengeHeader(realm, service, scope) });
+    }
+    if (route.kind === "base") {
+      res.writeHead(200, { ...API_VERSION_HEADER, "content-type": "application/json", "content-length": "2" });
+      res.end(method === "HEAD" ? undefined : "{}");
+      return;
+    }
+    const decision = await authorizePull(caller, route.name.full, route.name.appSlug).catch((e: unknown) => {
+      if (e instanceof ProxyError && e.status === 401) e.headers["www-authenticate"] = challengeHeader(realm, service, scope, "insufficient_scope");
+      throw e;
+    });
+    const { app, registry } = await resolveUpstream(route.name.appSlug, route.name.upstream);
+    const client = await upstreamClient(app.teamId, registry);
+    const reference = route.kind === "tags" ? "" : route.reference;
+    const upstreamPath = route.kind === "tags" ? `v2/${route.name.repository}/tags/list${url.search}` : `v2/${route.name.repository}/${route.kind}/${route.reference}`;
+    const headers: Record<string, string> = {};
+    if (route.kind === "manifests") headers.accept = String(req.headers.accept ?? MANIFEST_ACCEPT);
+    if (route.kind === "blobs" && req.headers.range) headers.range = String(req.headers.range);
+    if (req.headers["if-none-match"]) headers["if-none-match"] = String(req.headers["if-none-match"]);
+
+    const abort = new AbortController();
+    res.on("close", () => abort.abort());
+    let upstream;
+    try {
+      upstream = await client.request(method, upstreamPath, { scope: `repository:${route.name.repository}:pull`, headers, signal: abort.signal });
+    } catch (e) {
+      throw mapNetworkError(e);
+    }
+    let bytes = 0;
+    const finish = () =>
+      recordPull({
+        teamId: decision.teamId,
+        appId: decision.appId,
+        licenseId: decision.licenseRowId,
+        repository: route.name.repository,
+        kind: route.kind,
+        reference,
+        method,
+        status: res.statusCode,
+        bytesSent: bytes,
+        durationMs: Math.round(performance.now() - started),
+        clientIp: rctx.clientIp,
+        userAgent: req.headers["user-agent"] ?? null,
+      });
+    res.once("close", finish);
+
+    const status = upstream.statusCode;
+    if (status === 404) {
+      await upstream.body.dump();
+      throw new ProxyError(404, route.kind === "blobs" ? "BLOB_UNKNOWN" : route.kind === "tags" ? "NAME_UNKNOWN" : "MANIFEST_UNKNOWN", `${route.name.repository}${reference ? `:${reference}` : ""} was not found upstream.`);
+    }
+    if (status === 429) {
+      await upstream.body.dump();
+      const retry = upstream.headers["retry-after"];
+      throw new ProxyError(429, "TOOMANYREQUESTS", "The upstream registry is rate limiting; retry later.", retry ? { "retry-after": String(retry) } : {});
+    }
+    if (status === 401 || status === 403) {
+      await upstream.body.dump();
+      log.warn("upstream refused the registry credentials", { registryId: registry.id, status });
+      throw new ProxyError(502, "UNAVAILABLE", "The vendor's registry refused Gantry's credentials. The vendor has been told; try again later.");
+    }
+    if (status >= 500 || (status >= 300 && status !== 304) || status < 200) {
+      await upstream.body.dump();
+      throw new ProxyError(502, "UNAVAILABLE", `The upstream registry answered ${status}.`);
+    }
+    const out: Record<string, string> = { ...API_VERSION_HEADER };
+    for (const h of PASS_HEADERS) {
+      const v = upstream.headers[h];
+      if (v !== undefined) out[h] = Array.isArray(v) ? v.join(", ") : String(v);
+    }
+    if (route.kind === "tags") {
+      const json = (await upstream.body.json()) as { name?: string; tags?: string[] };
+      const body = JSON.stringify({ ...json, name: route.name.full });
+      delete out["content-length"];
+      res.writeHead(status, { ...out, "content-length": String(Buffer.byteLength(body)) });
+      res.end(method === "HEAD" ? undefined : body);
+      return;
+    }
+    res.writeHead(status, out);
+    if (method === "HEAD" || status === 304) {
+      await upstream.body.dump();
+      res.end();
+      return;
+    }
+    upstream.body.on("data", (chunk: Buffer) => {
+      bytes += chunk.length;
+    });
+    try {
+      await pipeline(upstream.body, res);
+    } catch (e) {
+      // An upstream that dies mid-body, or a client that goes away: never end the
+      // response cleanly, so the client's length/digest check cannot be fooled.
+      res.destroy();
+      upstream.body.destroy();
+      if (!abort.signal.aborted) log.warn("stream aborted", { repository: route.name.repository, reference, error: e instanceof Error ? e.message : String(e) });
+    }
+  } catch (e) {
+    const err = e instanceof ProxyError ? e : e instanceof RegistryNetworkError ? mapNetworkError(e) : internal(e);
+    sendError(res, err, method);
+  }
+}
+
+function mapNetworkError(e: unknown): ProxyError {
+  if (e instanceof ProxyError) return e;
+  if (e instanceof RegistryNetworkError) {
+    if (e.kind === "timeout") return new ProxyError(504, "UNAVAILABLE", "The upstream registry did not answer in time.");
+    return new ProxyError(502, "UNAVAILABLE", "The upstream registry is unreachable.");
+  }
+  return internal(e);
+}
+
+function internal(e: unknown): ProxyError {
+  log.error("registry proxy error", { error: e });
+  return new ProxyError(500, "UNAVAILABLE", "Internal error in the registry proxy; it has been logged.");
+}
+
+export type { ProxyName };
