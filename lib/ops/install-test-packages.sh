@@ -5,6 +5,7 @@
 #   skopeo, umoci     a real registry client, and image building without a daemon
 #   apache2-utils     htpasswd (bcrypt) for the Basic-auth registry
 #   kubernetes-client kubectl, for `kubectl kustomize`
+#   iproute2          ss, to count sockets in the proxy's leak test
 # As root it installs them with apt-get; otherwise it prints what to install.
 set -euo pipefail
 
@@ -15,6 +16,7 @@ declare -A NEED=(
   [umoci]=umoci
   [htpasswd]=apache2-utils
   [kubectl]=kubernetes-client
+  [ss]=iproute2
 )
 missing=()
 for cmd in "${!NEED[@]}"; do

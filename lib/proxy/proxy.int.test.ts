@@ -89,6 +89,20 @@ describe("registry proxy with real clients and registries", () => {
     await run("rm", ["-rf", dir]);
   });
 
+  it("copies a ~200 MB image byte-identically (manifest and blob digests equal to a direct copy)", async () => {
+    const big = await buildImage({ randomBytes: 200 * 1024 * 1024, files: { "big.txt": "big\n" } });
+    const { digest } = await pushImage(big, { registry: basic, repo: "acme/big", tag: "1.0", creds: "alice:alice-pw" });
+    const dir = (await run("mktemp", ["-d"])).stdout.trim();
+    await skopeo(["copy", "--src-tls-verify=false", "--src-creds", `LICENSE_ID:${licenseId}`, "--digestfile", `${dir}/via.digest`, `docker://${proxyHost}/proxy/${slug}/127.0.0.1_${basic.port}/acme/big:1.0`, `oci:${dir}/via:1.0`]);
+    await skopeo(["copy", "--src-tls-verify=false", "--src-creds", "alice:alice-pw", "--digestfile", `${dir}/direct.digest`, `docker://${basic.host}/acme/big:1.0`, `oci:${dir}/direct:1.0`]);
+    expect((await run("cat", [`${dir}/via.digest`])).stdout.trim()).toBe(digest);
+    expect((await run("cat", [`${dir}/direct.digest`])).stdout.trim()).toBe(digest);
+    const blobs = async (layout: string) => (await run("ls", [`${dir}/${layout}/blobs/sha256`])).stdout.split("\n").filter(Boolean).sort();
+    expect(await blobs("via")).toEqual(await blobs("direct"));
+    expect((await blobs("via")).length).toBeGreaterThanOrEqual(3);
+    await run("rm", ["-rf", dir]);
+  }, 120_000);
+
   it("answers HEAD with headers and no body, and Range with 206", async () => {
     const head = await fetch(`http://${proxyHost}/v2/${basicPath()}/manifests/1.0`, { method: "HEAD", headers: { ...auth(licenseId), accept: MANIFEST_ACCEPT } });
     expect(head.status).toBe(200);
