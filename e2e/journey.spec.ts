@@ -7,7 +7,7 @@ import { expect, test } from "@playwright/test";
 import YAML from "yaml";
 import { startRegistry, stopAll, type RunningRegistry } from "../lib/testing/registries/harness";
 import { buildImage, cleanupImages, pushImage } from "../lib/testing/registries/images";
-import { PASSWORD, uniqueEmail } from "./fixtures";
+import { gantryCli, PASSWORD, uniqueEmail } from "./fixtures";
 
 const run = promisify(execFile);
 let basic: RunningRegistry;
@@ -33,6 +33,7 @@ test("vendor to customer: sign up, add a registry, app and customer, preview; th
   await expect(page).toHaveURL(/\/apps$/);
   const team = new URL(page.url()).pathname.split("/")[2] ?? "";
 
+  const email = (await page.getByTestId("user-email").getAttribute("title")) ?? "";
   await page.goto(`/t/${team}/registries/new`);
   const reg = page.getByTestId("registry-form");
   await reg.getByLabel("Name", { exact: true }).fill("Acme private");
@@ -89,5 +90,12 @@ spec:
   await expect(page.getByTestId("pulls-table")).toContainText("acme/server manifests 2.1");
   await page.goto(`/t/${team}/activity?show=pulls`);
   await expect(page.getByTestId("pulls-table")).toContainText("Umbrella Corp");
+  const token = gantryCli(["create-token", "--email", email, "--team", team, "--role", "member"]).at(-1) ?? "";
+  const licenseId = JSON.parse(Buffer.from(secret.data[".dockerconfigjson"], "base64").toString()).auths["127.0.0.1:3100"].password as string;
+  const apiPulls = await (await page.request.get(`/api/v1/licenses/${licenseId}/pulls`, { headers: { Authorization: `Bearer ${token}` } })).json();
+  expect(apiPulls.pulls[0]).toMatchObject({ repository: "acme/server", status: expect.any(Number) });
+  expect(apiPulls.pulls.map((p: { kind: string }) => p.kind)).toContain("blobs");
+  const times = apiPulls.pulls.map((p: { createdAt: string }) => p.createdAt);
+  expect([...times].sort().reverse()).toEqual(times);
   fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -36,6 +36,7 @@ beforeAll(async () => {
     const url = req.url ?? "";
     if (url === "/v2/") return void res.writeHead(200, { "content-type": "application/json" }).end("{}");
     if (url.includes("/stall/")) return; // never answers
+    if (url.includes("/busy/")) return void res.writeHead(429, { "retry-after": "7", "content-type": "application/json" }).end('{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}');
     if (url.includes("/dying/blobs/")) {
       res.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(10 * 1024 * 1024), "docker-content-digest": D });
       res.write(Buffer.alloc(1024 * 1024, 1));
@@ -92,6 +93,19 @@ describe("registry proxy faults", () => {
     expect(await down.json()).toEqual({ errors: [{ code: "UNAVAILABLE", message: "The upstream registry is unreachable.", detail: null }] });
     await real.restart();
     expect((await manifest()).status).toBe(200);
+  });
+
+  it("maps upstream 404 to MANIFEST_UNKNOWN / BLOB_UNKNOWN and upstream 429 to 429 with Retry-After", async () => {
+    const missing = await fetch(url(real.port, "acme/app/manifests/no-such-tag"), { headers: { ...auth(), accept: MANIFEST_ACCEPT } });
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { errors: { code: string }[] }).errors[0]?.code).toBe("MANIFEST_UNKNOWN");
+    const blob = await fetch(url(real.port, `acme/app/blobs/${D}`), { headers: auth() });
+    expect(blob.status).toBe(404);
+    expect(((await blob.json()) as { errors: { code: string }[] }).errors[0]?.code).toBe("BLOB_UNKNOWN");
+    const busy = await fetch(url(fakePort, "acme/busy/manifests/1"), { headers: auth() });
+    expect(busy.status).toBe(429);
+    expect(busy.headers.get("retry-after")).toBe("7");
+    expect(((await busy.json()) as { errors: { code: string }[] }).errors[0]?.code).toBe("TOOMANYREQUESTS");
   });
 
   it("answers 504 within the configured timeout when the upstream stalls", async () => {
