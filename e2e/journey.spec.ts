@@ -84,6 +84,17 @@ spec:
   await expect(page.getByTestId("license-state")).toHaveText("revoked");
   await expect(pull()).rejects.toThrow(/revoked/);
 
+  // Through the API as well: restore, pull again, revoke, and the next pull is denied within a second.
+  const admin = gantryCli(["create-token", "--email", email, "--team", team, "--name", "ops"]).at(-1) ?? "";
+  const licenseKey = JSON.parse(Buffer.from(secret.data[".dockerconfigjson"], "base64").toString()).auths["127.0.0.1:3100"].password as string;
+  expect((await page.request.post(`/api/v1/licenses/${licenseKey}/restore`, { headers: { Authorization: `Bearer ${admin}` } })).status()).toBe(200);
+  fs.rmSync(path.join(dir, "image"), { recursive: true, force: true });
+  await pull();
+  expect((await page.request.post(`/api/v1/licenses/${licenseKey}/revoke`, { headers: { Authorization: `Bearer ${admin}` }, data: { reason: "api" } })).status()).toBe(200);
+  const revokedAt = Date.now();
+  await expect(run("skopeo", ["inspect", "--raw", "--tls-verify=false", "--authfile", authfile, `docker://${rewritten}`])).rejects.toThrow(/revoked/);
+  expect(Date.now() - revokedAt).toBeLessThan(1000 + 2000); // the denial itself is immediate; skopeo's own start-up is the rest
+
   // 4. The pull appears on the customer page and in Activity → Pulls.
   await page.reload();
   await expect(page.getByTestId("last-pull")).toContainText("acme/server");

@@ -66,6 +66,17 @@ const LICENSE_FIELDS = {
   updatedAt: true,
 } as const;
 
+/** What lists and the customer page read: the customer, its app and its license (no secrets). */
+const CUSTOMER_FIELDS = {
+  id: true,
+  name: true,
+  email: true,
+  type: true,
+  createdAt: true,
+  app: { select: { id: true, slug: true, name: true } },
+  license: { select: LICENSE_FIELDS },
+} as const;
+
 type LicenseRow = { id: string; fingerprint: string; expiresAt: Date | null; revokedAt: Date | null; revokedByLabel: string | null; revokeReason: string | null; createdAt: Date; updatedAt: Date };
 
 export function presentLicense(l: LicenseRow, now = new Date()) {
@@ -132,15 +143,7 @@ export async function listCustomers(teamId: string, options: z.input<typeof list
     orderBy: [{ createdAt: "desc" }, { id: "desc" }],
     take: take + 1,
     ...(before ? { cursor: { id: before }, skip: 1 } : {}),
-    select: {
-      id: true,
-      name: true,
-      email: true,
-      type: true,
-      createdAt: true,
-      app: { select: { slug: true, name: true } },
-      license: { select: LICENSE_FIELDS },
-    },
+    select: CUSTOMER_FIELDS,
   });
   const page = rows.slice(0, take);
   return {
@@ -152,15 +155,7 @@ export async function listCustomers(teamId: string, options: z.input<typeof list
 export async function getCustomer(teamId: string, customerId: string) {
   const c = await db.customer.findFirst({
     where: { id: customerId, teamId },
-    select: {
-      id: true,
-      name: true,
-      email: true,
-      type: true,
-      createdAt: true,
-      app: { select: { id: true, slug: true, name: true } },
-      license: { select: LICENSE_FIELDS },
-    },
+    select: CUSTOMER_FIELDS,
   });
   if (!c || !c.license) throw notFound("Customer");
   return { ...c, license: presentLicense(c.license) };
