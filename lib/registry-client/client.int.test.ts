@@ -29,10 +29,10 @@ afterAll(async () => {
   await stopAll();
   cleanupImages();
 });
-beforeEach(() => {
+beforeEach(async () => {
   clearChallengeCache();
   for (const r of [open, basic, token]) {
-    r.clearRequests();
+    await r.flushRequests();
     r.tokenServer?.clearRequests();
   }
 });

@@ -106,7 +106,7 @@ describe("rewrite preview against real registries", () => {
 
   it("probes each distinct reference once, with at most 2 upstream requests per image once tokens are warm", async () => {
     clearChallengeCache();
-    token.clearRequests();
+    await token.flushRequests();
     const images = Array.from({ length: 6 }, () => `${token.host}/private/api:2.0`);
     const preview = await runPreview(ctx, slug, { images });
     expect(preview.images).toHaveLength(1);

@@ -40,14 +40,19 @@ async function main() {
   const registries: TeamRegistry[] = [token, basic].map((r, i) => ({ id: `r${i}`, name: r.kind, endpoint: r.url, apiHost: r.host, imageHost: r.host, pathName: r.host.replace(":", "_") }));
   const all: RunningRegistry[] = [open, basic, token];
   const upstreamRequests = async () => {
-    await new Promise((r) => setTimeout(r, 300)); // let the registries flush their logs
+    await new Promise((r) => setTimeout(r, 300)); // let the registries write their last log lines
     return all.reduce((n, r) => n + r.requests().length + (r.tokenServer?.requests().length ?? 0), 0);
   };
-  const reset = () => all.forEach((r) => (r.clearRequests(), r.tokenServer?.clearRequests()));
+  const reset = async () => {
+    for (const r of all) {
+      await r.flushRequests();
+      r.tokenServer?.clearRequests();
+    }
+  };
 
   async function run(reuse: boolean) {
     clearChallengeCache();
-    reset();
+    await reset();
     const started = performance.now();
     const results = await probeImages(images, {
       appSlug: "bench",

@@ -29,7 +29,7 @@ describe("registry test harness", () => {
   });
 
   it("serves anonymous pulls without auth, and logs each request", async () => {
-    open.clearRequests();
+    await open.flushRequests();
     const res = await fetch(`${open.url}/v2/team/app/manifests/v1`, { headers: { accept: MANIFEST_ACCEPT } });
     expect(res.status).toBe(200);
     expect(res.headers.get("docker-content-digest")).toMatch(/^sha256:/);

@@ -1,4 +1,5 @@
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -41,6 +42,12 @@ export interface RunningRegistry {
   tokenServer: TokenServer | undefined;
   requests(): RegistryRequestRecord[];
   clearRequests(): void;
+  /**
+   * Waits until the registry has logged everything sent so far, then clears the
+   * log. distribution can write a request's log line after the client already
+   * has the answer; clear with this before counting requests.
+   */
+  flushRequests(): Promise<void>;
   /** Stops the registry process (the port then refuses connections). */
   stop(): Promise<void>;
   /** Starts it again on the same port with the same storage. */
@@ -149,6 +156,16 @@ export async function startRegistry(opts: RegistryOptions): Promise<RunningRegis
     tokenServer,
     requests: () => [...records],
     clearRequests: () => void records.splice(0),
+    flushRequests: async () => {
+      const marker = `/v2/?gantry-flush=${crypto.randomUUID()}`;
+      await (await fetch(`http://127.0.0.1:${port}${marker}`)).arrayBuffer();
+      const deadline = Date.now() + 5000;
+      while (!records.some((r) => r.path === marker)) {
+        if (Date.now() > deadline) throw new Error("the registry did not log the flush marker within 5 s");
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      records.splice(0);
+    },
     stop: async () => {
       await stopProcess();
     },
