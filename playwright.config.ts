@@ -6,7 +6,10 @@ import { defineConfig, devices } from "@playwright/test";
  * the production build, served by Gantry's own server on a throwaway database.
  * `npm test` builds first; `npm run test:e2e` expects a build in .next/.
  */
-const PORT = 3100;
+// GANTRY_E2E_PORT lets several checkouts run the suite side by side.
+const PORT = Number(process.env.GANTRY_E2E_PORT ?? 3100);
+/** host:port of the e2e server: the proxy domain in generated files. */
+export const e2eHost = `127.0.0.1:${PORT}`;
 const dataDir = path.join(__dirname, "test-results", "e2e-data");
 export const e2eEnv = {
   GANTRY_DATA_DIR: dataDir,

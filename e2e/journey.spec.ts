@@ -7,6 +7,7 @@ import { expect, test } from "@playwright/test";
 import YAML from "yaml";
 import { startRegistry, stopAll, type RunningRegistry } from "../lib/testing/registries/harness";
 import { buildImage, cleanupImages, pushImage } from "../lib/testing/registries/images";
+import { e2eHost } from "../playwright.config";
 import { gantryCli, PASSWORD, uniqueEmail } from "./fixtures";
 
 const run = promisify(execFile);
@@ -64,7 +65,7 @@ spec:
 `);
   await page.getByLabel("Build the pull secret from the license of").selectOption(customerId);
   await page.getByRole("button", { name: "Preview" }).click();
-  const rewritten = `127.0.0.1:3100/proxy/${slug}/127.0.0.1_${basic.port}/acme/server:2.1`;
+  const rewritten = `${e2eHost}/proxy/${slug}/127.0.0.1_${basic.port}/acme/server:2.1`;
   await expect(page.locator('[data-testid="preview-row"][data-status="private"]')).toContainText(rewritten);
   await page.getByRole("tab", { name: "secret.yaml" }).click();
   const secret = YAML.parseAllDocuments((await page.getByTestId("file-content").textContent()) ?? "")[0]?.toJS();
@@ -86,7 +87,7 @@ spec:
 
   // Through the API as well: restore, pull again, revoke, and the next pull is denied within a second.
   const admin = gantryCli(["create-token", "--email", email, "--team", team, "--name", "ops"]).at(-1) ?? "";
-  const licenseKey = JSON.parse(Buffer.from(secret.data[".dockerconfigjson"], "base64").toString()).auths["127.0.0.1:3100"].password as string;
+  const licenseKey = JSON.parse(Buffer.from(secret.data[".dockerconfigjson"], "base64").toString()).auths[e2eHost].password as string;
   expect((await page.request.post(`/api/v1/licenses/${licenseKey}/restore`, { headers: { Authorization: `Bearer ${admin}` } })).status()).toBe(200);
   fs.rmSync(path.join(dir, "image"), { recursive: true, force: true });
   await pull();
@@ -102,7 +103,7 @@ spec:
   await page.goto(`/t/${team}/activity?show=pulls`);
   await expect(page.getByTestId("pulls-table")).toContainText("Umbrella Corp");
   const token = gantryCli(["create-token", "--email", email, "--team", team, "--role", "member"]).at(-1) ?? "";
-  const licenseId = JSON.parse(Buffer.from(secret.data[".dockerconfigjson"], "base64").toString()).auths["127.0.0.1:3100"].password as string;
+  const licenseId = JSON.parse(Buffer.from(secret.data[".dockerconfigjson"], "base64").toString()).auths[e2eHost].password as string;
   const apiPulls = await (await page.request.get(`/api/v1/licenses/${licenseId}/pulls`, { headers: { Authorization: `Bearer ${token}` } })).json();
   expect(apiPulls.pulls[0]).toMatchObject({ repository: "acme/server", status: expect.any(Number) });
   expect(apiPulls.pulls.map((p: { kind: string }) => p.kind)).toContain("blobs");

@@ -4,6 +4,7 @@ import { unzipSync } from "fflate";
 import YAML from "yaml";
 import { startRegistry, stopAll, type RunningRegistry } from "../lib/testing/registries/harness";
 import { buildImage, cleanupImages, pushImage } from "../lib/testing/registries/images";
+import { e2eHost } from "../playwright.config";
 import { createToken, seedOwner, signIn } from "./fixtures";
 
 let token: RunningRegistry;
@@ -47,12 +48,12 @@ spec:
   await page.getByRole("button", { name: "Preview" }).click();
   const rows = page.getByTestId("preview-row");
   await expect(rows).toHaveCount(4);
-  await expect(page.locator('[data-testid="preview-row"][data-status="private"]')).toContainText(`127.0.0.1:3100/proxy/${slug}/127.0.0.1_${token.port}/private/api:1.0`);
+  await expect(page.locator('[data-testid="preview-row"][data-status="private"]')).toContainText(`${e2eHost}/proxy/${slug}/127.0.0.1_${token.port}/private/api:1.0`);
   await expect(page.locator('[data-testid="preview-row"][data-status="private"]')).toContainText("insufficient_scope");
   await expect(page.locator('[data-testid="preview-row"][data-status="public"]')).toContainText("loads anonymously");
   await expect(page.locator('[data-testid="preview-row"][data-status="not_found"]')).toContainText("typo");
   await expect(page.locator('[data-testid="preview-row"][data-status="invalid"]')).toContainText("lowercase");
-  await expect(page.getByTestId("preview-summary")).toContainText("docker login 127.0.0.1:3100");
+  await expect(page.getByTestId("preview-summary")).toContainText(`docker login ${e2eHost}`);
 
   // Without a license the secret is a marked placeholder; pick the customer's license and preview again.
   await page.getByRole("tab", { name: "secret.yaml" }).click();
@@ -63,13 +64,13 @@ spec:
   await page.getByRole("tab", { name: "secret.yaml" }).click();
   const secret = YAML.parseAllDocuments((await page.getByTestId("file-content").textContent()) ?? "")[0]?.toJS();
   const config = JSON.parse(Buffer.from(secret.data[".dockerconfigjson"], "base64").toString());
-  expect(config.auths["127.0.0.1:3100"].password).toBe(customer.license.id);
+  expect(config.auths[e2eHost].password).toBe(customer.license.id);
 
   // Copy the kustomization and download it, and all files as an archive.
   await page.getByRole("tab", { name: "kustomization.yaml" }).click();
   await page.getByRole("button", { name: "Copy kustomization.yaml" }).click();
   const copied = await page.evaluate(() => navigator.clipboard.readText());
-  expect(YAML.parse(copied).images).toEqual([{ name: `${token.host}/private/api`, newName: `127.0.0.1:3100/proxy/${slug}/127.0.0.1_${token.port}/private/api` }]);
+  expect(YAML.parse(copied).images).toEqual([{ name: `${token.host}/private/api`, newName: `${e2eHost}/proxy/${slug}/127.0.0.1_${token.port}/private/api` }]);
   const [one] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download kustomization.yaml" }).click()]);
   expect(one.suggestedFilename()).toBe("kustomization.yaml");
   expect(fs.readFileSync(await one.path(), "utf8")).toBe(copied);
@@ -94,7 +95,7 @@ test("preview API: images, files and error format", async ({ request }) => {
   expect(res.status()).toBe(200);
   const body = await res.json();
   expect(body.images).toEqual([
-    expect.objectContaining({ image: `${token.host}/private/api:1.0`, status: "private", rewritten: `127.0.0.1:3100/proxy/${slug}/127.0.0.1_${token.port}/private/api:1.0`, missingRegistry: true }),
+    expect.objectContaining({ image: `${token.host}/private/api:1.0`, status: "private", rewritten: `${e2eHost}/proxy/${slug}/127.0.0.1_${token.port}/private/api:1.0`, missingRegistry: true }),
     expect.objectContaining({ image: `${token.host}/public/tool:2.0`, status: "public", rewritten: null }),
   ]);
   expect(Object.keys(body.files).sort()).toEqual(["helm-values.yaml", "kustomization.yaml", "pullsecrets.yaml", "secret.yaml"]);
