@@ -20,6 +20,9 @@ export const e2eEnv = {
   GANTRY_LOG_LEVEL: "info",
   // The test registries listen on loopback.
   GANTRY_ALLOWED_PRIVATE_HOSTS: "127.0.0.1/32",
+  // Every spec signs up from 127.0.0.1; the limits themselves are tested in lib/rate-limit.
+  GANTRY_SIGNUP_RATE_PER_IP: "1000",
+  GANTRY_PREVIEW_RATE_PER_IP: "1000",
 };
 /** Everything the e2e server prints, for the tests that check logs for leaks. */
 export const e2eServerLog = path.join(__dirname, "test-results", "e2e-server.log");

@@ -78,4 +78,36 @@ describe("parseEnv", () => {
   it("uses a loopback proxy domain when listening on all interfaces", () => {
     expect(parseEnv({ GANTRY_DATA_DIR: tmp(), HOST: "0.0.0.0", PORT: "4000" }, () => {}).proxyDomain).toBe("127.0.0.1:4000");
   });
+
+  it("counts empty variables as unset: `cp .env.example .env` starts as is", () => {
+    const example = fs.readFileSync(path.join(__dirname, "..", ".env.example"), "utf8");
+    const vars = Object.fromEntries(
+      example
+        .split("\n")
+        .filter((l) => /^[A-Z_]+=/.test(l))
+        .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+    );
+    expect(vars.GANTRY_REGISTRY_DOMAIN).toBe("");
+    const e = parseEnv({ ...vars, GANTRY_DATA_DIR: tmp(), DATABASE_URL: "" }, () => {});
+    expect(e.registryDomain).toBeUndefined();
+    expect(e.proxyDomainIsExplicit).toBe(false);
+    expect(e.authSecret.length).toBeGreaterThanOrEqual(32);
+    expect(parseEnv({ GANTRY_DATA_DIR: tmp(), PORT: " ", GANTRY_TRUST_PROXY: "" }, () => {})).toMatchObject({ port: 3000, trustProxy: false });
+  });
+
+  it("stops start-up on a bad GANTRY_ALLOWED_PRIVATE_HOSTS entry, naming it", () => {
+    for (const bad of ["10.0.0.0/33", "10.0.0/8", "300.1.1.1", "http://registry.internal", "registry internal"]) {
+      expect(() => parseEnv({ GANTRY_DATA_DIR: tmp(), GANTRY_ALLOWED_PRIVATE_HOSTS: `127.0.0.1/32,${bad}` }, () => {}), bad).toThrow(/GANTRY_ALLOWED_PRIVATE_HOSTS.*is not a host/);
+    }
+    expect(parseEnv({ GANTRY_DATA_DIR: tmp(), GANTRY_ALLOWED_PRIVATE_HOSTS: "10.0.0.0/8,fd00::/8,::1,registry.internal" }, () => {}).allowedPrivateHosts).toHaveLength(4);
+  });
+
+  it("parses GANTRY_TRUST_PROXY as off, one hop, a hop count or a list of proxy addresses", () => {
+    const trust = (v: string) => parseEnv({ GANTRY_DATA_DIR: tmp(), GANTRY_TRUST_PROXY: v }, () => {}).trustedProxies;
+    expect(trust("false")).toEqual({ kind: "none" });
+    expect(trust("true")).toEqual({ kind: "hops", hops: 1 });
+    expect(trust("2")).toEqual({ kind: "hops", hops: 2 });
+    expect(trust("10.0.0.0/8, 192.0.2.7")).toEqual({ kind: "cidrs", cidrs: ["10.0.0.0/8", "192.0.2.7"] });
+    expect(() => trust("sometimes")).toThrow(/GANTRY_TRUST_PROXY/);
+  });
 });

@@ -1,6 +1,7 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import ipaddr from "ipaddr.js";
 import { z } from "zod";
 
 /**
@@ -14,10 +15,65 @@ import { z } from "zod";
  *   fast with a message naming what is missing.
  */
 
-const booleanString = z
-  .enum(["true", "false", "1", "0", "yes", "no", ""])
-  .optional()
-  .transform((v) => v === "true" || v === "1" || v === "yes");
+/**
+ * Hosts or CIDRs, comma-separated; each entry is checked here so a typo stops
+ * start-up with a message instead of silently allowing or refusing hosts.
+ */
+const hostList = (what: string) =>
+  z
+    .string()
+    .default("")
+    .transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean))
+    .superRefine((entries, ctx) => {
+      for (const entry of entries) {
+        const problem = hostEntryProblem(entry);
+        if (problem) ctx.addIssue({ code: "custom", message: `"${entry}" is not ${what}: ${problem}` });
+      }
+    });
+
+/** An IP address written out in full (ipaddr.js alone also takes classful "10.0.0"). */
+function isFullIp(value: string): boolean {
+  return value.includes(":") ? ipaddr.IPv6.isValid(value) : ipaddr.IPv4.isValidFourPartDecimal(value);
+}
+
+/** Why an allowlist entry is invalid (a CIDR, an IP, or a host name), or null. */
+export function hostEntryProblem(entry: string): string | null {
+  if (entry.includes("/")) {
+    const [address = "", bits = ""] = entry.split("/");
+    const max = address.includes(":") ? 128 : 32;
+    return isFullIp(address) && /^\d{1,3}$/.test(bits) && Number(bits) <= max ? null : "a CIDR must look like 10.0.0.0/8 or fd00::/8";
+  }
+  if (isFullIp(entry)) return null;
+  if (/^[\d.]+$/.test(entry) || entry.includes(":")) return "not a valid IP address";
+  return /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i.test(entry) ? null : "expected a host name, an IP address or a CIDR";
+}
+
+/**
+ * GANTRY_TRUST_PROXY: which X-Forwarded-For hops to believe. "false" (default):
+ * none, the socket address is the client. "true": one reverse proxy (the socket
+ * peer). A number N: N proxies in a chain. A comma list of CIDRs/IPs: the
+ * proxies' addresses. The client is the right-most address that is not a
+ * trusted proxy, so a client cannot choose its own address by sending the header.
+ */
+export type TrustedProxies = { kind: "none" } | { kind: "hops"; hops: number } | { kind: "cidrs"; cidrs: string[] };
+
+const trustProxy = z
+  .string()
+  .default("false")
+  .transform((v, ctx): TrustedProxies => {
+    const s = v.trim().toLowerCase();
+    if (["", "false", "0", "no"].includes(s)) return { kind: "none" };
+    if (["true", "yes"].includes(s)) return { kind: "hops", hops: 1 };
+    if (/^\d{1,2}$/.test(s)) return { kind: "hops", hops: Number(s) };
+    const cidrs = s.split(",").map((e) => e.trim()).filter(Boolean);
+    for (const c of cidrs) {
+      if (!isFullIp(c) && (!c.includes("/") || hostEntryProblem(c))) {
+        ctx.addIssue({ code: "custom", message: `"${c}" is not true/false, a hop count or a CIDR/IP of a trusted proxy` });
+        return z.NEVER;
+      }
+    }
+    return { kind: "cidrs", cidrs };
+  });
 
 const hostPort = z
   .string()
@@ -32,23 +88,31 @@ export const envSchema = z.object({
   AUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   HOST: z.string().min(1).default("127.0.0.1"),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
-  /** Trust X-Forwarded-For from a reverse proxy in front of Gantry. Off by default: the socket address is used. */
-  GANTRY_TRUST_PROXY: booleanString,
+  /** Which X-Forwarded-For hops to trust (see TrustedProxies). Off by default: the socket address is used. */
+  GANTRY_TRUST_PROXY: trustProxy,
   /** host[:port] customers pull from; defaults to the address Gantry serves on. */
   GANTRY_PROXY_DOMAIN: hostPort.optional(),
   /** host[:port] of the vendor's own Gantry registry, if any. Images on it are never rewritten. */
   GANTRY_REGISTRY_DOMAIN: hostPort.optional(),
   /** Comma-separated hosts or CIDRs that the SSRF guard lets through (tests, local demos). */
-  GANTRY_ALLOWED_PRIVATE_HOSTS: z.string().default(""),
+  GANTRY_ALLOWED_PRIVATE_HOSTS: hostList("a host, IP or CIDR the SSRF guard may allow"),
   GANTRY_SIGNIN_MAX_PER_ACCOUNT: positiveInt(5),
   GANTRY_SIGNIN_MAX_PER_IP: positiveInt(30),
   GANTRY_SIGNIN_WINDOW_SECONDS: positiveInt(15 * 60),
+  /** Requests a minute per API token, and per client address on /api/v1 (authenticated or not). */
+  GANTRY_API_RATE_PER_TOKEN: positiveInt(600),
+  GANTRY_API_RATE_PER_IP: positiveInt(1200),
+  /** Rewrite previews (each probes up to 500 images) a minute per caller (user or token), and per client address. */
+  GANTRY_PREVIEW_RATE_PER_CALLER: positiveInt(30),
+  GANTRY_PREVIEW_RATE_PER_IP: positiveInt(60),
+  /** Sign-ups an hour per client address. */
+  GANTRY_SIGNUP_RATE_PER_IP: positiveInt(10),
   /** Key-encryption keys, `id:base64(32 bytes)` comma-separated; see lib/crypto. */
   GANTRY_KEKS: z.string().optional(),
   /** Which of GANTRY_KEKS wraps new data keys (optional with a single key). */
   GANTRY_KEK_CURRENT: z.string().optional(),
   /** Token realm hosts trusted with registry credentials beyond each registry's own host. */
-  GANTRY_TRUSTED_REALM_HOSTS: z.string().default(""),
+  GANTRY_TRUSTED_REALM_HOSTS: hostList("a token-realm host"),
   GANTRY_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
 });
@@ -62,7 +126,9 @@ export interface Env {
   authSecret: string;
   host: string;
   port: number;
+  /** True when any X-Forwarded-* hop is trusted (X-Forwarded-Proto is honoured then). */
   trustProxy: boolean;
+  trustedProxies: TrustedProxies;
   proxyDomain: string;
   proxyDomainIsExplicit: boolean;
   registryDomain: string | undefined;
@@ -70,6 +136,14 @@ export interface Env {
   keks: { list: string; current: string | undefined } | undefined;
   trustedRealmHosts: string[];
   signIn: { maxPerAccount: number; maxPerIp: number; windowSeconds: number };
+  /** Request limits; counts per window, shared by every instance (in the database). */
+  rateLimits: {
+    apiPerToken: number;
+    apiPerIp: number;
+    previewPerCaller: number;
+    previewPerIp: number;
+    signUpPerIp: number;
+  };
   logLevel: RawEnv["GANTRY_LOG_LEVEL"];
   nodeEnv: RawEnv["NODE_ENV"];
 }
@@ -104,7 +178,9 @@ export function embeddedSecretFile(dataDir: string, name: string, create: () => 
 
 /** Parses an environment object. Pure apart from embedded-mode secret files. */
 export function parseEnv(source: Record<string, string | undefined>, warn: (m: string) => void = console.warn): Env {
-  const result = envSchema.safeParse(source);
+  // An empty variable counts as unset (`cp .env.example .env` leaves many empty).
+  const present = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v.trim() !== ""));
+  const result = envSchema.safeParse(present);
   if (!result.success) {
     throw new EnvError(result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
   }
@@ -130,17 +206,25 @@ export function parseEnv(source: Record<string, string | undefined>, warn: (m: s
     authSecret,
     host: raw.HOST,
     port: raw.PORT,
-    trustProxy: raw.GANTRY_TRUST_PROXY,
+    trustProxy: raw.GANTRY_TRUST_PROXY.kind !== "none",
+    trustedProxies: raw.GANTRY_TRUST_PROXY,
     proxyDomain: raw.GANTRY_PROXY_DOMAIN ?? `${listenHost}:${raw.PORT}`,
     proxyDomainIsExplicit: raw.GANTRY_PROXY_DOMAIN !== undefined,
     registryDomain: raw.GANTRY_REGISTRY_DOMAIN,
-    allowedPrivateHosts: raw.GANTRY_ALLOWED_PRIVATE_HOSTS.split(",").map((s) => s.trim()).filter(Boolean),
+    allowedPrivateHosts: raw.GANTRY_ALLOWED_PRIVATE_HOSTS,
     keks: raw.GANTRY_KEKS ? { list: raw.GANTRY_KEKS, current: raw.GANTRY_KEK_CURRENT } : undefined,
-    trustedRealmHosts: raw.GANTRY_TRUSTED_REALM_HOSTS.split(",").map((s) => s.trim().toLowerCase()).filter(Boolean),
+    trustedRealmHosts: raw.GANTRY_TRUSTED_REALM_HOSTS.map((s) => s.toLowerCase()),
     signIn: {
       maxPerAccount: raw.GANTRY_SIGNIN_MAX_PER_ACCOUNT,
       maxPerIp: raw.GANTRY_SIGNIN_MAX_PER_IP,
       windowSeconds: raw.GANTRY_SIGNIN_WINDOW_SECONDS,
+    },
+    rateLimits: {
+      apiPerToken: raw.GANTRY_API_RATE_PER_TOKEN,
+      apiPerIp: raw.GANTRY_API_RATE_PER_IP,
+      previewPerCaller: raw.GANTRY_PREVIEW_RATE_PER_CALLER,
+      previewPerIp: raw.GANTRY_PREVIEW_RATE_PER_IP,
+      signUpPerIp: raw.GANTRY_SIGNUP_RATE_PER_IP,
     },
     logLevel: raw.GANTRY_LOG_LEVEL,
     nodeEnv: raw.NODE_ENV,

@@ -4,7 +4,8 @@ import { env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
 import { recordActivity } from "@/lib/activity/record";
 import { burnPasswordCheck, verifyPassword } from "@/lib/auth/password";
-import { hit, peek, reset } from "@/lib/rate-limit/fixed-window";
+import { clientKey } from "@/lib/http/client-ip";
+import { hit, reset, unhit } from "@/lib/rate-limit/fixed-window";
 
 export interface SignedInUser {
   id: string;
@@ -15,24 +16,27 @@ export interface SignedInUser {
 export const normalizeEmail = (email: string) => email.trim().toLowerCase();
 
 /**
- * Checks an email and password, rate-limited per account and per client IP.
+ * Checks an email and password, rate-limited per (account, client address) and
+ * per client address. There is deliberately no global per-account limit: it
+ * would let a stranger lock a vendor out of their own account from anywhere.
  * Returns the user, or null for a wrong email or password (the two are not told
  * apart). Throws AppError RATE_LIMITED while either limit is exceeded; only
- * failures count, and a success clears the account's counter.
+ * failures count, and a success clears its (account, address) counter.
  */
 export async function checkCredentials(emailInput: string, password: string, ip: string | null): Promise<SignedInUser | null> {
   const { maxPerAccount, maxPerIp, windowSeconds } = env().signIn;
   const email = normalizeEmail(emailInput);
-  const accountKey = `signin:account:${email}`;
-  const ipKey = ip ? `signin:ip:${ip}` : null;
+  const client = clientKey(ip) ?? "unknown";
+  const accountKey = `signin:account-ip:${email}|${client}`;
+  const ipKey = `signin:ip:${client}`;
 
-  const states = await Promise.all([
-    peek(accountKey, maxPerAccount, windowSeconds),
-    ipKey ? peek(ipKey, maxPerIp, windowSeconds) : null,
-  ]);
-  const limited = states.filter((s) => s?.limited);
+  // Each attempt is counted before the password is checked, in one atomic
+  // upsert, so a burst of parallel guesses cannot get past the limit; a success
+  // hands its attempt back.
+  const [perAccount, perIp] = await Promise.all([hit(accountKey, maxPerAccount, windowSeconds), hit(ipKey, maxPerIp, windowSeconds)]);
+  const limited = [perAccount, perIp].filter((s) => s.limited);
   if (limited.length) {
-    const retryAfterSeconds = Math.max(...limited.map((s) => s?.retryAfterSeconds ?? 0));
+    const retryAfterSeconds = Math.max(...limited.map((s) => s.retryAfterSeconds));
     throw new AppError("RATE_LIMITED", `Too many failed sign-in attempts. Try again later (in about ${Math.ceil(retryAfterSeconds / 60)} min).`, {
       retryAfterSeconds,
     });
@@ -40,11 +44,8 @@ export async function checkCredentials(emailInput: string, password: string, ip:
 
   const user = await db.user.findUnique({ where: { email }, omit: { passwordHash: false } });
   const ok = user ? await verifyPassword(user.passwordHash, password) : (await burnPasswordCheck(password), false);
-  if (!user || !ok) {
-    await Promise.all([hit(accountKey, windowSeconds), ipKey ? hit(ipKey, windowSeconds) : null]);
-    return null;
-  }
-  await reset(accountKey);
+  if (!user || !ok) return null;
+  await Promise.all([reset(accountKey, windowSeconds), unhit(ipKey, windowSeconds)]);
   const memberships = await db.membership.findMany({ where: { userId: user.id }, select: { teamId: true } });
   for (const m of memberships) {
     await recordActivity(db, {

@@ -6,6 +6,8 @@ import { recordActivity } from "@/lib/activity/record";
 import { hashPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "@/lib/auth/password";
 import { normalizeEmail } from "@/lib/auth/credentials";
 import { createTeamInTx } from "@/lib/teams/create-team";
+import { env } from "@/lib/env";
+import { enforceLimit, ipKey } from "@/lib/rate-limit/limits";
 
 export const teamNameSchema = z.string().trim().min(2, "At least 2 characters.").max(60, "At most 60 characters.");
 
@@ -21,19 +23,29 @@ export const signUpSchema = z.object({
 
 export type SignUpInput = z.input<typeof signUpSchema>;
 
+/**
+ * What a sign-up with an email that already has an account is told. It names
+ * no field and does not say the account exists; sign-up itself is rate-limited
+ * per address, so it cannot be used to test many emails.
+ */
+export const SIGN_UP_REFUSED = "We could not create an account with these details. If you already have an account, sign in instead.";
+
 /** Creates the user, their first team, and the owner membership, in one transaction. */
 export async function signUp(input: SignUpInput, ip: string | null = null) {
   const data = signUpSchema.parse(input);
+  // Web sign-ups always have an address (Gantry's server sets it); the CLI has none.
+  if (ip) await enforceLimit(`signup:ip:${ipKey(ip)}`, env().rateLimits.signUpPerIp, 3600, "sign-ups from your address");
   const email = normalizeEmail(data.email);
+  // Hashed before the lookup so both outcomes take the same time.
   const passwordHash = await hashPassword(data.password);
   const existing = await db.user.findUnique({ where: { email }, select: { id: true } });
-  if (existing) {
-    throw new AppError("CONFLICT", "An account with this email already exists. Sign in instead.", {
-      fields: { email: ["An account with this email already exists."] },
-    });
-  }
+  if (existing) throw new AppError("CONFLICT", SIGN_UP_REFUSED);
   return db.$transaction(async (tx) => {
-    const user = await tx.user.create({ data: { email, name: data.name ?? null, passwordHash } });
+    // Two sign-ups racing for one email: the unique index decides, and the loser hears the same words.
+    const user = await tx.user.create({ data: { email, name: data.name ?? null, passwordHash } }).catch((e: unknown) => {
+      if ((e as { code?: unknown }).code === "P2002") throw new AppError("CONFLICT", SIGN_UP_REFUSED);
+      throw e;
+    });
     const actor = { type: "user" as const, id: user.id, label: user.email };
     const team = await createTeamInTx(tx, { name: data.teamName, userId: user.id, actor, ip });
     await recordActivity(tx, { teamId: team.id, actor, action: "user.signed_up", resourceType: "user", resourceId: user.id, ip });

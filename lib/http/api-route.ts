@@ -5,6 +5,8 @@ import { AppError, forbidden, unauthenticated } from "@/lib/errors";
 import { authenticateApiToken } from "@/lib/api-tokens/tokens";
 import { clientIpFromHeaders } from "@/lib/http/client-ip";
 import { errorBody, toAppError } from "@/lib/http/map-error";
+import { env } from "@/lib/env";
+import { enforceLimit, ipKey } from "@/lib/rate-limit/limits";
 import type { TeamContext } from "@/lib/teams/access";
 import { can, isRole, type Permission } from "@/lib/teams/roles";
 
@@ -22,9 +24,11 @@ type Parsed<S> = S extends z.ZodType ? z.output<S> : undefined;
 export type ApiResult = { status?: number; body: unknown } | { response: NextResponse };
 
 /**
- * Wraps a /api/v1 route handler: bearer token → team → permission → JSON body
- * and params through zod → call → one error mapper. Errors are always
+ * Wraps a /api/v1 route handler: rate limit per client address → bearer token
+ * → rate limit per token → team → permission → JSON body and params through
+ * zod → call → one error mapper. Errors are always
  * `{ error: { code, message, fields? } }` with the status of their code.
+ * Responses are never stored by caches: some carry license IDs or license files.
  */
 export function apiRoute<B extends z.ZodType | undefined = undefined, P extends z.ZodType | undefined = undefined>(
   options: RouteOptions<B, P>,
@@ -32,18 +36,27 @@ export function apiRoute<B extends z.ZodType | undefined = undefined, P extends 
 ) {
   return async function route(request: NextRequest, segment: { params: Promise<Record<string, string | string[]>> }) {
     try {
+      const limits = env().rateLimits;
+      // Counted before the token is checked, so guessing tokens is limited too.
+      await enforceLimit(`api:ip:${ipKey(clientIpFromHeaders(request.headers))}`, limits.apiPerIp, 60, "API requests from your address");
       const ctx = await authenticate(request);
+      await enforceLimit(`api:token:${ctx.actor.id}`, limits.apiPerToken, 60, "requests with this API token");
       if (!can(ctx.role, options.permission)) throw forbidden();
       const params = (options.params ? options.params.parse(await segment.params) : undefined) as Parsed<P>;
       const body = (options.body ? options.body.parse(await readJson(request)) : undefined) as Parsed<B>;
       const result = await handler(ctx, { body, params, request });
-      if ("response" in result) return result.response;
-      if (result.status === 204) return new NextResponse(null, { status: 204 });
-      return NextResponse.json(result.body, { status: result.status ?? 200 });
+      if ("response" in result) return noStore(result.response);
+      if (result.status === 204) return noStore(new NextResponse(null, { status: 204 }));
+      return noStore(NextResponse.json(result.body, { status: result.status ?? 200 }));
     } catch (e) {
-      return errorResponse(toAppError(e, { route: request.nextUrl.pathname, method: request.method }));
+      return noStore(errorResponse(toAppError(e, { route: request.nextUrl.pathname, method: request.method })));
     }
   };
+}
+
+function noStore(res: NextResponse): NextResponse {
+  res.headers.set("Cache-Control", "no-store");
+  return res;
 }
 
 export function errorResponse(err: AppError): NextResponse {

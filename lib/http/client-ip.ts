@@ -1,28 +1,44 @@
-import { env } from "@/lib/env";
+import type { IncomingMessage } from "node:http";
+import ipaddr from "ipaddr.js";
+import proxyaddr from "proxy-addr";
+import type { TrustedProxies } from "@/lib/env";
 
 /**
  * The header Gantry's own server (lib/server) sets on every request from the
- * socket address (or, with GANTRY_TRUST_PROXY, from X-Forwarded-For). Any value
+ * socket address (or, behind trusted proxies, from X-Forwarded-For). Any value
  * a client sends for it is overwritten there, so it can be trusted here.
  */
 export const CLIENT_IP_HEADER = "x-gantry-client-ip";
 
-/** Picks the client address: the first X-Forwarded-For hop when trusted, else the socket. */
-export function resolveClientIp(socketAddress: string | undefined, forwardedFor: string | string[] | undefined, trustProxy: boolean): string | null {
-  if (trustProxy && forwardedFor) {
-    const first = (Array.isArray(forwardedFor) ? forwardedFor.join(",") : forwardedFor).split(",")[0]?.trim();
-    if (first) return normalizeIp(first);
-  }
-  return socketAddress ? normalizeIp(socketAddress) : null;
+/**
+ * The client's address: the socket peer, or with trusted proxies the right-most
+ * X-Forwarded-For entry that is not a trusted proxy (proxy-addr's algorithm):
+ * entries left of it were written by the client and prove nothing.
+ */
+export function resolveClientIp(req: Pick<IncomingMessage, "headers" | "socket">, trust: TrustedProxies): string | null {
+  if (!req.socket.remoteAddress) return null;
+  if (trust.kind === "none") return normalizeIp(req.socket.remoteAddress);
+  const fn = trust.kind === "hops" ? (_addr: string, i: number) => i < trust.hops : proxyaddr.compile(trust.cidrs);
+  return normalizeIp(proxyaddr(req as IncomingMessage, fn));
 }
 
 function normalizeIp(ip: string): string {
-  return ip.startsWith("::ffff:") ? ip.slice("::ffff:".length) : ip;
+  return ip.startsWith("::ffff:") && ipaddr.isValid(ip.slice(7)) ? ip.slice(7) : ip;
+}
+
+/**
+ * The key rate limits count a client under: an IPv4 address as is, an IPv6
+ * address by its /64 (one customer's network, which can rotate addresses within it).
+ */
+export function clientKey(ip: string | null): string | null {
+  if (!ip || !ipaddr.isValid(ip)) return ip;
+  const addr = ipaddr.parse(ip);
+  if (addr.kind() === "ipv4") return addr.toString();
+  const v6 = addr as ipaddr.IPv6;
+  if (v6.isIPv4MappedAddress()) return v6.toIPv4Address().toString();
+  return `${new ipaddr.IPv6([...v6.parts.slice(0, 4), 0, 0, 0, 0]).toString()}/64`;
 }
 
 export function clientIpFromHeaders(headers: Headers): string | null {
-  const value = headers.get(CLIENT_IP_HEADER);
-  if (value) return value;
-  // Served without Gantry's server (e.g. `next dev`): only trust the forwarded header when told to.
-  return env().trustProxy ? resolveClientIp(undefined, headers.get("x-forwarded-for") ?? undefined, true) : null;
+  return headers.get(CLIENT_IP_HEADER) || null;
 }

@@ -3,36 +3,69 @@ import { db } from "@/lib/db";
 
 /**
  * Fixed-window counters in the database, so every Gantry instance shares them.
- * `peek` tells whether a key is over its limit without counting; `hit` counts
- * one attempt; `reset` clears a key (e.g. after a successful sign-in).
+ *
+ * Each window has its own row, keyed `<key>@<window index>`, so counting is one
+ * atomic upsert (INSERT … ON CONFLICT DO UPDATE SET count = count + 1 on both
+ * SQLite and PostgreSQL) with no read before it: N concurrent hits count N, and
+ * the count a hit returns tells the caller exactly where it stands. Old windows
+ * are left behind and purged by `purgeExpiredBuckets`.
+ *
+ * - `peek` tells whether a key is at its limit without counting;
+ * - `hit` counts one event and returns the state after it;
+ * - `take` counts one event and says whether it was within the limit (for
+ *   request limits: a burst of parallel requests cannot exceed it);
+ * - `unhit` hands one back (an attempt counted up front that succeeded);
+ * - `reset` clears a key's current window (e.g. after a successful sign-in).
  */
 export interface LimitState {
   limited: boolean;
+  count: number;
   retryAfterSeconds: number;
 }
 
+function window(windowSeconds: number, now: Date) {
+  const size = windowSeconds * 1000;
+  const index = Math.floor(now.getTime() / size);
+  const endsAt = (index + 1) * size;
+  return { index, start: new Date(index * size), retryAfterSeconds: Math.max(1, Math.ceil((endsAt - now.getTime()) / 1000)) };
+}
+
+const bucketKey = (key: string, index: number) => `${key}@${index}`;
+
 export async function peek(key: string, limit: number, windowSeconds: number, now = new Date()): Promise<LimitState> {
-  const bucket = await db.rateLimitBucket.findUnique({ where: { key } });
-  if (!bucket) return { limited: false, retryAfterSeconds: 0 };
-  const endsAt = bucket.windowStart.getTime() + windowSeconds * 1000;
-  if (endsAt <= now.getTime()) return { limited: false, retryAfterSeconds: 0 };
-  return { limited: bucket.count >= limit, retryAfterSeconds: Math.ceil((endsAt - now.getTime()) / 1000) };
+  const w = window(windowSeconds, now);
+  const bucket = await db.rateLimitBucket.findUnique({ where: { key: bucketKey(key, w.index) }, select: { count: true } });
+  const count = bucket?.count ?? 0;
+  return { limited: count >= limit, count, retryAfterSeconds: w.retryAfterSeconds };
 }
 
-export async function hit(key: string, windowSeconds: number, now = new Date()): Promise<number> {
-  const bucket = await db.rateLimitBucket.findUnique({ where: { key } });
-  if (!bucket || bucket.windowStart.getTime() + windowSeconds * 1000 <= now.getTime()) {
-    await db.rateLimitBucket.upsert({
-      where: { key },
-      create: { key, windowStart: now, count: 1 },
-      update: { windowStart: now, count: 1 },
-    });
-    return 1;
-  }
-  const updated = await db.rateLimitBucket.update({ where: { key }, data: { count: { increment: 1 } } });
-  return updated.count;
+/** Counts one event; `limited` is true once the count exceeds `limit`. */
+export async function hit(key: string, limit: number, windowSeconds: number, now = new Date()): Promise<LimitState> {
+  const w = window(windowSeconds, now);
+  const k = bucketKey(key, w.index);
+  const row = await db.rateLimitBucket.upsert({
+    where: { key: k },
+    create: { key: k, windowStart: w.start, count: 1 },
+    update: { count: { increment: 1 } },
+    select: { count: true },
+  });
+  return { limited: row.count > limit, count: row.count, retryAfterSeconds: w.retryAfterSeconds };
 }
 
-export async function reset(key: string): Promise<void> {
-  await db.rateLimitBucket.deleteMany({ where: { key } });
+/** Counts the request and says whether it is allowed: the first `limit` in a window are, the rest are not. */
+export const take = hit;
+
+/** Hands back one counted event (a reserved attempt that turned out fine). */
+export async function unhit(key: string, windowSeconds: number, now = new Date()): Promise<void> {
+  await db.rateLimitBucket.updateMany({ where: { key: bucketKey(key, window(windowSeconds, now).index), count: { gt: 0 } }, data: { count: { decrement: 1 } } });
+}
+
+export async function reset(key: string, windowSeconds: number, now = new Date()): Promise<void> {
+  await db.rateLimitBucket.deleteMany({ where: { key: bucketKey(key, window(windowSeconds, now).index) } });
+}
+
+/** Deletes windows that ended before `olderThan` (the longest window in use is a day). */
+export async function purgeExpiredBuckets(olderThan = new Date(Date.now() - 24 * 3600 * 1000)): Promise<number> {
+  const { count } = await db.rateLimitBucket.deleteMany({ where: { windowStart: { lt: olderThan } } });
+  return count;
 }

@@ -74,7 +74,7 @@ describe("rewrite preview against real registries", () => {
       "gantry.test:8443/proxy/x/y/z:1", // already proxied
     ];
     const streamed: string[] = [];
-    const preview = await runPreview(ctx, slug, { images }, (i) => streamed.push(i.image));
+    const preview = await runPreview(ctx, slug, { images }, { onImage: (i) => streamed.push(i.image) });
     const by = Object.fromEntries(preview.images.map((i) => [i.image, i]));
     expect(streamed.sort()).toEqual([...images].sort());
 

@@ -5,6 +5,7 @@ import { AppError } from "@/lib/errors";
 import { getApp } from "@/lib/apps/apps";
 import { findLicenseByKey, revealLicenseId } from "@/lib/licenses/customers";
 import { isHostAllowlisted, parseAllowlist } from "@/lib/net/ssrf";
+import { enforceLimit, ipKey } from "@/lib/rate-limit/limits";
 import { listRegistries } from "@/lib/registries/registries";
 import { sharedTokenCache } from "@/lib/registry-client/token-cache";
 import type { TeamContext } from "@/lib/teams/access";
@@ -34,8 +35,18 @@ export interface PreviewImage extends ProbeResult {
  * anonymously, rewrite private ones to the proxy and generate the installer's
  * files. `onImage` is called as each probe finishes (the UI streams rows).
  */
-export async function runPreview(ctx: TeamContext, appSlug: string, input: PreviewInput, onImage?: (image: PreviewImage) => void) {
+export async function runPreview(
+  ctx: TeamContext,
+  appSlug: string,
+  input: PreviewInput,
+  options: { onImage?: (image: PreviewImage) => void; signal?: AbortSignal } = {},
+) {
+  const { onImage, signal } = options;
   const data = previewSchema.parse(input);
+  // A preview probes up to 500 images on hosts the caller chose: limit how often.
+  const limits = env().rateLimits;
+  await enforceLimit(`preview:caller:${ctx.actor.type}:${ctx.actor.id}`, limits.previewPerCaller, 60, "previews");
+  if (ctx.ip) await enforceLimit(`preview:ip:${ipKey(ctx.ip)}`, limits.previewPerIp, 60, "previews from your address");
   const app = await getApp(ctx.team.id, appSlug);
   const files: ManifestFile[] = [
     ...(data.files ?? []),
@@ -94,6 +105,7 @@ export async function runPreview(ctx: TeamContext, appSlug: string, input: Previ
       // Plain http only reaches hosts the operator allowed as private; everything else is https.
       schemeFor: (host) => (isHostAllowlisted(host.replace(/:\d+$/, ""), allow) ? "http" : "https"),
       onResult: (r) => onImage?.({ ...r, occurrences: where(r.image) }),
+      signal,
     },
   );
   const images: PreviewImage[] = results.map((r) => ({ ...r, occurrences: where(r.image) }));

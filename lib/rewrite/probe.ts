@@ -1,3 +1,4 @@
+import { setTimeout } from "node:timers/promises";
 import { defaultHttpOptions, RegistryClient } from "@/lib/registry-client/client";
 import { RegistryNetworkError } from "@/lib/registry-client/errors";
 import type { HttpOptions } from "@/lib/registry-client/http";
@@ -52,6 +53,8 @@ export interface ProbeOptions {
   /** http(s) scheme per registry host; hosts of team registries use their endpoint's scheme. */
   schemeFor?: (host: string) => "https" | "http";
   onResult?: (r: ProbeResult) => void;
+  /** Stops probing when aborted (the browser went away): no new probe starts, running ones are cancelled. */
+  signal?: AbortSignal;
 }
 
 const sameHost = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
@@ -88,6 +91,7 @@ export async function probeImages(images: string[], opts: ProbeOptions): Promise
   let next = 0;
   const worker = async () => {
     for (;;) {
+      opts.signal?.throwIfAborted();
       const i = next++;
       if (i >= distinct.length) return;
       const image = distinct[i] ?? "";
@@ -134,9 +138,9 @@ async function probeOne(image: string, opts: ProbeOptions, clientFor: (host: str
   try {
     const retries = opts.maxRetries ?? 2;
     for (let attempt = 0; ; attempt++) {
-      let m = await client.manifest(ref.path, manifestReference(ref), "HEAD");
+      let m = await client.manifest(ref.path, manifestReference(ref), "HEAD", opts.signal);
       // Some registries do not implement HEAD on manifests: fall back to GET.
-      if (m.status === 405 || m.status === 501) m = await client.manifest(ref.path, manifestReference(ref), "GET");
+      if (m.status === 405 || m.status === 501) m = await client.manifest(ref.path, manifestReference(ref), "GET", opts.signal);
       const httpStatus = m.status;
       if (m.status === 200) {
         return { ...base, status: "public", reason: `The manifest loads anonymously (HTTP 200${m.mediaType ? `, ${m.mediaType}` : ""}): customers pull it directly.`, httpStatus, rewritten: null, registry: registryInfo, requests: count() };
@@ -160,7 +164,7 @@ async function probeOne(image: string, opts: ProbeOptions, clientFor: (host: str
       }
       if (m.status === 429 && attempt < retries) {
         const wait = Math.min((m.retryAfterSeconds ?? 1) * 1000, opts.maxRetryWaitMs ?? 5000);
-        await new Promise((r) => setTimeout(r, wait));
+        await setTimeout(wait, undefined, { signal: opts.signal });
         continue;
       }
       if (m.status === 429) {
@@ -169,6 +173,7 @@ async function probeOne(image: string, opts: ProbeOptions, clientFor: (host: str
       return { ...base, status: "unreachable", reason: `The registry answered HTTP ${m.status}.`, httpStatus, warning: "Kept as written; could not classify.", rewritten: null, registry: registryInfo, requests: count() };
     }
   } catch (e) {
+    opts.signal?.throwIfAborted(); // an abort is not "unreachable": stop
     if (e instanceof RegistryNetworkError) return unreachable(base, e, registry, rewrite, count());
     throw e;
   }

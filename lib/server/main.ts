@@ -5,7 +5,8 @@
  * Content-Length, gzip manifests and stream blobs ~3× slower.
  *
  * It also fixes the client address: X-Gantry-Client-IP is set from the socket
- * (or from X-Forwarded-For when GANTRY_TRUST_PROXY=true), overwriting anything
+ * (or from the right-most untrusted X-Forwarded-For hop behind trusted
+ * proxies, GANTRY_TRUST_PROXY), overwriting anything
  * the client sent, so rate limits and logs cannot be fooled by a header.
  */
 import http from "node:http";
@@ -26,7 +27,7 @@ async function main() {
   await app.prepare();
 
   const server = http.createServer((req, res) => {
-    const ip = resolveClientIp(req.socket.remoteAddress, req.headers["x-forwarded-for"], config.trustProxy);
+    const ip = resolveClientIp(req, config.trustedProxies);
     if (ip) req.headers[CLIENT_IP_HEADER] = ip;
     else delete req.headers[CLIENT_IP_HEADER];
     if (!config.trustProxy) req.headers["x-forwarded-for"] = ip ?? "";

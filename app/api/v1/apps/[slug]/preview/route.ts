@@ -3,8 +3,8 @@ import { apiRoute } from "@/lib/http/api-route";
 import { previewSchema, runPreview } from "@/lib/rewrite/preview";
 
 // POST /api/v1/apps/{slug}/preview — {manifests?, images?, licenseId?} → {images: [{image, normalized, status, reason, rewritten}], files, summary}
-export const POST = apiRoute({ permission: "app:view", params: z.object({ slug: z.string().min(1).max(64) }), body: previewSchema }, async (ctx, { params, body }) => {
-  const preview = await runPreview(ctx, params.slug, body);
+export const POST = apiRoute({ permission: "app:view", params: z.object({ slug: z.string().min(1).max(64) }), body: previewSchema }, async (ctx, { params, body, request }) => {
+  const preview = await runPreview(ctx, params.slug, body, { signal: request.signal });
   return {
     body: {
       images: preview.images.map((i) => ({

@@ -29,18 +29,27 @@ export const POST = sessionRoute<{ team: string; slug: string }>("app:view", asy
     licenseId = await revealLicenseId(ctx.team.id, customer.license.id);
   }
   const encoder = new TextEncoder();
+  // The browser going away (request aborted, or the stream cancelled) stops every probe.
+  const abort = new AbortController();
+  request.signal.addEventListener("abort", () => abort.abort(), { once: true });
   const stream = new ReadableStream<Uint8Array>({
     async start(controller) {
-      const send = (obj: unknown) => controller.enqueue(encoder.encode(`${JSON.stringify(obj)}\n`));
+      const send = (obj: unknown) => {
+        if (!abort.signal.aborted) controller.enqueue(encoder.encode(`${JSON.stringify(obj)}\n`));
+      };
       try {
-        const preview = await runPreview(ctx, params.slug, { files: input.files, images: input.images, licenseId }, (image) => send({ type: "image", image }));
+        const preview = await runPreview(ctx, params.slug, { files: input.files, images: input.images, licenseId }, { onImage: (image) => send({ type: "image", image }), signal: abort.signal });
         send({ type: "done", images: preview.images, files: preview.files, summary: preview.summary, licensePicked: preview.licensePicked });
       } catch (e) {
+        if (abort.signal.aborted) return;
         const err = toAppError(e, { route: "preview" });
         send({ type: "error", status: err.status, ...errorBody(err) });
       } finally {
-        controller.close();
+        if (!abort.signal.aborted) controller.close();
       }
+    },
+    cancel() {
+      abort.abort();
     },
   });
   return new Response(stream, { headers: { "content-type": "application/x-ndjson; charset=utf-8", "cache-control": "no-store", "x-accel-buffering": "no" } });

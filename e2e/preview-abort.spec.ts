@@ -1,0 +1,54 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { expect, test } from "@playwright/test";
+import { createToken, seedOwner, signIn } from "./fixtures";
+
+/**
+ * The Images page streams the preview; when the browser goes away mid-stream,
+ * Gantry stops probing (the request's abort signal reaches every probe).
+ */
+let slow: http.Server;
+let host = "";
+let received = 0;
+
+test.beforeAll(async () => {
+  slow = http.createServer((_req, res) => {
+    received++;
+    setTimeout(() => res.writeHead(404, { "content-type": "application/json" }).end('{"errors":[{"code":"MANIFEST_UNKNOWN"}]}'), 500);
+  });
+  await new Promise<void>((r) => slow.listen(0, "127.0.0.1", r));
+  host = `127.0.0.1:${(slow.address() as AddressInfo).port}`;
+});
+test.afterAll(() => {
+  slow.closeAllConnections();
+  slow.close();
+});
+
+test("closing the stream stops the probes", async ({ page }) => {
+  const owner = seedOwner("abort");
+  const api = createToken(owner.email, owner.team.slug);
+  const slug = `abort-${Date.now().toString(36)}`;
+  expect((await page.request.post("/api/v1/apps", { headers: { Authorization: `Bearer ${api}` }, data: { name: "Abort", slug } })).status()).toBe(201);
+  await signIn(page, owner.email);
+  await page.goto(`/t/${owner.team.slug}/apps/${slug}/images`);
+
+  const images = Array.from({ length: 48 }, (_, i) => `${host}/acme/img${i}:1`);
+  // In the page: start the streamed preview, read the first row, then go away.
+  const firstLine = await page.evaluate(
+    async ({ url, images }) => {
+      const abort = new AbortController();
+      const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ images }), signal: abort.signal });
+      const reader = res.body!.getReader();
+      const { value } = await reader.read();
+      abort.abort();
+      return new TextDecoder().decode(value).split("\n")[0];
+    },
+    { url: `/t/${owner.team.slug}/apps/${slug}/images/preview`, images },
+  );
+  expect(JSON.parse(firstLine ?? "{}")).toMatchObject({ type: "image" });
+  const atAbort = received;
+  // Without cancellation the remaining ~40 images would keep being probed (8 at a time, 0.5 s each) for ~3 s.
+  await page.waitForTimeout(2500);
+  expect(received - atAbort).toBeLessThanOrEqual(8);
+  expect(received).toBeLessThan(images.length);
+});
