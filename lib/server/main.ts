@@ -16,6 +16,7 @@ import { env } from "../env";
 import { CLIENT_IP_HEADER, resolveClientIp } from "../http/client-ip";
 import { kekProvider } from "../crypto/provider";
 import { handleRegistryRequest } from "../proxy/handler";
+import { purgeExpiredBuckets } from "../rate-limit/fixed-window";
 
 async function main() {
   const config = env();
@@ -40,6 +41,8 @@ async function main() {
     void handle(req, res);
   });
   server.keepAliveTimeout = 65_000;
+  // Rate-limit windows are one row each; drop the ended ones hourly (idempotent on several instances).
+  setInterval(() => void purgeExpiredBuckets().catch((e: unknown) => console.error("purging rate-limit buckets failed", e)), 3600_000).unref();
   server.listen(config.port, config.host, () => {
     console.log(`Gantry ${dev ? "(dev) " : ""}listening on http://${config.host}:${config.port} (mode: ${config.mode}, proxy domain: ${config.proxyDomain})`);
   });
