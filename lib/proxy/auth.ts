@@ -3,10 +3,12 @@ import { jwtVerify, SignJWT } from "jose";
 import { env } from "@/lib/env";
 import { hashLicenseId, isLicenseIdFormat } from "@/lib/licenses/key";
 import { decidePullByHash, type PullDecision } from "@/lib/licenses/pull-decision";
+import { clientKey } from "@/lib/http/client-ip";
 import { hit, peek } from "@/lib/rate-limit/fixed-window";
 import { db } from "@/lib/db";
 import { licenseState } from "@/lib/licenses/state";
 import { ProxyError } from "./errors";
+import { parseScopes, ScopeError } from "./scopes";
 
 /**
  * Customer authentication at the proxy, Docker-registry style: /v2/ answers
@@ -39,65 +41,68 @@ export function licenseFromBasic(header: string | undefined): string | null {
   return password || null;
 }
 
-async function guardFailures(ip: string | null): Promise<void> {
-  if (!ip) return;
-  const state = await peek(`proxy-auth:ip:${ip}`, FAILURE_LIMIT, FAILURE_WINDOW_SECONDS);
-  if (state.limited) {
-    throw new ProxyError(429, "TOOMANYREQUESTS", `Too many failed license attempts from your address. Try again in ${state.retryAfterSeconds} s.`, {
-      "retry-after": String(state.retryAfterSeconds),
-    });
-  }
+const failureKey = (ip: string | null) => `proxy-auth:ip:${clientKey(ip) ?? "unknown"}`;
+
+function tooManyFailures(retryAfterSeconds: number) {
+  return new ProxyError(429, "TOOMANYREQUESTS", `Too many failed license attempts from your address. Try again in ${retryAfterSeconds} s.`, {
+    "retry-after": String(retryAfterSeconds),
+  });
 }
 
-async function recordFailure(ip: string | null): Promise<void> {
-  if (ip) await hit(`proxy-auth:ip:${ip}`, FAILURE_WINDOW_SECONDS);
+/** Refuses an address (IPv6: its /64) that is over its failed-license limit, before any license lookup. */
+async function guardFailures(ip: string | null): Promise<void> {
+  const state = await peek(failureKey(ip), FAILURE_LIMIT, FAILURE_WINDOW_SECONDS);
+  if (state.limited) throw tooManyFailures(state.retryAfterSeconds);
 }
+
+/**
+ * Counts a failed license attempt (one atomic upsert) and throws what the
+ * client gets: the failure itself, or 429 once this attempt is past the limit.
+ * Deciding on the count the increment returned means a parallel burst gets at
+ * most FAILURE_LIMIT answers that say anything about its guesses.
+ */
+async function failLicense(ip: string | null, failure: ProxyError): Promise<never> {
+  const state = await hit(failureKey(ip), FAILURE_LIMIT, FAILURE_WINDOW_SECONDS);
+  throw state.limited ? tooManyFailures(state.retryAfterSeconds) : failure;
+}
+
+const UNKNOWN_LICENSE = "This license is not known. Check the license ID you logged in with, or ask your vendor for your license.";
 
 const deny = (d: Extract<PullDecision, { allow: false }>, status = 401) =>
   new ProxyError(d.reason === "wrong_app" ? 403 : status, d.reason === "wrong_app" ? "DENIED" : "UNAUTHORIZED", d.message);
 
-/** Repository scopes asked for: "repository:proxy/acme/quay.io/x:pull" → name + actions. */
-export function parseScopes(scopes: string[]): { name: string; actions: string[] }[] {
-  return scopes
-    .flatMap((s) => s.split(" "))
-    .map((s) => /^repository:([^:]+(?::[0-9]+)?[^:]*):([a-z,*]+)$/.exec(s))
-    .filter((m): m is RegExpExecArray => Boolean(m))
-    .map((m) => ({ name: m[1] ?? "", actions: (m[2] ?? "").split(",") }));
-}
-
 /**
- * GET /v2/token: checks the license for every app named in the scopes and
- * issues a token granting pull on those repositories. Without a scope (docker
- * login) the license only has to be known and active.
+ * GET /v2/token: checks the license, then for every repository scope under
+ * proxy/<app>/… runs the pull decision for that app and grants pull on it.
+ * Malformed scopes are refused (400); other resources are granted nothing.
+ * The license must be known and active whatever the scopes say, and an
+ * unknown one counts as a failed attempt.
  */
 export async function issueToken(authorization: string | undefined, scopes: string[], ip: string | null, now = new Date()) {
   await guardFailures(ip);
   const licenseId = licenseFromBasic(authorization);
   if (!licenseId) throw new ProxyError(401, "UNAUTHORIZED", "Log in with your license: docker login <proxy-domain> -u LICENSE_ID -p <your license ID>.");
-  if (!isLicenseIdFormat(licenseId)) {
-    await recordFailure(ip);
-    throw new ProxyError(401, "UNAUTHORIZED", "This license is not known. Check the license ID you logged in with, or ask your vendor for your license.");
-  }
+  if (!isLicenseIdFormat(licenseId)) return failLicense(ip, new ProxyError(401, "UNAUTHORIZED", UNKNOWN_LICENSE));
   const keyHash = hashLicenseId(licenseId);
-  const access: { type: "repository"; name: string; actions: string[] }[] = [];
-  const requested = parseScopes(scopes);
-  if (requested.length === 0) {
-    const l = await db.license.findUnique({ where: { keyHash }, select: { revokedAt: true, expiresAt: true } });
-    const state = l ? licenseState(l, now) : null;
-    if (state !== "active") {
-      await recordFailure(ip);
-      const message = !l ? "This license is not known. Check the license ID you logged in with." : state === "revoked" ? "This license has been revoked. Contact your vendor to restore access." : "This license has expired. Contact your vendor to renew it.";
-      throw new ProxyError(401, "UNAUTHORIZED", message);
-    }
+  const license = await db.license.findUnique({ where: { keyHash }, select: { revokedAt: true, expiresAt: true } });
+  if (!license) return failLicense(ip, new ProxyError(401, "UNAUTHORIZED", UNKNOWN_LICENSE));
+  let requested;
+  try {
+    requested = parseScopes(scopes);
+  } catch (e) {
+    if (e instanceof ScopeError) throw new ProxyError(400, "UNSUPPORTED", e.message);
+    throw e;
   }
+  const state = licenseState(license, now);
+  if (state !== "active") {
+    throw new ProxyError(401, "UNAUTHORIZED", state === "revoked" ? "This license has been revoked. Contact your vendor to restore access." : "This license has expired. Contact your vendor to renew it.");
+  }
+  const access: { type: "repository"; name: string; actions: string[] }[] = [];
   for (const scope of requested) {
-    const appSlug = scope.name.split("/")[1] ?? "";
-    if (!scope.name.startsWith("proxy/") || !appSlug) continue;
+    const [prefix, appSlug] = scope.name.split("/");
+    if (prefix !== "proxy" || !appSlug) continue; // not a proxied repository: nothing to grant
     const decision = await decidePullByHash(keyHash, appSlug, now);
-    if (!decision.allow) {
-      if (decision.reason === "unknown_license") await recordFailure(ip);
-      throw deny(decision);
-    }
+    if (!decision.allow) throw deny(decision);
     if (scope.actions.includes("pull") || scope.actions.includes("*")) access.push({ type: "repository", name: scope.name, actions: ["pull"] });
   }
   const issuedAt = Math.floor(now.getTime() / 1000);
@@ -113,8 +118,13 @@ export async function issueToken(authorization: string | undefined, scopes: stri
 
 export type Caller = { keyHash: string; grants: string[] | "basic" };
 
-/** Who is calling a /v2/ API path: a Bearer token from /v2/token, or Basic with the license. Null when anonymous or invalid. */
-export async function authenticate(authorization: string | undefined): Promise<Caller | null> {
+/**
+ * Who is calling a /v2/ API path: a Bearer token from /v2/token, or Basic with
+ * the license. Null when anonymous or the token is invalid. A Basic license is
+ * a license attempt like /v2/token's: an address over the failure limit is
+ * refused, and a malformed license counts as a failure.
+ */
+export async function authenticate(authorization: string | undefined, ip: string | null): Promise<Caller | null> {
   if (!authorization) return null;
   if (authorization.startsWith("Bearer ")) {
     try {
@@ -127,16 +137,31 @@ export async function authenticate(authorization: string | undefined): Promise<C
     }
   }
   const licenseId = licenseFromBasic(authorization);
-  if (licenseId && isLicenseIdFormat(licenseId)) return { keyHash: hashLicenseId(licenseId), grants: "basic" };
-  return null;
+  if (!licenseId) return null;
+  await guardFailures(ip);
+  if (!isLicenseIdFormat(licenseId)) return failLicense(ip, new ProxyError(401, "UNAUTHORIZED", UNKNOWN_LICENSE));
+  return { keyHash: hashLicenseId(licenseId), grants: "basic" };
+}
+
+/** For GET /v2/ with Basic: the license must be known and active. */
+export async function checkBasicLicense(caller: Caller, ip: string | null, now = new Date()): Promise<void> {
+  if (caller.grants !== "basic") return;
+  const license = await db.license.findUnique({ where: { keyHash: caller.keyHash }, select: { revokedAt: true, expiresAt: true } });
+  if (!license) return failLicense(ip, new ProxyError(401, "UNAUTHORIZED", UNKNOWN_LICENSE));
+  const state = licenseState(license, now);
+  if (state !== "active") throw deny({ allow: false, reason: state, message: state === "revoked" ? "This license has been revoked. Contact your vendor to restore access." : "This license has expired. Contact your vendor to renew it." });
 }
 
 /** Runs the pull decision for a caller on a repository; throws a registry error when denied. */
-export async function authorizePull(caller: Caller, repositoryName: string, appSlug: string) {
+export async function authorizePull(caller: Caller, repositoryName: string, appSlug: string, ip: string | null = null) {
   if (caller.grants !== "basic" && !caller.grants.includes(repositoryName)) {
     throw new ProxyError(401, "UNAUTHORIZED", "The token does not cover this repository.");
   }
   const decision = await decidePullByHash(caller.keyHash, appSlug);
-  if (!decision.allow) throw deny(decision);
+  if (!decision.allow) {
+    // A Basic license nobody knows is a guess, counted like one at /v2/token.
+    if (decision.reason === "unknown_license" && caller.grants === "basic") return failLicense(ip, deny(decision));
+    throw deny(decision);
+  }
   return decision;
 }

@@ -4,7 +4,7 @@ import { env } from "@/lib/env";
 import { log } from "@/lib/log";
 import { RegistryNetworkError } from "@/lib/registry-client/errors";
 import { MANIFEST_ACCEPT } from "@/lib/registry-client/media-types";
-import { authenticate, authorizePull, challengeHeader, issueToken } from "./auth";
+import { authenticate, authorizePull, challengeHeader, checkBasicLicense, issueToken } from "./auth";
 import { API_VERSION_HEADER, ProxyError, sendError } from "./errors";
 import { parseProxyPath, type ProxyName } from "./paths";
 import { recordPull } from "./pull-log";
@@ -59,16 +59,17 @@ export async function handleRegistryRequest(req: IncomingMessage, res: ServerRes
     if (route.kind === "catalog") throw new ProxyError(404, "UNSUPPORTED", "The catalog is not available on this proxy.");
 
     const scope = route.kind === "base" ? undefined : `repository:${route.name.full}:pull`;
-    const caller = await authenticate(req.headers.authorization);
+    const caller = await authenticate(req.headers.authorization, rctx.clientIp);
     if (!caller) {
       throw new ProxyError(401, "UNAUTHORIZED", "Authentication required: docker login with your license.", { "www-authenticate": challengeHeader(realm, service, scope) });
     }
     if (route.kind === "base") {
+      await checkBasicLicense(caller, rctx.clientIp);
       res.writeHead(200, { ...API_VERSION_HEADER, "content-type": "application/json", "content-length": "2" });
       res.end(method === "HEAD" ? undefined : "{}");
       return;
     }
-    const decision = await authorizePull(caller, route.name.full, route.name.appSlug).catch((e: unknown) => {
+    const decision = await authorizePull(caller, route.name.full, route.name.appSlug, rctx.clientIp).catch((e: unknown) => {
       if (e instanceof ProxyError && e.status === 401) e.headers["www-authenticate"] = challengeHeader(realm, service, scope, "insufficient_scope");
       throw e;
     });
