@@ -1,4 +1,6 @@
+import fs from "node:fs";
 import { expect, test } from "@playwright/test";
+import { e2eServerLog } from "../playwright.config";
 import { createToken, seedOwner, signIn } from "./fixtures";
 
 test.describe("vendor API /api/v1", () => {
@@ -43,6 +45,35 @@ test.describe("vendor API /api/v1", () => {
     await page.getByRole("button", { name: "Revoke deploy bot" }).click();
     await expect(page.getByTestId("token-deploy bot")).toContainText("revoked");
     await check({ Authorization: `Bearer ${token}` });
+  });
+
+  test("a license ID in a URL is refused with 400 before any lookup, and stays out of the server log", async ({ request }) => {
+    const owner = seedOwner("api-licurl");
+    const auth = { Authorization: `Bearer ${createToken(owner.email, owner.team.slug)}` };
+    const slug = `licurl-${Date.now().toString(36)}`;
+    expect((await request.post("/api/v1/apps", { headers: auth, data: { name: "License URLs", slug } })).status()).toBe(201);
+    const created = await (await request.post(`/api/v1/apps/${slug}/customers`, { headers: auth, data: { name: "Soylent" } })).json();
+    const licenseId: string = created.license.licenseId;
+    expect(licenseId).toMatch(/^[A-Za-z0-9_-]{32}$/);
+
+    const refused = {
+      error: {
+        code: "BAD_REQUEST",
+        message: "Address licenses by their id or fingerprint, never by the license ID: it is the customer's password and URLs end up in logs.",
+      },
+    };
+    // The real one, and one that exists nowhere: both are refused the same way, so the answer says nothing about the ID.
+    for (const id of [licenseId, "A".repeat(32)]) {
+      for (const [method, action] of [["POST", "revoke"], ["POST", "restore"], ["GET", "file"], ["GET", "pulls"]] as const) {
+        const res = await request.fetch(`/api/v1/licenses/${id}/${action}`, { method, headers: auth, data: method === "POST" ? {} : undefined });
+        expect(res.status(), `${method} ${action}`).toBe(400);
+        expect(await res.json()).toEqual(refused);
+      }
+    }
+    // Nothing changed, and the ID is nowhere in the server's log.
+    const list = await (await request.get(`/api/v1/apps/${slug}/customers`, { headers: auth })).json();
+    expect(list.customers[0].license).toMatchObject({ id: created.license.id, state: "active" });
+    expect(fs.readFileSync(e2eServerLog, "utf8")).not.toContain(licenseId);
   });
 
   test("unknown API paths answer 404", async ({ request }) => {

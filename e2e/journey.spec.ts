@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -87,11 +88,15 @@ spec:
 
   // Through the API as well: restore, pull again, revoke, and the next pull is denied within a second.
   const admin = gantryCli(["create-token", "--email", email, "--team", team, "--name", "ops"]).at(-1) ?? "";
+  // The API addresses the license by its row id or fingerprint (from the customer list), never by the license ID in a URL.
   const licenseKey = JSON.parse(Buffer.from(secret.data[".dockerconfigjson"], "base64").toString()).auths[e2eHost].password as string;
-  expect((await page.request.post(`/api/v1/licenses/${licenseKey}/restore`, { headers: { Authorization: `Bearer ${admin}` } })).status()).toBe(200);
+  const listed = await (await page.request.get(`/api/v1/apps/${slug}/customers`, { headers: { Authorization: `Bearer ${admin}` } })).json();
+  const license = listed.customers.find((c: { id: string }) => c.id === customerId).license as { id: string; fingerprint: string };
+  expect(license.fingerprint).toBe(crypto.createHash("sha256").update(licenseKey).digest("hex").slice(0, 8));
+  expect((await page.request.post(`/api/v1/licenses/${license.id}/restore`, { headers: { Authorization: `Bearer ${admin}` } })).status()).toBe(200);
   fs.rmSync(path.join(dir, "image"), { recursive: true, force: true });
   await pull();
-  expect((await page.request.post(`/api/v1/licenses/${licenseKey}/revoke`, { headers: { Authorization: `Bearer ${admin}` }, data: { reason: "api" } })).status()).toBe(200);
+  expect((await page.request.post(`/api/v1/licenses/${license.id}/revoke`, { headers: { Authorization: `Bearer ${admin}` }, data: { reason: "api" } })).status()).toBe(200);
   const revokedAt = Date.now();
   await expect(run("skopeo", ["inspect", "--raw", "--tls-verify=false", "--authfile", authfile, `docker://${rewritten}`])).rejects.toThrow(/revoked/);
   expect(Date.now() - revokedAt).toBeLessThan(1000 + 2000); // the denial itself is immediate; skopeo's own start-up is the rest
@@ -103,8 +108,7 @@ spec:
   await page.goto(`/t/${team}/activity?show=pulls`);
   await expect(page.getByTestId("pulls-table")).toContainText("Umbrella Corp");
   const token = gantryCli(["create-token", "--email", email, "--team", team, "--role", "member"]).at(-1) ?? "";
-  const licenseId = JSON.parse(Buffer.from(secret.data[".dockerconfigjson"], "base64").toString()).auths[e2eHost].password as string;
-  const apiPulls = await (await page.request.get(`/api/v1/licenses/${licenseId}/pulls`, { headers: { Authorization: `Bearer ${token}` } })).json();
+  const apiPulls = await (await page.request.get(`/api/v1/licenses/${license.fingerprint}/pulls`, { headers: { Authorization: `Bearer ${token}` } })).json();
   expect(apiPulls.pulls[0]).toMatchObject({ repository: "acme/server", status: expect.any(Number) });
   expect(apiPulls.pulls.map((p: { kind: string }) => p.kind)).toContain("blobs");
   const times = apiPulls.pulls.map((p: { createdAt: string }) => p.createdAt);

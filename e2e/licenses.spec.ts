@@ -148,44 +148,66 @@ test("apps, customers and licenses API: happy paths, every error code, roles and
   });
   expect(created.status()).toBe(201);
   const customer = await created.json();
-  expect(customer).toMatchObject({ id: expect.any(String), name: "Wayne Enterprises", license: { id: expect.stringMatching(/^[A-Za-z0-9_-]{32}$/), state: "active", expiresAt: "2099-12-31T23:59:59.999Z" } });
-  const licenseId: string = customer.license.id;
+  // The license ID (the customer's password) comes back once, in the body; URLs use the row id or the fingerprint.
+  expect(customer).toMatchObject({
+    id: expect.any(String),
+    name: "Wayne Enterprises",
+    license: { id: expect.any(String), fingerprint: expect.stringMatching(/^[0-9a-f]{8}$/), licenseId: expect.stringMatching(/^[A-Za-z0-9_-]{32}$/), state: "active", expiresAt: "2099-12-31T23:59:59.999Z" },
+  });
+  const { id: licenseRowId, fingerprint, licenseId } = customer.license as { id: string; fingerprint: string; licenseId: string };
+  expect(licenseRowId).not.toBe(licenseId);
   expect((await request.post(`/api/v1/apps/${slug}/customers`, { headers: auth(tokenA), data: { name: "", type: "gold" } })).status()).toBe(422);
   const list = await (await request.get(`/api/v1/apps/${slug}/customers?q=wayne`, { headers: auth(tokenA) })).json();
-  expect(list.customers).toEqual([expect.objectContaining({ name: "Wayne Enterprises", license: expect.objectContaining({ state: "active" }) })]);
+  expect(list.customers).toEqual([expect.objectContaining({ name: "Wayne Enterprises", license: expect.objectContaining({ id: licenseRowId, fingerprint, state: "active" }) })]);
   expect(JSON.stringify(list)).not.toContain(licenseId);
 
   // A read-only (member) token can list but not revoke.
   expect((await request.get(`/api/v1/apps/${slug}/customers`, { headers: auth(readOnly) })).status()).toBe(200);
-  const forbidden = await request.post(`/api/v1/licenses/${licenseId}/revoke`, { headers: auth(readOnly), data: {} });
+  const forbidden = await request.post(`/api/v1/licenses/${licenseRowId}/revoke`, { headers: auth(readOnly), data: {} });
   expect(forbidden.status()).toBe(403);
   expect((await forbidden.json()).error.code).toBe("FORBIDDEN");
 
-  const revoked = await request.post(`/api/v1/licenses/${licenseId}/revoke`, { headers: auth(tokenA), data: { reason: "chargeback" } });
+  // Revoke by row id, restore by fingerprint; the answers carry neither the license ID nor a secret.
+  const revoked = await request.post(`/api/v1/licenses/${licenseRowId}/revoke`, { headers: auth(tokenA), data: { reason: "chargeback" } });
   expect(revoked.status()).toBe(200);
-  expect((await revoked.json()).license).toMatchObject({ id: licenseId, state: "revoked", revokeReason: "chargeback" });
-  expect((await request.post(`/api/v1/licenses/${licenseId}/revoke`, { headers: auth(tokenA), data: {} })).status()).toBe(409);
-  const restored = await request.post(`/api/v1/licenses/${licenseId}/restore`, { headers: auth(tokenA) });
-  expect((await restored.json()).license).toMatchObject({ state: "active", revokedAt: null });
+  const revokedBody = await revoked.json();
+  expect(revokedBody.license).toMatchObject({ id: licenseRowId, fingerprint, state: "revoked", revokeReason: "chargeback", customer: { id: customer.id } });
+  expect(JSON.stringify(revokedBody)).not.toContain(licenseId);
+  expect((await request.post(`/api/v1/licenses/${fingerprint}/revoke`, { headers: auth(tokenA), data: {} })).status()).toBe(409);
+  const restored = await request.post(`/api/v1/licenses/${fingerprint}/restore`, { headers: auth(tokenA) });
+  expect(restored.status()).toBe(200);
+  expect((await restored.json()).license).toMatchObject({ id: licenseRowId, state: "active", revokedAt: null });
 
-  const file = await request.get(`/api/v1/licenses/${licenseId}/file`, { headers: auth(tokenA) });
-  expect(file.status()).toBe(200);
-  expect(file.headers()["content-type"]).toContain("application/yaml");
-  expect(YAML.parse(await file.text()).spec).toMatchObject({ licenseId, appSlug: slug, customerName: "Wayne Enterprises" });
-  expect((await request.get(`/api/v1/licenses/${licenseId}/file`, { headers: auth(readOnly) })).status()).toBe(403);
+  for (const ref of [licenseRowId, fingerprint]) {
+    const file = await request.get(`/api/v1/licenses/${ref}/file`, { headers: auth(tokenA) });
+    expect(file.status(), ref).toBe(200);
+    expect(file.headers()["content-type"]).toContain("application/yaml");
+    expect(YAML.parse(await file.text()).spec).toMatchObject({ licenseId, appSlug: slug, customerName: "Wayne Enterprises" });
+    const pulls = await request.get(`/api/v1/licenses/${ref}/pulls`, { headers: auth(readOnly) });
+    expect(pulls.status(), ref).toBe(200);
+    expect(await pulls.json()).toEqual({ pulls: [] });
+  }
+  expect((await request.get(`/api/v1/licenses/${licenseRowId}/file`, { headers: auth(readOnly) })).status()).toBe(403);
 
-  // Team B: every path to A's app, customers and license is a 404.
+  // Team B: every path to A's app, customers and license (by row id or fingerprint) is a 404.
   for (const [method, path] of [
     ["GET", `/api/v1/apps/${slug}/customers`],
     ["POST", `/api/v1/apps/${slug}/customers`],
-    ["POST", `/api/v1/licenses/${licenseId}/revoke`],
-    ["POST", `/api/v1/licenses/${licenseId}/restore`],
-    ["GET", `/api/v1/licenses/${licenseId}/file`],
+    ...[licenseRowId, fingerprint].flatMap((ref) => [
+      ["POST", `/api/v1/licenses/${ref}/revoke`],
+      ["POST", `/api/v1/licenses/${ref}/restore`],
+      ["GET", `/api/v1/licenses/${ref}/file`],
+      ["GET", `/api/v1/licenses/${ref}/pulls`],
+    ]),
   ] as const) {
     const res = await request.fetch(path, { method, headers: auth(tokenB), data: method === "POST" ? { name: "x" } : undefined });
     expect(res.status(), `${method} ${path}`).toBe(404);
+    expect((await res.json()).error.code).toBe("NOT_FOUND");
   }
-  expect((await request.post(`/api/v1/licenses/${"x".repeat(32)}/revoke`, { headers: auth(tokenA), data: {} })).status()).toBe(404);
+  expect((await request.post(`/api/v1/licenses/cnosuchlicense00000000000/revoke`, { headers: auth(tokenA), data: {} })).status()).toBe(404);
+  expect((await request.post(`/api/v1/licenses/00000000/revoke`, { headers: auth(tokenA), data: {} })).status()).toBe(404);
+  // The license ID itself is refused, for another team's caller too: it is never looked up.
+  expect((await request.post(`/api/v1/licenses/${licenseId}/revoke`, { headers: auth(tokenB), data: {} })).status()).toBe(400);
   const still = await (await request.get(`/api/v1/apps/${slug}/customers`, { headers: auth(tokenA) })).json();
   expect(still.customers[0].license.state).toBe("active");
 });

@@ -64,7 +64,7 @@ spec:
   await page.getByRole("tab", { name: "secret.yaml" }).click();
   const secret = YAML.parseAllDocuments((await page.getByTestId("file-content").textContent()) ?? "")[0]?.toJS();
   const config = JSON.parse(Buffer.from(secret.data[".dockerconfigjson"], "base64").toString());
-  expect(config.auths[e2eHost].password).toBe(customer.license.id);
+  expect(config.auths[e2eHost].password).toBe(customer.license.licenseId);
 
   // Copy the kustomization and download it, and all files as an archive.
   await page.getByRole("tab", { name: "kustomization.yaml" }).click();

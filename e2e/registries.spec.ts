@@ -51,6 +51,19 @@ test("add a registry, test it, edit it without retyping the password, and delete
   await test1.getByRole("button", { name: "Test connection" }).click();
   await expect(page.getByTestId("test-result")).toHaveAttribute("data-outcome", "ok");
 
+  // Pointing it at another host needs the password again: the field says so, and nothing is saved.
+  const passwordField = form.getByLabel("Password or token");
+  await expect(passwordField).toHaveAccessibleDescription(/required when you change the endpoint's host, port or scheme/);
+  await form.getByLabel("Endpoint").fill("attacker.example:5000");
+  await form.getByRole("button", { name: "Save changes" }).click();
+  await expect(passwordField).toHaveAttribute("aria-invalid", "true");
+  await expect(passwordField).toHaveAccessibleDescription(/Enter the password again: the endpoint's scheme, host or port changed\./);
+  await expect(form.getByLabel("Endpoint")).toHaveValue("attacker.example:5000");
+  await page.reload();
+  await expect(form.getByLabel("Endpoint")).toHaveValue(basic.url);
+  await test1.getByRole("button", { name: "Test connection" }).click();
+  await expect(page.getByTestId("test-result")).toHaveAttribute("data-outcome", "ok");
+
   // The list shows the last test result.
   await page.goto(`/t/${owner.team.slug}/registries`);
   await expect(page.getByTestId("registry-Acme registry")).toContainText("working");
@@ -110,6 +123,17 @@ test("registries API: create, list, test, patch, delete; errors in the API forma
   expect(await tested.json()).toMatchObject({ ok: false, outcome: "credentials_rejected" });
   const patched = await request.patch(`/api/v1/registries/${registry.id}`, { headers: auth(tokenA), data: { password: "alice-pw" } });
   expect(patched.status()).toBe(200);
+  // A new host, port or scheme without the password in the same request: 422, and the registry is unchanged.
+  for (const data of [{ endpoint: "attacker.example" }, { endpoint: "attacker.example", password: "" }, { endpoint: `${basic.host.replace(/:\d+$/, "")}:1` }]) {
+    const moved = await request.patch(`/api/v1/registries/${registry.id}`, { headers: auth(tokenA), data });
+    expect(moved.status(), JSON.stringify(data)).toBe(422);
+    expect((await moved.json()).error).toEqual({
+      code: "VALIDATION",
+      message: "Enter the password again: the endpoint's scheme, host or port changed.",
+      fields: { password: ["Enter the password again: the endpoint's scheme, host or port changed."] },
+    });
+  }
+  expect((await (await request.get(`/api/v1/registries/${registry.id}`, { headers: auth(tokenA) })).json()).registry.endpoint).toBe(basic.url);
   const retested = await request.post(`/api/v1/registries/${registry.id}/test`, { headers: auth(tokenA), data: { image: "acme/api:1.0" } });
   expect(await retested.json()).toMatchObject({ ok: true, outcome: "ok", manifest: { status: 200, digest: expect.stringMatching(/^sha256:/) } });
 

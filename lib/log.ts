@@ -3,20 +3,73 @@ import { env } from "@/lib/env";
 /**
  * A small structured logger: one JSON object a line on stderr. Values under keys
  * that look secret are replaced, so a careless `log.info({ body })` cannot print
- * a password or token.
+ * a password or token; and every string (the message, nested values, keys, error
+ * messages and stacks, URLs) has secret-shaped values masked by `redactString`.
  */
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
 type Level = keyof typeof LEVELS;
 
 const SECRET_KEY = /pass(word)?|secret|token|authorization|cookie|credential|license|ciphertext|dek|kek/i;
 
+export const REDACTED = "[redacted]";
+
+/**
+ * `Basic`/`Bearer` followed by a credential (token68). One quantified class per
+ * step, each disjoint from the next, so matching is linear in the input.
+ */
+const AUTH_SCHEME = /\b(Basic|Bearer)([ \t]+)([A-Za-z0-9+/._~-]+=*)/gi;
+/** Maximal runs of base64url characters and dots; each run is classified in code. */
+const RUN = /[A-Za-z0-9_.-]+/g;
+const LICENSE_ID_LENGTH = 32;
+const TOKEN_PREFIX = "gnt_";
+
+/** A run between dots: a Gantry API token or a license-ID-shaped value is masked whole. */
+function redactSegment(segment: string): string {
+  if (segment.startsWith(TOKEN_PREFIX) && segment.length > TOKEN_PREFIX.length) return `${TOKEN_PREFIX}${REDACTED}`;
+  // Exactly 32 base64url characters, delimited by anything else: a license ID (192 bits).
+  // cuids (25) and SHA-256 hex (64) do not match; a 32-hex-digit value (an MD5, a bare UUID) does.
+  if (segment.length === LICENSE_ID_LENGTH) return REDACTED;
+  return segment;
+}
+
+function redactRun(run: string): string {
+  if (!run.includes(".")) return redactSegment(run);
+  const parts = run.split(".");
+  for (let i = 0; i < parts.length; i++) {
+    // A JWT: three base64url segments, the header starting with `eyJ` (`{"`); the signature may be empty.
+    if (parts[i]?.startsWith("eyJ") && i + 2 < parts.length && parts[i + 1]) {
+      parts.splice(i, 3, REDACTED);
+      continue;
+    }
+    parts[i] = redactSegment(parts[i] ?? "");
+  }
+  return parts.join(".");
+}
+
+/**
+ * Masks secret-shaped values inside free text: Gantry API tokens (`gnt_…`),
+ * license IDs (32-character base64url runs), JWTs and `Basic`/`Bearer`
+ * credentials. A plain lowercase word after Basic/Bearer ("Basic auth") is kept.
+ */
+export function redactString(s: string): string {
+  return s
+    .replace(AUTH_SCHEME, (match: string, scheme: string, space: string, value: string) => (/^[a-z]+$/.test(value) ? match : `${scheme}${space}${REDACTED}`))
+    .replace(RUN, redactRun);
+}
+
 export function redact(value: unknown, depth = 0): unknown {
   if (depth > 6) return "[…]";
-  if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack };
+  if (typeof value === "string") return redactString(value);
+  if (value instanceof Error) {
+    const out: Record<string, unknown> = { name: value.name, message: redactString(value.message), stack: value.stack === undefined ? undefined : redactString(value.stack) };
+    if (value.cause !== undefined) out.cause = redact(value.cause, depth + 1);
+    return out;
+  }
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
+  if (value instanceof URL) return redactString(value.href);
   if (value && typeof value === "object") {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY.test(k) ? "[redacted]" : redact(v, depth + 1);
+    for (const [k, v] of Object.entries(value)) out[redactString(k)] = SECRET_KEY.test(k) ? REDACTED : redact(v, depth + 1);
     return out;
   }
   return value;
@@ -30,7 +83,7 @@ function write(level: Level, msg: string, fields?: Record<string, unknown>) {
     // An invalid environment is reported elsewhere; keep logging at info.
   }
   if (LEVELS[level] < LEVELS[min]) return;
-  const line = { level, time: new Date().toISOString(), msg, ...(fields ? (redact(fields) as object) : {}) };
+  const line = { level, time: new Date().toISOString(), msg: redactString(msg), ...(fields ? (redact(fields) as object) : {}) };
   process.stderr.write(`${JSON.stringify(line)}\n`);
 }
 

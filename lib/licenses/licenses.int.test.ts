@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { db } from "@/lib/db";
 import { env } from "@/lib/env";
 import { signUp } from "@/lib/auth/sign-up";
@@ -18,6 +18,7 @@ import {
   revokeLicense,
   setLicenseExpiry,
 } from "@/lib/licenses/customers";
+import { createdCustomerBody, findLicense } from "@/lib/licenses/api";
 import { verifyLicenseFile } from "@/lib/licenses/license-file";
 import { decidePull } from "@/lib/licenses/pull-decision";
 import { teamSigningKey } from "@/lib/licenses/signing-key";
@@ -118,6 +119,46 @@ describe("customers and licenses", () => {
     await expect(revokeLicense(b, c.license.id)).rejects.toMatchObject({ code: "NOT_FOUND" });
     await expect(createCustomer(b, slug, { name: "Sneaky" })).rejects.toMatchObject({ code: "NOT_FOUND" });
     expect((await getCustomer(a.team.id, c.id)).license.state).toBe("active");
+  });
+
+  it("the API addresses a license by row id or fingerprint, refuses a license ID before looking it up, and is team-scoped", async () => {
+    const a = await team();
+    const b = await team();
+    const slug = `addr-${uniq()}`;
+    await createApp(a, { name: "Addr", slug });
+    const c = await createCustomer(a, slug, { name: "Cyberdyne" });
+    const d = await createCustomer(a, slug, { name: "Tyrell" });
+    const body = createdCustomerBody(c);
+    expect(body.license).toEqual({ id: c.license.id, fingerprint: c.license.fingerprint, licenseId: c.license.licenseId, state: "active", expiresAt: null });
+
+    expect(await findLicense(a.team.id, c.license.id)).toEqual({ id: c.license.id, customerId: c.id });
+    expect(await findLicense(a.team.id, c.license.fingerprint)).toEqual({ id: c.license.id, customerId: c.id });
+    expect(await findLicense(a.team.id, c.license.fingerprint.toUpperCase())).toEqual({ id: c.license.id, customerId: c.id });
+
+    const spy = vi.spyOn(db.license, "findFirst");
+    const spyMany = vi.spyOn(db.license, "findMany");
+    await expect(findLicense(a.team.id, c.license.licenseId)).rejects.toMatchObject({ code: "BAD_REQUEST", message: expect.stringMatching(/never by the license ID/) });
+    expect(spy).not.toHaveBeenCalled();
+    expect(spyMany).not.toHaveBeenCalled();
+    vi.restoreAllMocks();
+
+    await expect(findLicense(b.team.id, c.license.id)).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect(findLicense(b.team.id, c.license.fingerprint)).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect(findLicense(a.team.id, "cnotalicenseid000000000000")).rejects.toMatchObject({ code: "NOT_FOUND" });
+
+    // 8 hex digits are not unique: two of a team's licenses sharing one is a conflict naming the way out.
+    await db.license.update({ where: { id: d.license.id }, data: { fingerprint: c.license.fingerprint } });
+    await expect(findLicense(a.team.id, c.license.fingerprint)).rejects.toMatchObject({ code: "CONFLICT", message: expect.stringMatching(/by its id/) });
+    expect((await findLicense(a.team.id, d.license.id)).id).toBe(d.license.id);
+    // Another team's license with the same fingerprint does not make it ambiguous.
+    const other = `addr-b-${uniq()}`;
+    await createApp(b, { name: "AddrB", slug: other });
+    const e = await createCustomer(b, other, { name: "Wallace" });
+    await db.license.update({ where: { id: e.license.id }, data: { fingerprint: "0badf00d" } });
+    await db.license.update({ where: { id: d.license.id }, data: { fingerprint: d.license.fingerprint } });
+    await db.license.update({ where: { id: c.license.id }, data: { fingerprint: "0badf00d" } });
+    expect((await findLicense(a.team.id, "0badf00d")).id).toBe(c.license.id);
+    expect((await findLicense(b.team.id, "0badf00d")).id).toBe(e.license.id);
   });
 
   it("searches by name or email (any case), filters by state and paginates without gaps", async () => {

@@ -6,7 +6,7 @@ import { env } from "@/lib/env";
 import { StaticKekProvider } from "@/lib/crypto/kek";
 import { kekProvider, setKekProviderForTests } from "@/lib/crypto/provider";
 import { signUp } from "@/lib/auth/sign-up";
-import { createRegistry, deleteRegistry, getRegistry, listRegistries, PASSWORD_PURPOSE, registryCredentials, updateRegistry } from "@/lib/registries/registries";
+import { createRegistry, deleteRegistry, getRegistry, listRegistries, PASSWORD_AGAIN_MESSAGE, PASSWORD_PURPOSE, registryCredentials, updateRegistry } from "@/lib/registries/registries";
 import { testConnection } from "@/lib/registries/test-connection";
 import { rotateKek } from "@/lib/secrets/rotate-kek";
 import { loadSecret } from "@/lib/secrets/store";
@@ -55,6 +55,40 @@ describe("registries", () => {
     const actions = (await db.activityEvent.findMany({ where: { teamId: ctx.team.id, resourceType: "registry" } })).map((e) => e.action);
     expect(actions).toEqual(["registry.created", "registry.updated", "registry.updated"]);
     expect(JSON.stringify(await db.activityEvent.findMany({ where: { teamId: ctx.team.id } }))).not.toContain("new-secret");
+  });
+
+  it("asks for the password again when the endpoint's scheme, host or port changes, and keeps it otherwise", async () => {
+    const ctx = await team();
+    const password = `pw-${crypto.randomUUID()}`;
+    const reg = await createRegistry(ctx, { name: "Moving", endpoint: "registry.example.com", username: "alice", password, pathName: `moving-${n++}` });
+    const rejected = { code: "VALIDATION", message: PASSWORD_AGAIN_MESSAGE, fields: { password: [PASSWORD_AGAIN_MESSAGE] } };
+    const unchanged = async () => {
+      expect((await registryCredentials(ctx.team.id, reg)).password).toBe(password);
+      expect(await getRegistry(ctx.team.id, reg.id)).toMatchObject({ endpoint: "https://registry.example.com", name: "Moving" });
+    };
+
+    // Another host, port or scheme without a password (absent or empty): refused, nothing changes.
+    for (const endpoint of ["attacker.example", "registry.example.com:8443", "https://registry.example.com:444", "http://127.0.0.1:5000"]) {
+      await expect(updateRegistry(ctx, reg.id, { endpoint, name: "Hijacked" })).rejects.toMatchObject(rejected);
+      await expect(updateRegistry(ctx, reg.id, { endpoint, password: "" })).rejects.toMatchObject(rejected);
+      await unchanged();
+    }
+    const scheme = await createRegistry(ctx, { name: "Scheme", endpoint: "http://127.0.0.1:5000", username: "u", password: "scheme-pw", pathName: `scheme-${n++}` });
+    await expect(updateRegistry(ctx, scheme.id, { endpoint: "https://127.0.0.1:5000" })).rejects.toMatchObject(rejected);
+    expect((await getRegistry(ctx.team.id, scheme.id)).endpoint).toBe("http://127.0.0.1:5000");
+
+    // The same origin spelled differently, and name, username and path name changes keep the stored password.
+    for (const endpoint of ["registry.example.com", "https://registry.example.com/", "HTTPS://Registry.Example.com:443"]) {
+      await updateRegistry(ctx, reg.id, { endpoint });
+      expect((await registryCredentials(ctx.team.id, reg)).password).toBe(password);
+    }
+    await updateRegistry(ctx, reg.id, { endpoint: "registry.example.com", name: "Renamed", username: "bob", pathName: `renamed-${n++}` });
+    expect((await registryCredentials(ctx.team.id, reg)).password).toBe(password);
+
+    // With the password in the same request the move is allowed.
+    const moved = await updateRegistry(ctx, reg.id, { endpoint: "other.example.com:5000", password: "new-pw" });
+    expect(moved).toMatchObject({ endpoint: "https://other.example.com:5000", apiHost: "other.example.com:5000" });
+    expect((await registryCredentials(ctx.team.id, reg)).password).toBe("new-pw");
   });
 
   it("normalizes Docker Hub spellings to one upstream and validates endpoints and path names", async () => {

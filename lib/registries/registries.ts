@@ -83,10 +83,27 @@ export async function createRegistry(ctx: TeamContext, input: CreateRegistryInpu
   });
 }
 
+export const PASSWORD_AGAIN_MESSAGE = "Enter the password again: the endpoint's scheme, host or port changed.";
+
+/** scheme://host:port of a normalized endpoint, with the scheme's default port dropped. */
+function origin(endpoint: string): string {
+  return new URL(endpoint).origin;
+}
+
+/**
+ * Changes a registry. The stored password is kept unless a new one is given,
+ * except when the endpoint moves to another scheme, host or port: then the
+ * password must come in the same request, so nobody with edit rights (or an
+ * admin's leaked token) can point the registry at their own host and have
+ * Test connection or the proxy send it the stored password.
+ */
 export async function updateRegistry(ctx: TeamContext, id: string, input: UpdateRegistryInput) {
   const current = await getRegistry(ctx.team.id, id);
   const data = updateRegistrySchema.parse(input);
   const ep = data.endpoint !== undefined ? endpointOrFieldError(data.endpoint) : undefined;
+  if (ep && origin(ep.endpoint) !== origin(current.endpoint) && data.password === undefined) {
+    throw new AppError("VALIDATION", PASSWORD_AGAIN_MESSAGE, { fields: { password: [PASSWORD_AGAIN_MESSAGE] } });
+  }
   const pathName = data.pathName ?? current.pathName;
   if (pathName !== current.pathName) await assertPathNameFree(ctx.team.id, pathName, id);
   const changed: string[] = [];
@@ -97,8 +114,9 @@ export async function updateRegistry(ctx: TeamContext, id: string, input: Update
   if (data.password !== undefined) changed.push("password");
   const credentialsChanged = changed.some((f) => f === "endpoint" || f === "username" || f === "password");
   return db.$transaction(async (tx) => {
+    // Conditional on the endpoint the password check above saw, so a concurrent move cannot slip past it.
     const registry = await tx.registry.update({
-      where: { id },
+      where: { id, endpoint: current.endpoint },
       data: {
         name: data.name,
         username: data.username,
@@ -108,6 +126,9 @@ export async function updateRegistry(ctx: TeamContext, id: string, input: Update
         ...(credentialsChanged ? { lastTestedAt: null, lastTestOutcome: null, lastTestMessage: null } : {}),
       },
       select: PUBLIC_REGISTRY_FIELDS,
+    }).catch((e: unknown) => {
+      if (isRecordNotFound(e)) throw new AppError("CONFLICT", "The registry was changed meanwhile. Reload it and try again.");
+      throw e;
     });
     if (data.password !== undefined) await storeSecret(tx, { teamId: ctx.team.id, resourceId: id, purpose: PASSWORD_PURPOSE }, data.password);
     await recordActivity(tx, {
@@ -121,6 +142,10 @@ export async function updateRegistry(ctx: TeamContext, id: string, input: Update
     });
     return registry;
   });
+}
+
+function isRecordNotFound(e: unknown): boolean {
+  return typeof e === "object" && e !== null && "code" in e && (e as { code: unknown }).code === "P2025";
 }
 
 export async function deleteRegistry(ctx: TeamContext, id: string) {

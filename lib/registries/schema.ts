@@ -19,7 +19,7 @@ export const createRegistrySchema = z.object({
   pathName: pathName.optional().or(z.literal("").transform(() => undefined)),
 });
 
-/** On update an empty or missing password keeps the stored one. */
+/** On update an empty or missing password keeps the stored one, unless the endpoint's scheme, host or port changes (see updateRegistry). */
 export const updateRegistrySchema = z.object({
   name: name.optional(),
   endpoint: endpoint.optional(),
