@@ -112,7 +112,7 @@ function expected(scopes: { name: string; actions: string[] }[]): TokenScope[] {
   return [...m].map(([name, acts]) => repo(name, ...acts));
 }
 
-describe("parseScopes properties", () => {
+describe("parseScopes properties", { timeout: 30_000 }, () => {
   it("round-trips generated scopes, however they are spread over parameters", () => {
     fc.assert(
       fc.property(scopeList, fc.nat(3), (scopes, split) => {
@@ -175,8 +175,14 @@ describe("parseScopes properties", () => {
       expect(best, `${input.slice(0, 30)}… took ${best.toFixed(2)} ms`).toBeLessThan(10);
     }
     // many short parameters: refused as soon as the count passes MAX_SCOPES
-    const t0 = performance.now();
-    expect(() => parseScopes(Array.from({ length: N }, () => "repository:a:pull"))).toThrow(/Too many/);
-    expect(performance.now() - t0).toBeLessThan(10);
+    const many = Array.from({ length: N }, () => "repository:a:pull");
+    expect(() => parseScopes(many)).toThrow(/Too many/);
+    let best = Infinity;
+    for (let k = 0; k < 3; k++) {
+      const t0 = performance.now();
+      expect(() => parseScopes(many)).toThrow(ScopeError);
+      best = Math.min(best, performance.now() - t0);
+    }
+    expect(best).toBeLessThan(10);
   });
 });

