@@ -51,7 +51,7 @@ export class ManifestError extends Error {
     readonly file: string,
     readonly document: number | undefined,
     readonly line: number | undefined,
-    readonly code: "YAML" | "TOO_LARGE" | "TOO_MANY" = "YAML",
+    readonly code: "YAML" | "TOO_LARGE" | "TOO_MANY" | "TOO_COMPLEX" = "YAML",
   ) {
     super(message);
   }

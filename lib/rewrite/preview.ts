@@ -10,7 +10,8 @@ import { listRegistries } from "@/lib/registries/registries";
 import { sharedTokenCache } from "@/lib/registry-client/token-cache";
 import type { TeamContext } from "@/lib/teams/access";
 import { can } from "@/lib/teams/roles";
-import { extractImages, ManifestError, MAX_IMAGES, type ManifestFile } from "./extract";
+import { ManifestError, MAX_IMAGES, type ManifestFile } from "./extract";
+import { extractImagesOffThread } from "./extract-off-thread";
 import { generateFiles, summary } from "./generate";
 import { probeImages, type ProbeResult } from "./probe";
 
@@ -54,7 +55,7 @@ export async function runPreview(
   ];
   let extracted;
   try {
-    extracted = extractImages(files);
+    extracted = await extractImagesOffThread(files, { signal });
   } catch (e) {
     if (e instanceof ManifestError) {
       const code = e.code === "TOO_LARGE" ? "PAYLOAD_TOO_LARGE" : "VALIDATION";
