@@ -1,17 +1,21 @@
 import "server-only";
 import { type NextRequest } from "next/server";
-import { unauthenticated } from "@/lib/errors";
+import { forbidden, unauthenticated } from "@/lib/errors";
+import { env } from "@/lib/env";
 import { currentUser } from "@/lib/auth/session";
 import { clientIpFromHeaders } from "@/lib/http/client-ip";
 import { toAppError } from "@/lib/http/map-error";
 import { errorResponse } from "@/lib/http/api-route";
+import { crossOriginProblem } from "@/lib/http/same-origin";
 import { teamContextForUser, type TeamContext } from "@/lib/teams/access";
 import type { Permission } from "@/lib/teams/roles";
 
 /**
  * Wraps a portal route handler under /t/[team]/… (downloads): session → team
  * membership and permission → call → the same error mapper as the API.
- * Another team's slug is 404.
+ * Another team's slug is 404. State-changing methods (POST, PUT, PATCH,
+ * DELETE) must come from Gantry's own pages: a missing or foreign `Origin` is
+ * 403 FORBIDDEN before the session is even looked at (see lib/http/same-origin).
  */
 export function sessionRoute<P extends { team: string }>(
   permission: Permission,
@@ -19,6 +23,8 @@ export function sessionRoute<P extends { team: string }>(
 ) {
   return async function route(request: NextRequest, segment: { params: Promise<P> }): Promise<Response> {
     try {
+      const problem = crossOriginProblem(request.method, request.headers, env().trustProxy);
+      if (problem) throw forbidden(problem);
       const user = await currentUser();
       if (!user) throw unauthenticated();
       const params = await segment.params;

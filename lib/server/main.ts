@@ -14,6 +14,7 @@ import path from "node:path";
 import next from "next";
 import { env } from "../env";
 import { CLIENT_IP_HEADER, resolveClientIp } from "../http/client-ip";
+import { setTransportSecurityHeaders } from "../http/security-headers";
 import { kekProvider } from "../crypto/provider";
 import { handleRegistryRequest } from "../proxy/handler";
 import { purgeExpiredBuckets } from "../rate-limit/fixed-window";
@@ -33,6 +34,7 @@ async function main() {
     else delete req.headers[CLIENT_IP_HEADER];
     if (!config.trustProxy) req.headers["x-forwarded-for"] = ip ?? "";
     const path = req.url ?? "/";
+    setTransportSecurityHeaders(req, res, config.trustProxy); // nosniff, and HSTS over https: /v2/ and Next alike
     // The registry API is plain Node: streaming, exact headers, no Next rewriting of /v2/.
     if (path === "/v2" || path.startsWith("/v2/") || path.startsWith("/v2?")) {
       void handleRegistryRequest(req, res, { clientIp: ip });
