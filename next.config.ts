@@ -5,7 +5,8 @@ const nextConfig: NextConfig = {
   // Registry clients request `/v2/` with its trailing slash; never redirect it.
   skipTrailingSlashRedirect: true,
   poweredByHeader: false,
-  serverExternalPackages: ["@node-rs/argon2", "better-sqlite3"],
+  // tsx/esbuild: loaded at run time by the manifest-parsing worker (lib/rewrite/extract-worker.cjs), never bundled.
+  serverExternalPackages: ["@node-rs/argon2", "better-sqlite3", "tsx", "esbuild"],
   typedRoutes: false,
   async headers() {
     return [

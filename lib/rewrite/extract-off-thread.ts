@@ -29,7 +29,8 @@ async function acquire(): Promise<Worker> {
   busy++;
   const reused = idle.pop();
   if (reused) return reused;
-  const w = new Worker(WORKER, { resourceLimits: { maxOldGenerationSizeMb: 512 } });
+  // Loaded from disk at run time, not bundled: the worker loads extract.ts itself through tsx.
+  const w = new Worker(/* webpackIgnore: true */ /* turbopackIgnore: true */ WORKER, { resourceLimits: { maxOldGenerationSizeMb: 512 } });
   w.unref(); // an idle parser never keeps the process alive
   return w;
 }
