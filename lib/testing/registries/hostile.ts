@@ -131,6 +131,9 @@ export async function startHostileRegistry(options: HostileOptions = {}): Promis
   // A ~60 KiB bearer token needs a larger header limit than Node's default 16 KiB.
   const server = http.createServer({ maxHeaderSize: 256 * 1024 }, (req, res) => {
     const url = new URL(req.url ?? "/", "http://hostile.invalid");
+    if (url.pathname === "/__hostile/stats") {
+      return void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ requests: requests.length, tokens, sent, open }));
+    }
     requests.push({ method: req.method ?? "GET", path: url.pathname });
     if (url.pathname === "/token") return token(req, res, url);
     const m = /^\/v2\/(?:(.+)\/(manifests|blobs|tags)\/(.*))?$/.exec(url.pathname);
@@ -205,6 +208,55 @@ export async function startCountingServer(body = "internal secret"): Promise<{ p
       new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * The same hostile registry in a child process (`node --import tsx`), so an
+ * attack's CPU and buffers are not the test process's: RSS and latency figures
+ * then measure Gantry alone, as with a remote attacker. Counters come from
+ * its /__hostile/stats endpoint.
+ */
+export interface HostileProcess {
+  port: number;
+  host: string;
+  url: string;
+  stats(): Promise<{ requests: number; tokens: number; sent: number; open: number }>;
+  stop(): Promise<void>;
+}
+
+export async function startHostileRegistryProcess(options: HostileOptions = {}): Promise<HostileProcess> {
+  const { spawn } = await import("node:child_process");
+  const path = await import("node:path");
+  const main = path.join(import.meta.dirname, "hostile-main.ts");
+  // At the lowest CPU priority: a real attacker's CPU is on another machine; here
+  // it shares two cores with Gantry, and should not win them by being busier.
+  const child = spawn("nice", ["-n", "19", process.execPath, "--import", "tsx", main, JSON.stringify(options)], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, NODE_OPTIONS: "" },
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      out += chunk.toString("utf8");
+      const m = /"port":(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once("exit", (code) => reject(new Error(`hostile registry process exited (${code}) before listening`)));
+    setTimeout(() => reject(new Error("hostile registry process did not start in 30 s")), 30_000).unref();
+  });
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    port,
+    host: `127.0.0.1:${port}`,
+    url,
+    stats: async () => (await (await fetch(`${url}/__hostile/stats`)).json()) as { requests: number; tokens: number; sent: number; open: number },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
       }),
   };
 }
