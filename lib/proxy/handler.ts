@@ -139,6 +139,14 @@ export async function handleRegistryRequest(req: IncomingMessage, res: ServerRes
       const v = upstream.headers[h];
       if (v !== undefined) out[h] = Array.isArray(v) ? v.join(", ") : String(v);
     }
+    if (route.kind === "tags" && method === "HEAD") {
+      // The rewritten list's length is unknown without reading it: headers only.
+      drop(upstream);
+      delete out["content-length"];
+      res.writeHead(status, out);
+      res.end();
+      return;
+    }
     if (route.kind === "tags") {
       let json: { name?: string; tags?: string[] };
       try {
