@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkAddress, guardedLookup, nonPublicRange, parseAllowlist, SsrfBlockedError } from "@/lib/net/ssrf";
+import { checkAddress, EMPTY_ALLOWLIST, guardedLookup, nonPublicRange, parseAllowlist, SsrfBlockedError } from "@/lib/net/ssrf";
 
 describe("SSRF guard", () => {
   const none = parseAllowlist([]);
@@ -39,19 +39,31 @@ describe("SSRF guard", () => {
     expect(() => checkAddress("registry.internal.evil.com", "192.168.0.9", allow)).toThrow(SsrfBlockedError);
   });
 
-  it("explains the refusal and how to allow it", () => {
+  it("explains the refusal and how to allow it, without the resolved address (kept on the error for the log)", () => {
     try {
-      checkAddress("metadata", "169.254.169.254", none);
+      checkAddress("metadata.internal", "169.254.169.254", none);
       expect.unreachable();
     } catch (e) {
-      expect((e as Error).message).toMatch(/169\.254\.169\.254.*linkLocal.*GANTRY_ALLOWED_PRIVATE_HOSTS/);
+      const err = e as SsrfBlockedError;
+      expect(err.message).toMatch(/metadata\.internal.*SSRF guard.*GANTRY_ALLOWED_PRIVATE_HOSTS/);
+      expect(err.message).not.toMatch(/169\.254|linkLocal/);
+      expect(err).toMatchObject({ address: "169.254.169.254", range: "linkLocal" });
+      expect(err.detail).toBe("169.254.169.254 (linkLocal)");
     }
+  });
+
+  it("the empty allowlist lets nothing private through", () => {
+    expect(() => checkAddress("x", "127.0.0.1", EMPTY_ALLOWLIST)).toThrow(SsrfBlockedError);
+    expect(() => checkAddress("x", "8.8.8.8", EMPTY_ALLOWLIST)).not.toThrow();
   });
 
   it("checks what DNS returns, not the name (localhost resolves to loopback)", async () => {
     const lookup = guardedLookup(none);
     const err = await new Promise<unknown>((resolve) => lookup("localhost", {}, (e) => resolve(e)));
     expect(err).toBeInstanceOf(SsrfBlockedError);
+    // What a user may see names the host, never what it resolved to.
+    expect((err as Error).message).toMatch(/localhost.*SSRF guard/);
+    expect((err as Error).message).not.toMatch(/127\.0\.0\.1|::1|loopback/);
     const ok = await new Promise<string>((resolve, reject) =>
       guardedLookup(parseAllowlist(["127.0.0.0/8", "::1"]))("localhost", {}, (e, a) => (e ? reject(e) : resolve(a as string))),
     );

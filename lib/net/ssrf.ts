@@ -17,17 +17,30 @@ import ipaddr from "ipaddr.js";
 export class SsrfBlockedError extends Error {
   override name = "SsrfBlockedError";
   readonly code = "GANTRY_SSRF_BLOCKED";
+  /**
+   * The message names the host as it was asked for, never the address it
+   * resolved to (an internal address must not reach the user who typed the
+   * name); `address` and `range` are kept here for the server log.
+   */
   constructor(
     readonly host: string,
     readonly address: string,
     readonly range: string,
   ) {
     super(
-      `Refused to connect to ${host} (${address}): it is a ${range} address. ` +
+      `Refused to connect to ${host}: blocked by the SSRF guard (not a public address). ` +
         `If this registry is yours, an operator can allow it with GANTRY_ALLOWED_PRIVATE_HOSTS.`,
     );
   }
+
+  /** For the server log only: "169.254.169.254 (linkLocal)". */
+  get detail(): string {
+    return `${this.address} (${this.range})`;
+  }
 }
+
+/** An allowlist that allows nothing private: public addresses only. */
+export const EMPTY_ALLOWLIST: Allowlist = { hosts: new Set(), cidrs: [] };
 
 export interface Allowlist {
   hosts: Set<string>;

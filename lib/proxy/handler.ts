@@ -2,13 +2,15 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { pipeline } from "node:stream/promises";
 import { env } from "@/lib/env";
 import { log } from "@/lib/log";
-import { RegistryNetworkError } from "@/lib/registry-client/errors";
+import { TokenError } from "@/lib/registry-client/client";
+import { formatBytes, RegistryNetworkError, ResponseTooLargeError } from "@/lib/registry-client/errors";
+import { BODY_LIMITS, readBounded, watchThroughput, type HttpResponse } from "@/lib/registry-client/http";
 import { MANIFEST_ACCEPT } from "@/lib/registry-client/media-types";
 import { authenticate, authorizePull, challengeHeader, checkBasicLicense, issueToken } from "./auth";
 import { API_VERSION_HEADER, ProxyError, sendError } from "./errors";
 import { parseProxyPath, type ProxyName } from "./paths";
 import { recordPull } from "./pull-log";
-import { resolveUpstream, upstreamClient } from "./upstream";
+import { proxyStreamFloor, resolveUpstream, upstreamClient } from "./upstream";
 
 /** Response headers passed through from the upstream unchanged. */
 const PASS_HEADERS = ["content-type", "content-length", "docker-content-digest", "etag", "content-range", "accept-ranges", "last-modified"];
@@ -86,9 +88,15 @@ export async function handleRegistryRequest(req: IncomingMessage, res: ServerRes
     res.on("close", () => abort.abort());
     let upstream;
     try {
-      upstream = await client.request(method, upstreamPath, { scope: `repository:${route.name.repository}:pull`, headers, signal: abort.signal });
+      upstream = await client.request(method, upstreamPath, {
+        scope: `repository:${route.name.repository}:pull`,
+        headers,
+        signal: abort.signal,
+        // Blobs are streamed under a throughput floor; manifests and tags are small and get an overall deadline.
+        mode: route.kind === "blobs" ? "stream" : "buffered",
+      });
     } catch (e) {
-      throw mapNetworkError(e);
+      throw mapNetworkError(e, registry.id);
     }
     let bytes = 0;
     const finish = () =>
@@ -110,7 +118,7 @@ export async function handleRegistryRequest(req: IncomingMessage, res: ServerRes
 
     const status = upstream.statusCode;
     if (status === 404) {
-      await upstream.body.dump();
+      drop(upstream);
       throw new ProxyError(404, route.kind === "blobs" ? "BLOB_UNKNOWN" : route.kind === "tags" ? "NAME_UNKNOWN" : "MANIFEST_UNKNOWN", `${route.name.repository}${reference ? `:${reference}` : ""} was not found upstream.`);
     }
     if (status === 429) {
@@ -124,7 +132,7 @@ export async function handleRegistryRequest(req: IncomingMessage, res: ServerRes
       throw new ProxyError(502, "UNAVAILABLE", "The vendor's registry refused Gantry's credentials. The vendor has been told; try again later.");
     }
     if (status >= 500 || (status >= 300 && status !== 304) || status < 200) {
-      await upstream.body.dump();
+      drop(upstream);
       throw new ProxyError(502, "UNAVAILABLE", `The upstream registry answered ${status}.`);
     }
     const out: Record<string, string> = { ...API_VERSION_HEADER };
@@ -132,23 +140,74 @@ export async function handleRegistryRequest(req: IncomingMessage, res: ServerRes
       const v = upstream.headers[h];
       if (v !== undefined) out[h] = Array.isArray(v) ? v.join(", ") : String(v);
     }
+    if (route.kind === "tags" && method === "HEAD") {
+      // The rewritten list's length is unknown without reading it: headers only.
+      drop(upstream);
+      delete out["content-length"];
+      res.writeHead(status, out);
+      res.end();
+      return;
+    }
     if (route.kind === "tags") {
-      const json = (await upstream.body.json()) as { name?: string; tags?: string[] };
+      let json: { name?: string; tags?: string[] };
+      try {
+        json = JSON.parse((await readBounded(upstream, BODY_LIMITS.tags, "a tag list", client.host)).toString("utf8")) as typeof json;
+      } catch (e) {
+        if (e instanceof SyntaxError) throw new ProxyError(502, "UNAVAILABLE", "The upstream registry sent a tag list that is not JSON.");
+        throw mapNetworkError(e, registry.id);
+      }
+      if (!json || typeof json !== "object" || Array.isArray(json)) throw new ProxyError(502, "UNAVAILABLE", "The upstream registry sent a tag list that is not a JSON object.");
       const body = JSON.stringify({ ...json, name: route.name.full });
       delete out["content-length"];
       res.writeHead(status, { ...out, "content-length": String(Buffer.byteLength(body)) });
       res.end(method === "HEAD" ? undefined : body);
       return;
     }
+    let limit = Infinity;
+    if (route.kind === "manifests" && method === "GET" && status !== 304) {
+      // Manifests are bounded like distribution bounds them; a declared length over
+      // the limit is refused before a byte is sent, and a manifest without a length
+      // is buffered (at most the limit) so the client still gets a clean error.
+      limit = BODY_LIMITS.manifest;
+      const declared = out["content-length"] === undefined ? undefined : Number(out["content-length"]);
+      if (declared === undefined || !Number.isFinite(declared)) {
+        let body: Buffer;
+        try {
+          body = await readBounded(upstream, limit, "a manifest", client.host);
+        } catch (e) {
+          throw mapNetworkError(e, registry.id);
+        }
+        bytes = body.length;
+        res.writeHead(status, { ...out, "content-length": String(body.length) });
+        res.end(body);
+        return;
+      }
+      if (declared > limit) {
+        upstream.body.destroy();
+        throw mapNetworkError(new ResponseTooLargeError("a manifest", limit, client.host), registry.id);
+      }
+    }
     res.writeHead(status, out);
     if (method === "HEAD" || status === 304) {
-      await upstream.body.dump();
+      drop(upstream);
       res.end();
       return;
     }
     upstream.body.on("data", (chunk: Buffer) => {
       bytes += chunk.length;
+      if (bytes > limit) upstream.body.destroy(new ResponseTooLargeError("a manifest", limit, client.host));
     });
+    const stopWatch =
+      route.kind === "blobs"
+        ? watchThroughput(
+            () => bytes,
+            proxyStreamFloor,
+            () => {
+              log.warn("upstream blob below the throughput floor; cut", { registryId: registry.id, repository: route.name.repository, reference, bytes, floor: proxyStreamFloor });
+              upstream.body.destroy(new RegistryNetworkError("timeout", `${client.host} sent the blob too slowly.`, client.host));
+            },
+          )
+        : () => undefined;
     try {
       await pipeline(upstream.body, res);
     } catch (e) {
@@ -157,17 +216,36 @@ export async function handleRegistryRequest(req: IncomingMessage, res: ServerRes
       res.destroy();
       upstream.body.destroy();
       if (!abort.signal.aborted) log.warn("stream aborted", { repository: route.name.repository, reference, error: e instanceof Error ? e.message : String(e) });
+    } finally {
+      stopWatch();
     }
   } catch (e) {
-    const err = e instanceof ProxyError ? e : e instanceof RegistryNetworkError ? mapNetworkError(e) : internal(e);
+    const err = e instanceof ProxyError ? e : e instanceof RegistryNetworkError || e instanceof TokenError ? mapNetworkError(e) : internal(e);
     sendError(res, err, method);
   }
 }
 
-function mapNetworkError(e: unknown): ProxyError {
+/** An error body we will not read: drop it (and its connection) rather than drain a possibly endless stream. */
+function drop(upstream: HttpResponse): void {
+  upstream.body.destroy();
+}
+
+/**
+ * Upstream failures in words a container client shows its user. Never an
+ * address: the details (resolved address, range, raw error) go to the log.
+ */
+function mapNetworkError(e: unknown, registryId?: string): ProxyError {
   if (e instanceof ProxyError) return e;
+  if (e instanceof TokenError) {
+    log.warn("upstream token server refused", { registryId, status: e.status });
+    return new ProxyError(502, "UNAVAILABLE", "The vendor's registry refused Gantry's credentials. The vendor has been told; try again later.");
+  }
   if (e instanceof RegistryNetworkError) {
+    log.warn("upstream request failed", { registryId, kind: e.kind, error: e.message, cause: e.cause instanceof Error ? e.cause.message : undefined });
+    if (e instanceof ResponseTooLargeError) return new ProxyError(502, "UNAVAILABLE", `The upstream registry sent ${e.what} over ${formatBytes(e.limitBytes)}.`);
     if (e.kind === "timeout") return new ProxyError(504, "UNAVAILABLE", "The upstream registry did not answer in time.");
+    if (e.kind === "blocked") return new ProxyError(502, "UNAVAILABLE", "The upstream registry (or a redirect or token server it named) is blocked by the SSRF guard.");
+    if (e.kind === "protocol") return new ProxyError(502, "UNAVAILABLE", "The upstream registry did not answer like a container registry.");
     return new ProxyError(502, "UNAVAILABLE", "The upstream registry is unreachable.");
   }
   return internal(e);

@@ -2,6 +2,7 @@ import { db } from "@/lib/db";
 import { env } from "@/lib/env";
 import { registryCredentials } from "@/lib/registries/registries";
 import { defaultHttpOptions, RegistryClient } from "@/lib/registry-client/client";
+import { STREAM_FLOOR } from "@/lib/registry-client/http";
 import { ProxyError } from "./errors";
 
 /**
@@ -34,5 +35,13 @@ export async function upstreamClient(teamId: string, registry: { id: string; end
   });
 }
 
-/** Timeouts for pull-through; tests shorten them to see a 504 quickly. */
-export const proxyTimeouts = { connectTimeoutMs: 5_000, headersTimeoutMs: 30_000, bodyTimeoutMs: 60_000 };
+/**
+ * Timeouts for pull-through; tests shorten them to see a 504 quickly.
+ * totalTimeoutMs bounds every buffered upstream exchange (token, manifest,
+ * tags: headers and body); blobs are streamed without an overall deadline but
+ * under proxyStreamFloor (see STREAM_FLOOR for why a floor and not a cap).
+ */
+export const proxyTimeouts = { connectTimeoutMs: 5_000, headersTimeoutMs: 30_000, bodyTimeoutMs: 60_000, totalTimeoutMs: 30_000 };
+
+/** The minimum throughput of a streamed blob; tests shorten the window. */
+export const proxyStreamFloor = { ...STREAM_FLOOR };

@@ -4,7 +4,7 @@ import { env } from "@/lib/env";
 import { recordActivity } from "@/lib/activity/record";
 import { log } from "@/lib/log";
 import { defaultHttpOptions, RegistryClient } from "@/lib/registry-client/client";
-import { RegistryNetworkError } from "@/lib/registry-client/errors";
+import { formatBytes, RegistryNetworkError, ResponseTooLargeError } from "@/lib/registry-client/errors";
 import { manifestReference, parseReference, ReferenceError } from "@/lib/registry-client/reference";
 import type { TeamContext } from "@/lib/teams/access";
 import { getRegistry, registryCredentials } from "./registries";
@@ -93,8 +93,12 @@ async function runTest(
     if (image) result.manifest = await testImage(client, registry, image);
     return result;
   } catch (e) {
+    if (e instanceof ResponseTooLargeError) {
+      return { ok: false, outcome: "unexpected", message: `${registry.apiHost} is reachable, but it sent ${e.what} over ${formatBytes(e.limitBytes)}; Gantry refused to read it.` };
+    }
     if (e instanceof RegistryNetworkError) {
-      if (e.kind === "blocked") return { ok: false, outcome: "blocked", message: `Blocked by the SSRF guard: ${e.message}` };
+      // Messages name hosts as configured, never a resolved address (that is in the server log).
+      if (e.kind === "blocked") return { ok: false, outcome: "blocked", message: /SSRF guard/.test(e.message) ? e.message : `Blocked by the SSRF guard: ${e.message}` };
       return {
         ok: false,
         outcome: "unreachable",
@@ -115,7 +119,15 @@ async function testImage(client: RegistryClient, registry: { apiHost: string; im
     if (e instanceof ReferenceError) return { image, status: 0, message: `The image reference ${e.message}.` };
     throw e;
   }
-  const m = await client.manifest(target.repository, target.reference, "GET");
+  let m;
+  try {
+    m = await client.manifest(target.repository, target.reference, "GET");
+  } catch (e) {
+    if (e instanceof ResponseTooLargeError) {
+      return { image: target.display, status: 0, message: `${target.display}: the registry sent ${e.what} over ${formatBytes(e.limitBytes)}; Gantry refused to read it.` };
+    }
+    throw e;
+  }
   if (m.status === 200) {
     return { image: target.display, status: 200, mediaType: m.mediaType, digest: m.digest, size: m.size, message: `Found ${target.display}: ${m.mediaType ?? "unknown type"}, ${m.digest ?? "no digest header"}.` };
   }

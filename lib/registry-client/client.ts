@@ -1,9 +1,9 @@
+import { LRUCache } from "lru-cache";
 import { getDomain } from "tldts";
-import type { Dispatcher } from "undici";
 import { isHostAllowlisted, parseAllowlist } from "@/lib/net/ssrf";
 import { parseWwwAuthenticate, pickChallenge, type Challenge } from "./challenge";
 import { RegistryNetworkError } from "./errors";
-import { DEFAULT_HTTP, httpRequest, type HttpOptions } from "./http";
+import { BODY_LIMITS, DEFAULT_HTTP, discard, hostPort, httpRequest, readBounded, type HttpOptions, type HttpResponse } from "./http";
 import { MANIFEST_ACCEPT } from "./media-types";
 import { sharedTokenCache, TokenCache } from "./token-cache";
 
@@ -48,8 +48,36 @@ const KNOWN_REALMS: Record<string, string[]> = {
   "docker.io": ["auth.docker.io"],
 };
 
-/** Challenges seen per registry host, so a second request can authenticate up front. */
-const challengeCache = new Map<string, Challenge | null>();
+export const CHALLENGE_CACHE_LIMITS = { max: 1_000, ttlMs: 60 * 60 * 1000 };
+
+/**
+ * Challenges seen per registry host, so a second request can authenticate up
+ * front. Bounded (any tenant can add any number of registries): least recently
+ * used hosts are evicted past CHALLENGE_CACHE_LIMITS.max, and a challenge is
+ * relearned after an hour at most. A challenge header is at most undici's
+ * header size limit, so the cache's memory is bounded too.
+ */
+export class ChallengeCache {
+  readonly #lru: LRUCache<string, { challenge: Challenge | null }>;
+  constructor(limits: { max: number; ttlMs: number } = CHALLENGE_CACHE_LIMITS, now: () => number = () => performance.now()) {
+    this.#lru = new LRUCache({ max: limits.max, ttl: limits.ttlMs, ttlResolution: 0, ttlAutopurge: false, perf: { now } });
+  }
+  /** undefined: never seen; null: seen, no authentication asked. */
+  get(host: string): Challenge | null | undefined {
+    return this.#lru.get(host)?.challenge;
+  }
+  set(host: string, challenge: Challenge | null): void {
+    this.#lru.set(host, { challenge });
+  }
+  clear(): void {
+    this.#lru.clear();
+  }
+  get size(): number {
+    return this.#lru.size;
+  }
+}
+
+const challengeCache = new ChallengeCache();
 
 function retryAfter(headers: Record<string, string | string[] | undefined>): number | undefined {
   const v = headers["retry-after"];
@@ -120,6 +148,26 @@ export class RegistryClient {
     return this.#opts.credentials && this.#realmTrusted(realm) ? this.#opts.credentials : undefined;
   }
 
+  /**
+   * Whether a token realm may use the operator's private allowlist (an
+   * allowlisted private address reached through someone else's challenge would
+   * be an SSRF hole): only a realm on the registry's own host NAME, any port
+   * (the token server of a self-hosted registry often listens on another port
+   * of the same host: the test registries run theirs on 127.0.0.1:OTHER), or on
+   * a host the operator listed in GANTRY_TRUSTED_REALM_HOSTS (name, or
+   * name:port). Same-site realms (auth.example.com) and Docker Hub's realm are
+   * trusted with credentials but must be public addresses.
+   */
+  #realmMayBePrivate(realm: URL): boolean {
+    if (realm.hostname.toLowerCase() === this.base.hostname.toLowerCase()) return true;
+    return (this.#opts.trustedRealmHosts ?? []).some((h) => h === realm.host.toLowerCase() || h === realm.hostname.toLowerCase());
+  }
+
+  /** The registry's own host:port: the one hop the private allowlist applies to. */
+  get #privateHost(): string {
+    return hostPort(this.base);
+  }
+
   #tokenKey(challenge: Challenge, scopes: string[]): string {
     const realm = new URL(challenge.params.realm ?? "");
     return TokenCache.key({ realm: realm.href, service: challenge.params.service, scopes, credentials: this.#credentialsFor(realm) });
@@ -131,6 +179,15 @@ export class RegistryClient {
     const realm = new URL(realmRaw);
     if (realm.protocol !== "https:" && realm.protocol !== "http:") throw new RegistryNetworkError("protocol", "Token realm is not http(s).", this.host);
     const creds = this.#credentialsFor(realm);
+    // Credentials never travel over plain http, unless the operator allowed that host as private (a local test registry).
+    if (creds && realm.protocol === "http:" && !isHostAllowlisted(realm.hostname, parseAllowlist(this.#opts.http.allowedPrivateHosts))) {
+      throw new RegistryNetworkError(
+        "protocol",
+        `${this.host} asks for its credentials to be sent over plain http:// to ${realm.host}; Gantry refused. The token realm must use https://.`,
+        this.host,
+      );
+    }
+    const privateHost = this.#realmMayBePrivate(realm) ? hostPort(realm) : null;
     const service = challenge.params.service;
     const key = this.#tokenKey(challenge, scopes);
     const fetcher = async () => {
@@ -141,11 +198,12 @@ export class RegistryClient {
       const headers: Record<string, string> = { accept: "application/json" };
       if (creds) headers.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString("base64")}`;
       this.requests++;
-      const res = await httpRequest({ method: "GET", url, headers }, this.#opts.http);
-      const text = await res.body.text();
+      const res = await httpRequest({ method: "GET", url, headers, privateHost }, this.#opts.http);
       if (res.statusCode !== 200) {
+        await discard(res);
         throw new TokenError(res.statusCode, `The token server at ${realm.host} answered ${res.statusCode}.`);
       }
+      const text = (await readBounded(res, BODY_LIMITS.token, "a token response", realm.host)).toString("utf8");
       let json: { token?: unknown; access_token?: unknown; expires_in?: unknown };
       try {
         json = JSON.parse(text) as typeof json;
@@ -176,14 +234,14 @@ export class RegistryClient {
   async request(
     method: "GET" | "HEAD",
     path: string,
-    options: { scope?: string; headers?: Record<string, string>; signal?: AbortSignal } = {},
-  ): Promise<Dispatcher.ResponseData & { url: URL }> {
+    options: { scope?: string; headers?: Record<string, string>; signal?: AbortSignal; mode?: "buffered" | "stream" } = {},
+  ): Promise<HttpResponse> {
     const url = new URL(path.replace(/^\//, ""), this.base);
     const scopes = options.scope ? [options.scope] : [];
     const send = async (authorization: string | undefined) => {
       this.requests++;
       const headers = { ...(options.headers ?? {}), ...(authorization ? { authorization } : {}) };
-      return httpRequest({ method, url, headers, signal: options.signal }, this.#opts.http);
+      return httpRequest({ method, url, headers, signal: options.signal, privateHost: this.#privateHost, mode: options.mode }, this.#opts.http);
     };
     const authFor = async (challenge: Challenge | null | undefined) => {
       if (!challenge) return undefined;
@@ -206,7 +264,7 @@ export class RegistryClient {
     // A token that had the scope asked for and still gets insufficient_scope: the account lacks access.
     const scopeRefused = challenge.scheme === "bearer" && first?.startsWith("Bearer ") && challenge.params.error === "insufficient_scope";
     if (basicRefused || scopeRefused) return res;
-    await res.body.dump();
+    await discard(res);
     if (challenge.scheme === "bearer") {
       // A cached token may have expired or been revoked early: fetch a fresh one.
       if (challenge.params.realm) this.#cache.invalidate(this.#tokenKey(challenge, scopes));
@@ -227,7 +285,7 @@ export class RegistryClient {
       if (!(e instanceof TokenError)) throw e;
       return { status: e.status === 401 || e.status === 403 ? e.status : 401, mediaType: undefined, digest: undefined, size: undefined, authError: "token_refused", challenge: undefined, retryAfterSeconds: undefined };
     }
-    const body = method === "GET" ? Buffer.from(await res.body.arrayBuffer()) : (await res.body.dump(), undefined);
+    const body = method === "GET" ? await readBounded(res, BODY_LIMITS.manifest, "a manifest", this.host) : (await discard(res), undefined);
     const challenge = pickChallenge(parseWwwAuthenticate(header(res.headers, "www-authenticate")));
     const length = header(res.headers, "content-length");
     return {
@@ -248,8 +306,8 @@ export class RegistryClient {
    */
   async checkAuth(): Promise<AuthOutcome> {
     this.requests++;
-    const ping = await httpRequest({ method: "GET", url: new URL("v2/", this.base) }, this.#opts.http);
-    await ping.body.dump();
+    const ping = await httpRequest({ method: "GET", url: new URL("v2/", this.base), privateHost: this.#privateHost }, this.#opts.http);
+    await discard(ping);
     if (ping.statusCode === 200) return { kind: "ok", scheme: "none", status: 200 };
     if (ping.statusCode !== 401) return { kind: "unexpected", status: ping.statusCode, detail: `/v2/ answered ${ping.statusCode}; is this a container registry?` };
     const challenge = pickChallenge(parseWwwAuthenticate(header(ping.headers, "www-authenticate")));
@@ -269,8 +327,8 @@ export class RegistryClient {
       }
     }
     this.requests++;
-    const res = await httpRequest({ method: "GET", url: new URL("v2/", this.base), headers: { authorization } }, this.#opts.http);
-    await res.body.dump();
+    const res = await httpRequest({ method: "GET", url: new URL("v2/", this.base), headers: { authorization }, privateHost: this.#privateHost }, this.#opts.http);
+    await discard(res);
     if (res.statusCode === 200) return { kind: "ok", scheme, status: 200 };
     if (res.statusCode === 401 || res.statusCode === 403) return { kind: "rejected", scheme, status: res.statusCode, detail: `The registry answered ${res.statusCode} with the credentials.` };
     return { kind: "unexpected", status: res.statusCode, detail: `/v2/ answered ${res.statusCode} with the credentials.` };
@@ -295,4 +353,9 @@ export function defaultHttpOptions(allowedPrivateHosts: string[]): HttpOptions {
 /** For tests: forget remembered challenges. */
 export function clearChallengeCache(): void {
   challengeCache.clear();
+}
+
+/** For tests: how many registry hosts have a remembered challenge. */
+export function challengeCacheSize(): number {
+  return challengeCache.size;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { TokenCache } from "@/lib/registry-client/token-cache";
+import { TOKEN_CACHE_LIMITS, TokenCache } from "@/lib/registry-client/token-cache";
 
 describe("TokenCache", () => {
   it("shares one fetch between concurrent callers and reuses the token until shortly before expiry", async () => {
@@ -38,5 +38,62 @@ describe("TokenCache", () => {
     const cache = new TokenCache();
     await expect(cache.get("k", async () => Promise.reject(new Error("401")))).rejects.toThrow("401");
     expect(await cache.get("k", async () => ({ token: "ok" }))).toBe("ok");
+  });
+});
+
+describe("TokenCache bounds (every token server may be hostile)", () => {
+  it("keeps at most `max` entries, evicting the least recently used", async () => {
+    const cache = new TokenCache(() => 0, { max: 100 });
+    for (let i = 0; i < 1_000; i++) await cache.get(`k${i}`, async () => ({ token: `t${i}`, expiresInSeconds: 300 }));
+    expect(cache.size).toBe(100);
+    const fetcher = vi.fn(async () => ({ token: "again" }));
+    expect(await cache.get("k999", fetcher)).toBe("t999");
+    expect(await cache.get("k0", fetcher)).toBe("again");
+  });
+
+  it("bounds the bytes held: 10,000 scopes with ~60 KiB tokens stay under maxBytes", async () => {
+    const cache = new TokenCache(() => 0);
+    const big = "x".repeat(60 * 1024);
+    for (let i = 0; i < 10_000; i++) await cache.get(`scope-${i}`, async () => ({ token: `${big}${i}`, expiresInSeconds: 300 }));
+    expect(cache.size).toBeLessThanOrEqual(TOKEN_CACHE_LIMITS.max);
+    expect(cache.bytes).toBeLessThanOrEqual(TOKEN_CACHE_LIMITS.maxBytes);
+    expect(cache.size).toBeLessThan(300); // 16 MiB / 60 KiB
+    expect(cache.pending).toBe(0);
+  });
+
+  it("keeps no token longer than 10 minutes, whatever expires_in says", async () => {
+    let now = 5_000_000;
+    const cache = new TokenCache(() => now);
+    const fetcher = vi.fn(async () => ({ token: `t${fetcher.mock.calls.length}`, expiresInSeconds: 365 * 24 * 3600 }));
+    expect(await cache.get("k", fetcher)).toBe("t1");
+    now += 9 * 60_000;
+    expect(await cache.get("k", fetcher)).toBe("t1");
+    now += 60_000; // 10 min: past the cap (and its early refresh)
+    expect(await cache.get("k", fetcher)).toBe("t2");
+    expect(fetcher).toHaveBeenCalledTimes(2);
+  });
+
+  it("ignores a non-finite expires_in (floor applies)", async () => {
+    let now = 0;
+    const cache = new TokenCache(() => now);
+    const fetcher = vi.fn(async () => ({ token: "x", expiresInSeconds: Number.NaN }));
+    await cache.get("k", fetcher);
+    now = 45_000;
+    await cache.get("k", fetcher);
+    expect(fetcher).toHaveBeenCalledTimes(1);
+    now = 55_000;
+    await cache.get("k", fetcher);
+    expect(fetcher).toHaveBeenCalledTimes(2);
+  });
+
+  it("still shares one fetch between concurrent callers while bounded", async () => {
+    const cache = new TokenCache(() => 0, { max: 1 });
+    let release: (v: { token: string }) => void = () => undefined;
+    const fetcher = vi.fn(() => new Promise<{ token: string }>((r) => (release = r)));
+    const all = Promise.all(Array.from({ length: 5 }, () => cache.get("k", fetcher)));
+    expect(cache.pending).toBe(1);
+    release({ token: "shared" });
+    expect(await all).toEqual(Array(5).fill("shared"));
+    expect(fetcher).toHaveBeenCalledTimes(1);
   });
 });
