@@ -4,10 +4,14 @@
 // and the caller terminates the worker at its deadline. The TypeScript module
 // is loaded through tsx's require API (tsx is a runtime dependency). One
 // worker serves many requests, one at a time.
+const path = require("node:path");
 const { parentPort } = require("node:worker_threads");
 const { require: tsxRequire } = require("tsx/cjs/api");
 
-const { extractImages, ManifestError } = tsxRequire("./extract.ts", __filename);
+// From the working directory (the repository root), not __filename: Next's
+// bundler may copy this file and rename its __filename.
+const extractPath = path.join(process.cwd(), "lib", "rewrite", "extract.ts");
+const { extractImages, ManifestError } = tsxRequire(extractPath, extractPath);
 parentPort.on("message", ({ id, files }) => {
   try {
     parentPort.postMessage({ id, ok: true, result: extractImages(files) });
