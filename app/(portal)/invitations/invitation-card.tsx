@@ -11,6 +11,7 @@ export interface InvitationView {
   id: string;
   role: string;
   teamName: string;
+  teamSlug: string;
   invitedByLabel: string;
   expiresAt: string;
 }
@@ -24,7 +25,7 @@ export function InvitationCard({ invitation }: { invitation: InvitationView }) {
   const message = accept.message ?? decline.message;
   const failed = (accept.message && !accept.ok) || (decline.message && !decline.ok);
   return (
-    <Card data-testid={`invitation-${invitation.teamName}`}>
+    <Card data-testid={`invitation-${invitation.teamSlug}`}>
       <CardHeader>
         <CardTitle className="break-words">{invitation.teamName}</CardTitle>
         <CardDescription>

@@ -44,7 +44,7 @@ export default async function InvitationsPage() {
           {invitations.map((inv) => (
             <InvitationCard
               key={inv.id}
-              invitation={{ id: inv.id, role: inv.role, teamName: inv.team.name, invitedByLabel: inv.invitedByLabel, expiresAt: inv.expiresAt.toISOString() }}
+              invitation={{ id: inv.id, role: inv.role, teamName: inv.team.name, teamSlug: inv.team.slug, invitedByLabel: inv.invitedByLabel, expiresAt: inv.expiresAt.toISOString() }}
             />
           ))}
         </div>
