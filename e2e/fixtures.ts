@@ -50,7 +50,7 @@ export function backdateTokenExpiry(teamSlug: string, tokenName: string) {
 /**
  * Invites `email` to the team from the owner's signed-in page (Settings →
  * Members), then signs the invitee in, in a fresh browser context, and accepts.
- * Nobody joins a team without accepting.
+ * Nobody joins a team without accepting. Returns the invitee's signed-in page.
  */
 export async function inviteAndAccept(browser: Browser, ownerPage: Page, teamSlug: string, email: string, role: "member" | "admin" | "owner") {
   await ownerPage.goto(`/t/${teamSlug}/settings`);
@@ -66,7 +66,7 @@ export async function inviteAndAccept(browser: Browser, ownerPage: Page, teamSlu
   await page.goto("/invitations");
   await page.getByTestId(`invitation-${teamSlug}`).getByRole("button", { name: "Accept" }).click();
   await expect(page).toHaveURL(new RegExp(`/t/${teamSlug}/apps$`));
-  await context.close();
+  return page;
 }
 
 export async function signIn(page: Page, email: string, password = PASSWORD) {

@@ -54,9 +54,7 @@ test("create an app and a customer, download the license file, revoke with confi
 
   // An admin revokes with a confirmation naming the customer, sees the badge change, and restores.
   const admin = seedOwner("lic-admin");
-  await inviteAndAccept(browser, page, owner.team.slug, admin.email, "admin");
-  const adminPage = await (await browser.newContext()).newPage();
-  await signIn(adminPage, admin.email);
+  const adminPage = await inviteAndAccept(browser, page, owner.team.slug, admin.email, "admin");
   await adminPage.goto(customerUrl);
   await adminPage.getByRole("button", { name: "Revoke license" }).click();
   await expect(adminPage.getByRole("dialog")).toContainText("Revoke Globex Corp's license?");
@@ -75,9 +73,7 @@ test("create an app and a customer, download the license file, revoke with confi
 
   // A member sees the state and a fingerprint, but no license ID and no revoke button.
   const member = seedOwner("lic-member");
-  await inviteAndAccept(browser, page, owner.team.slug, member.email, "member");
-  const memberPage = await (await browser.newContext()).newPage();
-  await signIn(memberPage, member.email);
+  const memberPage = await inviteAndAccept(browser, page, owner.team.slug, member.email, "member");
   await memberPage.goto(customerUrl);
   await expect(memberPage.getByTestId("license-state")).toHaveText("active");
   await expect(memberPage.getByTestId("license-fingerprint")).toBeVisible();

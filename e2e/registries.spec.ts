@@ -150,10 +150,7 @@ test("another team's registry page is a 404, and members see registries without 
   const member = seedOwner("registry-member");
   const ownerPage = await (await browser.newContext()).newPage();
   await signIn(ownerPage, a.email);
-  await inviteAndAccept(browser, ownerPage, a.team.slug, member.email, "member");
-
-  const memberPage = await (await browser.newContext()).newPage();
-  await signIn(memberPage, member.email);
+  const memberPage = await inviteAndAccept(browser, ownerPage, a.team.slug, member.email, "member");
   await memberPage.goto(`/t/${a.team.slug}/registries`);
   await expect(memberPage.getByTestId("registry-Tenant A registry")).toBeVisible();
   await expect(memberPage.getByRole("link", { name: "Add registry" })).toHaveCount(0);

@@ -68,7 +68,7 @@ export async function inviteMember(ctx: TeamContext, input: z.input<typeof invit
       action: "member.invited",
       resourceType: "invitation",
       resourceId: created.id,
-      metadata: { email, role, renewed: previous?.status === "pending" },
+      metadata: previous?.status === "pending" ? { email, role, renewed: true } : { email, role },
       ip: ctx.ip,
     });
     return created;
@@ -147,14 +147,14 @@ export async function acceptInvitation(user: Invitee, invitationId: string, ip: 
     const role: Role = isRole(invitation.role) ? invitation.role : "member";
     const existing = await tx.membership.findUnique({ where: { teamId_userId: { teamId: invitation.teamId, userId: user.id } }, select: { id: true } });
     // Already a member (added since the invitation was sent): keep the current role.
-    const membership = existing ?? (await tx.membership.create({ data: { teamId: invitation.teamId, userId: user.id, role }, select: { id: true } }));
+    if (!existing) await tx.membership.create({ data: { teamId: invitation.teamId, userId: user.id, role } });
     await recordActivity(tx, {
       teamId: invitation.teamId,
       actor: { type: "user", id: user.id, label: user.email },
       action: "invitation.accepted",
       resourceType: "invitation",
       resourceId: invitation.id,
-      metadata: { email: user.email, role, membershipId: membership.id },
+      metadata: { email: user.email, role: existing ? "unchanged (already a member)" : role },
       ip,
     });
     return { team: invitation.team, role };
