@@ -24,8 +24,8 @@ test("another team's pages, actions and API are not found, and the owner keeps a
   // Actions: B forges A's team slug into B's own forms.
   await pageB.goto(`/t/${b.team.slug}/settings`);
   await forgeTeam(pageB, "invite-form", a.team.slug);
-  await pageB.getByTestId("invite-form").getByLabel("Add a member by email").fill(b.email);
-  await pageB.getByTestId("invite-form").getByRole("button", { name: "Add member" }).click();
+  await pageB.getByTestId("invite-form").getByLabel("Invite by email").fill(b.email);
+  await pageB.getByTestId("invite-form").getByRole("button", { name: "Invite" }).click();
   await expect(pageB.getByText("Team not found.")).toBeVisible();
 
   await pageB.goto(`/t/${b.team.slug}/settings`);

@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import path from "node:path";
-import { expect, type Page } from "@playwright/test";
+import { expect, type Browser, type Page } from "@playwright/test";
 import { e2eEnv } from "../playwright.config";
 
 export const PASSWORD = "e2e-correct-horse-battery";
@@ -36,6 +36,37 @@ export function createToken(email: string, team: string, name = "e2e"): string {
   const token = lines.at(-1) ?? "";
   expect(token).toMatch(/^gnt_/);
   return token;
+}
+
+/** Moves a token's expiry into the past, in the e2e server's database (test-only time travel). */
+export function backdateTokenExpiry(teamSlug: string, tokenName: string) {
+  execFileSync("npx", ["tsx", "--require", "./lib/ops/server-only-shim.cjs", "e2e/support/backdate-token-expiry.ts", teamSlug, tokenName], {
+    cwd: root,
+    env: { ...process.env, ...e2eEnv },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+/**
+ * Invites `email` to the team from the owner's signed-in page (Settings →
+ * Members), then signs the invitee in, in a fresh browser context, and accepts.
+ * Nobody joins a team without accepting. Returns the invitee's signed-in page.
+ */
+export async function inviteAndAccept(browser: Browser, ownerPage: Page, teamSlug: string, email: string, role: "member" | "admin" | "owner") {
+  await ownerPage.goto(`/t/${teamSlug}/settings`);
+  const form = ownerPage.getByTestId("invite-form");
+  await form.getByLabel("Invite by email").fill(email);
+  await form.getByLabel("Role").selectOption(role);
+  await form.getByRole("button", { name: "Invite" }).click();
+  await expect(ownerPage.getByText(`Invitation created for ${email}.`)).toBeVisible();
+
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, email);
+  await page.goto("/invitations");
+  await page.getByTestId(`invitation-${teamSlug}`).getByRole("button", { name: "Accept" }).click();
+  await expect(page).toHaveURL(new RegExp(`/t/${teamSlug}/apps$`));
+  return page;
 }
 
 export async function signIn(page: Page, email: string, password = PASSWORD) {

@@ -1,18 +1,9 @@
 import fs from "node:fs";
-import { expect, test, type Page, type Request } from "@playwright/test";
+import { expect, test, type Request } from "@playwright/test";
 import YAML from "yaml";
-import { createToken, gantryCli, seedOwner, signIn } from "./fixtures";
+import { createToken, gantryCli, inviteAndAccept, seedOwner, signIn } from "./fixtures";
 
 const slugFor = (tag: string) => `${tag}-${Date.now().toString(36)}`.slice(0, 40);
-
-async function addMember(ownerPage: Page, team: string, email: string, role: "member" | "admin") {
-  await ownerPage.goto(`/t/${team}/settings`);
-  const form = ownerPage.getByTestId("invite-form");
-  await form.getByLabel("Add a member by email").fill(email);
-  await form.getByLabel("Role").selectOption(role);
-  await form.getByRole("button", { name: "Add member" }).click();
-  await expect(ownerPage.getByText(`Added ${email} as ${role}.`)).toBeVisible();
-}
 
 test("create an app and a customer, download the license file, revoke with confirmation and restore; a member sees no revoke button", async ({ page, browser }) => {
   const owner = seedOwner("lic-owner");
@@ -63,9 +54,7 @@ test("create an app and a customer, download the license file, revoke with confi
 
   // An admin revokes with a confirmation naming the customer, sees the badge change, and restores.
   const admin = seedOwner("lic-admin");
-  await addMember(page, owner.team.slug, admin.email, "admin");
-  const adminPage = await (await browser.newContext()).newPage();
-  await signIn(adminPage, admin.email);
+  const adminPage = await inviteAndAccept(browser, page, owner.team.slug, admin.email, "admin");
   await adminPage.goto(customerUrl);
   await adminPage.getByRole("button", { name: "Revoke license" }).click();
   await expect(adminPage.getByRole("dialog")).toContainText("Revoke Globex Corp's license?");
@@ -84,9 +73,7 @@ test("create an app and a customer, download the license file, revoke with confi
 
   // A member sees the state and a fingerprint, but no license ID and no revoke button.
   const member = seedOwner("lic-member");
-  await addMember(page, owner.team.slug, member.email, "member");
-  const memberPage = await (await browser.newContext()).newPage();
-  await signIn(memberPage, member.email);
+  const memberPage = await inviteAndAccept(browser, page, owner.team.slug, member.email, "member");
   await memberPage.goto(customerUrl);
   await expect(memberPage.getByTestId("license-state")).toHaveText("active");
   await expect(memberPage.getByTestId("license-fingerprint")).toBeVisible();

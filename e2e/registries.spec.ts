@@ -4,7 +4,7 @@ import { expect, test } from "@playwright/test";
 import { e2eEnv, e2eServerLog } from "../playwright.config";
 import { startRegistry, stopAll, type RunningRegistry } from "../lib/testing/registries/harness";
 import { buildImage, cleanupImages, pushImage } from "../lib/testing/registries/images";
-import { createToken, seedOwner, signIn } from "./fixtures";
+import { createToken, inviteAndAccept, seedOwner, signIn } from "./fixtures";
 
 let basic: RunningRegistry;
 
@@ -174,13 +174,7 @@ test("another team's registry page is a 404, and members see registries without 
   const member = seedOwner("registry-member");
   const ownerPage = await (await browser.newContext()).newPage();
   await signIn(ownerPage, a.email);
-  await ownerPage.goto(`/t/${a.team.slug}/settings`);
-  await ownerPage.getByTestId("invite-form").getByLabel("Add a member by email").fill(member.email);
-  await ownerPage.getByTestId("invite-form").getByRole("button", { name: "Add member" }).click();
-  await expect(ownerPage.getByText(`Added ${member.email} as member.`)).toBeVisible();
-
-  const memberPage = await (await browser.newContext()).newPage();
-  await signIn(memberPage, member.email);
+  const memberPage = await inviteAndAccept(browser, ownerPage, a.team.slug, member.email, "member");
   await memberPage.goto(`/t/${a.team.slug}/registries`);
   await expect(memberPage.getByTestId("registry-Tenant A registry")).toBeVisible();
   await expect(memberPage.getByRole("link", { name: "Add registry" })).toHaveCount(0);

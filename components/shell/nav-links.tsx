@@ -16,7 +16,7 @@ const ITEMS = [
 export function NavLinks({ teamSlug }: { teamSlug: string }) {
   const pathname = usePathname();
   return (
-    <nav aria-label="Main" className="grid gap-1">
+    <nav aria-label="Main" className="-mx-1 flex gap-1 overflow-x-auto px-1 md:mx-0 md:grid md:overflow-visible md:px-0">
       {ITEMS.map(({ segment, label, icon: Icon }) => {
         const href = `/t/${teamSlug}/${segment}`;
         const active = pathname === href || pathname.startsWith(`${href}/`);
@@ -26,7 +26,7 @@ export function NavLinks({ teamSlug }: { teamSlug: string }) {
             href={href}
             aria-current={active ? "page" : undefined}
             className={cn(
-              "flex items-center gap-2 rounded-md px-3 py-2 text-sm font-medium text-zinc-600 hover:bg-zinc-100 hover:text-zinc-900",
+              "flex shrink-0 items-center gap-2 rounded-md px-3 py-2 text-sm font-medium text-zinc-600 hover:bg-zinc-100 hover:text-zinc-900",
               active && "bg-zinc-100 text-zinc-900",
             )}
           >

@@ -13,7 +13,7 @@ const USAGE = `Usage: npm run gantry -- <command> [options]
 
 Commands:
   bootstrap --email E --password P --team "T"   create (or reuse) a user and a team they own
-  create-token --email E --team "T" [--name N] [--role admin|member]
+  create-token --email E --team "T" [--name N] [--role admin|member] [--expires-in-days N]
                                                 create a team API token (member: read-only); printed on the last line
   rotate-kek                                    re-wrap every data key under the current KEK (safe to re-run)
   verify-license FILE --key PUBLIC_KEY.pem      check a license file's signature and expiry offline

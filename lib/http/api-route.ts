@@ -72,7 +72,8 @@ async function authenticate(request: NextRequest): Promise<TeamContext> {
   if (!match?.[1]) throw unauthenticated("Send a team API token as `Authorization: Bearer <token>`.");
   const token = await authenticateApiToken(match[1]);
   if (!token) throw unauthenticated("The API token is invalid or has been revoked.");
-  // A token acts with its own role, admin at most; anything unexpected acts as a read-only member.
+  // token.role is already the effective role (the lesser of the token's role and its creator's
+  // current role, see authenticateApiToken); capped at admin again here, failing closed to member.
   const role = isRole(token.role) && token.role !== "owner" ? token.role : "member";
   return {
     team: token.team,

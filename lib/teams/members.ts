@@ -8,45 +8,13 @@ import { canAssignRole, canRemoveMember, isRole, ROLES, type Role } from "@/lib/
 
 export const roleSchema = z.enum(ROLES, { message: "Choose owner, admin or member." });
 
-export const inviteSchema = z.object({
-  email: z.string().trim().toLowerCase().pipe(z.email("Enter a valid email address.")),
-  role: roleSchema.default("member"),
-});
+// Inviting lives in lib/teams/invitations.ts: nobody joins a team without accepting.
 
 export function listMembers(teamId: string) {
   return db.membership.findMany({
     where: { teamId },
     orderBy: [{ createdAt: "asc" }],
     select: { id: true, role: true, createdAt: true, user: { select: { id: true, email: true, name: true } } },
-  });
-}
-
-/** Adds an existing Gantry user to the team. */
-export async function inviteMember(ctx: TeamContext, input: z.input<typeof inviteSchema>) {
-  const { email, role } = inviteSchema.parse(input);
-  if (!canAssignRole(ctx.role, "member", role)) throw forbidden("Only an owner can add another owner.");
-  const user = await db.user.findUnique({ where: { email }, select: { id: true, email: true } });
-  if (!user) {
-    throw new AppError("VALIDATION", "No Gantry account uses this email.", {
-      fields: { email: ["No Gantry account uses this email. Ask them to sign up first, then add them."] },
-    });
-  }
-  const existing = await db.membership.findUnique({ where: { teamId_userId: { teamId: ctx.team.id, userId: user.id } } });
-  if (existing) {
-    throw new AppError("CONFLICT", "Already a member of this team.", { fields: { email: ["Already a member of this team."] } });
-  }
-  return db.$transaction(async (tx) => {
-    const membership = await tx.membership.create({ data: { teamId: ctx.team.id, userId: user.id, role } });
-    await recordActivity(tx, {
-      teamId: ctx.team.id,
-      actor: ctx.actor,
-      action: "member.invited",
-      resourceType: "member",
-      resourceId: membership.id,
-      metadata: { email: user.email, role },
-      ip: ctx.ip,
-    });
-    return membership;
   });
 }
 

@@ -6,7 +6,8 @@ import { z } from "zod";
 import { createApiToken, createTokenSchema, revokeApiToken } from "@/lib/api-tokens/tokens";
 import { teamNameSchema } from "@/lib/auth/sign-up";
 import { teamAction, type ActionResult } from "@/lib/http/team-action";
-import { changeMemberRole, inviteMember, inviteSchema, removeMember, renameTeam, roleSchema } from "@/lib/teams/members";
+import { cancelInvitation, inviteMember, inviteSchema } from "@/lib/teams/invitations";
+import { changeMemberRole, removeMember, renameTeam, roleSchema } from "@/lib/teams/members";
 
 const withTeam = <T extends z.ZodRawShape>(shape: T) => z.object({ team: z.string(), ...shape });
 
@@ -17,9 +18,15 @@ export const renameTeamAction = teamAction("team:rename", withTeam({ name: teamN
 });
 
 export const inviteMemberAction = teamAction("member:invite", withTeam(inviteSchema.shape), async (input, ctx) => {
-  const m = await inviteMember(ctx, input);
+  const { message } = await inviteMember(ctx, input);
   revalidatePath(`/t/${ctx.team.slug}/settings`);
-  return { ok: true, message: `Added ${input.email} as ${m.role}.` };
+  return { ok: true, message };
+});
+
+export const cancelInvitationAction = teamAction("member:invite", withTeam({ invitationId: z.string().min(1) }), async ({ invitationId }, ctx) => {
+  await cancelInvitation(ctx, invitationId);
+  revalidatePath(`/t/${ctx.team.slug}/settings`);
+  return { ok: true, message: "Invitation cancelled." };
 });
 
 export const changeRoleAction = teamAction(

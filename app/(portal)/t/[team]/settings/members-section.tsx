@@ -1,6 +1,7 @@
 "use client";
 
 import { Trash2 } from "lucide-react";
+import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import {
@@ -20,12 +21,23 @@ import { FormField } from "@/components/forms/form-field";
 import { FieldError } from "@/components/ui/field-error";
 import { Label } from "@/components/ui/label";
 import { ActionForm } from "./action-form";
-import { changeRoleAction, inviteMemberAction, removeMemberAction } from "./actions";
+import { cancelInvitationAction, changeRoleAction, inviteMemberAction, removeMemberAction } from "./actions";
 
 interface Member {
   id: string;
   role: string;
   user: { id: string; email: string; name: string | null };
+}
+
+/** A pending invitation, dates as ISO strings (from listTeamInvitations). */
+export interface PendingInvitation {
+  id: string;
+  email: string;
+  role: string;
+  invitedByLabel: string;
+  createdAt: string;
+  expiresAt: string;
+  expired: boolean;
 }
 
 const ROLE_OPTIONS = [
@@ -40,19 +52,25 @@ export function MembersSection({
   myUserId,
   canManage,
   isOwner,
+  invitations,
 }: {
   team: string;
   members: Member[];
   myUserId: string;
   canManage: boolean;
   isOwner: boolean;
+  /** Shown to those who can invite; others get an empty list. */
+  invitations: PendingInvitation[];
 }) {
   const roleOptions = isOwner ? ROLE_OPTIONS : ROLE_OPTIONS.filter((o) => o.value !== "owner");
   return (
     <Card>
       <CardHeader>
         <CardTitle>Members</CardTitle>
-        <CardDescription>Owners and admins manage registries, licenses and members. Members can view.</CardDescription>
+        <CardDescription>
+          Owners and admins manage registries, licenses and members. Members can view. An invited person joins once they accept, after
+          signing in or signing up with the invited email.
+        </CardDescription>
       </CardHeader>
       <CardContent className="grid gap-6">
         <Table data-testid="members-table">
@@ -114,7 +132,7 @@ export function MembersSection({
           <ActionForm action={inviteMemberAction} team={team} className="grid gap-3 sm:grid-cols-[1fr_14rem_auto] sm:items-end" testId="invite-form">
             {(state) => (
               <>
-                <FormField name="email" label="Add a member by email" type="email" placeholder="teammate@example.com" errors={state.fieldErrors?.email} />
+                <FormField name="email" label="Invite by email" type="email" placeholder="teammate@example.com" errors={state.fieldErrors?.email} />
                 <div className="grid gap-1.5">
                   <Label htmlFor="invite-role">Role</Label>
                   <SelectNative id="invite-role" name="role" defaultValue="member">
@@ -126,11 +144,12 @@ export function MembersSection({
                   </SelectNative>
                   <FieldError id="invite-role-error" errors={state.fieldErrors?.role} />
                 </div>
-                <SubmitButton pendingLabel="Adding…">Add member</SubmitButton>
+                <SubmitButton pendingLabel="Inviting…">Invite</SubmitButton>
               </>
             )}
           </ActionForm>
         ) : null}
+        {canManage ? <PendingInvitations team={team} invitations={invitations} isOwner={isOwner} /> : null}
       </CardContent>
     </Card>
   );
@@ -168,5 +187,63 @@ function RemoveMemberButton({ team, member, isMe }: { team: string; member: Memb
         </ActionForm>
       </DialogContent>
     </Dialog>
+  );
+}
+
+function PendingInvitations({ team, invitations, isOwner }: { team: string; invitations: PendingInvitation[]; isOwner: boolean }) {
+  return (
+    <section className="grid gap-2" aria-labelledby="pending-invitations-heading">
+      <h3 id="pending-invitations-heading" className="text-sm font-semibold">
+        Pending invitations
+      </h3>
+      {invitations.length === 0 ? (
+        <p className="rounded-md border border-dashed border-zinc-300 px-4 py-6 text-center text-sm text-zinc-600" data-testid="no-invitations">
+          No pending invitations. Invite someone by email above.
+        </p>
+      ) : (
+        <Table data-testid="invitations-table">
+          <TableHeader>
+            <TableRow>
+              <TableHead>Email</TableHead>
+              <TableHead>Role</TableHead>
+              <TableHead>Expires</TableHead>
+              <TableHead className="w-24 text-right">
+                <span className="sr-only">Actions</span>
+              </TableHead>
+            </TableRow>
+          </TableHeader>
+          <TableBody>
+            {invitations.map((inv) => (
+              <TableRow key={inv.id} data-testid={`invitation-${inv.email}`}>
+                <TableCell>
+                  <div className="font-medium break-all">{inv.email}</div>
+                  <div className="text-xs text-zinc-500">
+                    invited {inv.createdAt.slice(0, 10)} by {inv.invitedByLabel}
+                  </div>
+                </TableCell>
+                <TableCell className="capitalize">{inv.role}</TableCell>
+                <TableCell className="whitespace-nowrap text-zinc-600">
+                  {inv.expired ? <Badge variant="warning">expired</Badge> : inv.expiresAt.slice(0, 10)}
+                </TableCell>
+                <TableCell className="text-right">
+                  {isOwner || inv.role !== "owner" ? (
+                    <ActionForm action={cancelInvitationAction} team={team} hideSuccess>
+                      {() => (
+                        <>
+                          <input type="hidden" name="invitationId" value={inv.id} />
+                          <SubmitButton size="sm" variant="outline" aria-label={`Cancel invitation of ${inv.email}`}>
+                            Cancel
+                          </SubmitButton>
+                        </>
+                      )}
+                    </ActionForm>
+                  ) : null}
+                </TableCell>
+              </TableRow>
+            ))}
+          </TableBody>
+        </Table>
+      )}
+    </section>
   );
 }

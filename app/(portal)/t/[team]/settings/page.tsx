@@ -3,6 +3,7 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/com
 import { PageHeader } from "@/components/shell/page-header";
 import { listApiTokens } from "@/lib/api-tokens/tokens";
 import { env } from "@/lib/env";
+import { listTeamInvitations } from "@/lib/teams/invitations";
 import { listMembers } from "@/lib/teams/members";
 import { teamPageContext } from "@/lib/teams/page-context";
 import { can } from "@/lib/teams/roles";
@@ -15,6 +16,8 @@ export const metadata: Metadata = { title: "Settings" };
 export default async function SettingsPage({ params }: { params: Promise<{ team: string }> }) {
   const { user, ctx } = await teamPageContext((await params).team);
   const members = await listMembers(ctx.team.id);
+  const canInvite = can(ctx.role, "member:invite");
+  const invitations = canInvite ? await listTeamInvitations(ctx.team.id) : [];
   const canManageTokens = can(ctx.role, "api-token:manage");
   const tokens = canManageTokens ? await listApiTokens(ctx.team.id) : [];
   const { proxyDomain, registryDomain } = env();
@@ -27,8 +30,13 @@ export default async function SettingsPage({ params }: { params: Promise<{ team:
           team={ctx.team.slug}
           members={members}
           myUserId={user.id}
-          canManage={can(ctx.role, "member:invite")}
+          canManage={canInvite}
           isOwner={ctx.role === "owner"}
+          invitations={invitations.map((i) => ({
+            ...i,
+            createdAt: i.createdAt.toISOString(),
+            expiresAt: i.expiresAt.toISOString(),
+          }))}
         />
         {canManageTokens ? (
           <TokensSection
@@ -41,7 +49,10 @@ export default async function SettingsPage({ params }: { params: Promise<{ team:
               createdAt: t.createdAt.toISOString(),
               lastUsedAt: t.lastUsedAt?.toISOString() ?? null,
               revokedAt: t.revokedAt?.toISOString() ?? null,
+              expiresAt: t.expiresAt?.toISOString() ?? null,
               createdBy: t.createdBy?.email ?? null,
+              creatorRole: t.creatorRole,
+              expired: t.expired,
             }))}
           />
         ) : null}
