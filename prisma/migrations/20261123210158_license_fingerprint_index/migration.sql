@@ -1,0 +1,3 @@
+-- CreateIndex
+CREATE INDEX "License_teamId_fingerprint_idx" ON "License"("teamId", "fingerprint");
+
