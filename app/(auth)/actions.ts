@@ -6,7 +6,7 @@ import { redirect } from "next/navigation";
 import { z } from "zod";
 import { signIn, signOut } from "@/lib/auth";
 import { signUp } from "@/lib/auth/sign-up";
-import { clientIpFromHeaders } from "@/lib/http/client-ip";
+import { clientIpFromHeaders } from "@/lib/net/client-ip";
 import { toAppError } from "@/lib/http/map-error";
 import type { ActionResult } from "@/lib/http/team-action";
 

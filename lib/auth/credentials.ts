@@ -4,7 +4,7 @@ import { env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
 import { recordActivity } from "@/lib/activity/record";
 import { burnPasswordCheck, verifyPassword } from "@/lib/auth/password";
-import { clientKey } from "@/lib/http/client-ip";
+import { clientKey } from "@/lib/net/client-ip";
 import { hit, reset, unhit } from "@/lib/rate-limit/fixed-window";
 
 export interface SignedInUser {

@@ -6,7 +6,7 @@ import { env } from "@/lib/env";
 import { isAppError } from "@/lib/errors";
 import { authConfig } from "@/lib/auth/config";
 import { checkCredentials } from "@/lib/auth/credentials";
-import { clientIpFromHeaders } from "@/lib/http/client-ip";
+import { clientIpFromHeaders } from "@/lib/net/client-ip";
 import { log } from "@/lib/log";
 
 /** Thrown to Auth.js so the sign-in form can say "try again later". */

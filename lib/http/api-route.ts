@@ -3,7 +3,7 @@ import { NextResponse, type NextRequest } from "next/server";
 import { z } from "zod";
 import { AppError, forbidden, unauthenticated } from "@/lib/errors";
 import { authenticateApiToken } from "@/lib/api-tokens/tokens";
-import { clientIpFromHeaders } from "@/lib/http/client-ip";
+import { clientIpFromHeaders } from "@/lib/net/client-ip";
 import { errorBody, toAppError } from "@/lib/http/map-error";
 import { env } from "@/lib/env";
 import { enforceLimit, ipKey } from "@/lib/rate-limit/limits";

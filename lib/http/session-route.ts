@@ -3,7 +3,7 @@ import { type NextRequest } from "next/server";
 import { forbidden, unauthenticated } from "@/lib/errors";
 import { env } from "@/lib/env";
 import { currentUser } from "@/lib/auth/session";
-import { clientIpFromHeaders } from "@/lib/http/client-ip";
+import { clientIpFromHeaders } from "@/lib/net/client-ip";
 import { toAppError } from "@/lib/http/map-error";
 import { errorResponse } from "@/lib/http/api-route";
 import { crossOriginProblem } from "@/lib/http/same-origin";

@@ -4,7 +4,7 @@ import { unstable_rethrow } from "next/navigation";
 import { z } from "zod";
 import type { FieldErrors } from "@/lib/errors";
 import { requireUser } from "@/lib/auth/session";
-import { clientIpFromHeaders } from "@/lib/http/client-ip";
+import { clientIpFromHeaders } from "@/lib/net/client-ip";
 import { toAppError } from "@/lib/http/map-error";
 import { teamContextForUser, type TeamContext } from "@/lib/teams/access";
 import type { Permission } from "@/lib/teams/roles";

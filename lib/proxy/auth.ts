@@ -3,7 +3,7 @@ import { jwtVerify, SignJWT } from "jose";
 import { env } from "@/lib/env";
 import { hashLicenseId, isLicenseIdFormat } from "@/lib/licenses/key";
 import { decidePullByHash, type PullDecision } from "@/lib/licenses/pull-decision";
-import { clientKey } from "@/lib/http/client-ip";
+import { clientKey } from "@/lib/net/client-ip";
 import { hit, peek } from "@/lib/rate-limit/fixed-window";
 import { db } from "@/lib/db";
 import { licenseState } from "@/lib/licenses/state";

@@ -5,7 +5,7 @@ import { SIGN_UP_REFUSED, signUp } from "@/lib/auth/sign-up";
 import { db } from "@/lib/db";
 import { resetEnvForTests } from "@/lib/env";
 import { apiRoute } from "@/lib/http/api-route";
-import { CLIENT_IP_HEADER } from "@/lib/http/client-ip";
+import { CLIENT_IP_HEADER } from "@/lib/net/client-ip";
 import { teamContextForUser, type TeamContext } from "@/lib/teams/access";
 import { createApp } from "@/lib/apps/apps";
 import { runPreview } from "@/lib/rewrite/preview";

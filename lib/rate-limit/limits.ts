@@ -1,6 +1,6 @@
 import "server-only";
 import { AppError } from "@/lib/errors";
-import { clientKey } from "@/lib/http/client-ip";
+import { clientKey } from "@/lib/net/client-ip";
 import { take } from "./fixed-window";
 
 /**

@@ -13,7 +13,7 @@ import http from "node:http";
 import path from "node:path";
 import next from "next";
 import { env } from "../env";
-import { CLIENT_IP_HEADER, resolveClientIp } from "../http/client-ip";
+import { CLIENT_IP_HEADER, resolveClientIp } from "../net/client-ip";
 import { setTransportSecurityHeaders } from "../http/security-headers";
 import { kekProvider } from "../crypto/provider";
 import { handleRegistryRequest } from "../proxy/handler";

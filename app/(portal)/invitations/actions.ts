@@ -5,7 +5,7 @@ import { revalidatePath } from "next/cache";
 import { redirect } from "next/navigation";
 import { z } from "zod";
 import { requireUser } from "@/lib/auth/session";
-import { clientIpFromHeaders } from "@/lib/http/client-ip";
+import { clientIpFromHeaders } from "@/lib/net/client-ip";
 import { toAppError } from "@/lib/http/map-error";
 import type { ActionResult } from "@/lib/http/team-action";
 import { acceptInvitation, declineInvitation } from "@/lib/teams/invitations";

@@ -5,7 +5,7 @@ import { redirect } from "next/navigation";
 import { z } from "zod";
 import { requireUser } from "@/lib/auth/session";
 import { teamNameSchema } from "@/lib/auth/sign-up";
-import { clientIpFromHeaders } from "@/lib/http/client-ip";
+import { clientIpFromHeaders } from "@/lib/net/client-ip";
 import { toAppError } from "@/lib/http/map-error";
 import type { ActionResult } from "@/lib/http/team-action";
 import { createTeam } from "@/lib/teams/create-team";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { TrustedProxies } from "@/lib/env";
-import { clientKey, resolveClientIp } from "@/lib/http/client-ip";
+import { clientKey, resolveClientIp } from "@/lib/net/client-ip";
 
 const req = (socket: string | undefined, xff?: string) => ({ socket: { remoteAddress: socket }, headers: xff === undefined ? {} : { "x-forwarded-for": xff } }) as never;
 const none: TrustedProxies = { kind: "none" };
