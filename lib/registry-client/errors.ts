@@ -90,6 +90,8 @@ export function classifyNetworkError(e: unknown, host: string): RegistryNetworkE
   if (TCP.has(code)) return new RegistryNetworkError("tcp", `Could not connect to ${host} (${code}).`, host, { cause: e });
   if (code.startsWith("ERR_SSL") || code.startsWith("ERR_TLS") || code.startsWith("CERT_") || code.includes("CERT") || code === "EPROTO" || /certificate|ssl|tls/i.test(message))
     return new RegistryNetworkError("tls", `TLS with ${host} failed (${code || scrubAddresses(message)}).`, host, { cause: e });
+  // The caller went away (a browser closed its preview): expected, not worth a warning.
+  if (e instanceof Error && e.name === "AbortError") return new RegistryNetworkError("protocol", `Request to ${host} was cancelled.`, host, { cause: e });
   log.warn("upstream request failed", { host, code, error: message });
   return new RegistryNetworkError("protocol", `Request to ${host} failed: ${scrubAddresses(message)}`, host, { cause: e });
 }
