@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { notFound } from "@/lib/errors";
 import { MAX_FILES, MAX_IMAGES } from "@/lib/rewrite/extract";
 import { isValidVersion } from "./version";
 
@@ -29,3 +30,24 @@ export const parseFiles = stored(z.array(z.object({ path: z.string(), content: z
 export const parseOccurrences = stored(
   z.array(z.object({ file: z.string(), document: z.number(), kind: z.string(), name: z.string(), container: z.string(), line: z.number().optional().nullable() })),
 );
+
+/**
+ * Route params for /api/v1/apps/{slug}/releases/{version}/…: the version is a
+ * URL-encoded label; one that is not a valid label names no release (404).
+ */
+export const releaseParams = z.object({
+  slug: z.string().min(1).max(64),
+  version: z.string().transform((v) => {
+    let label = v;
+    try {
+      label = decodeURIComponent(v);
+    } catch {
+      throw notFound("Release");
+    }
+    if (!isValidVersion(label)) throw notFound("Release");
+    return label;
+  }),
+});
+
+/** ?license=<row id or fingerprint> of the installer and bundle routes. */
+export const licenseQuery = z.object({ license: z.string().min(1, "Pass ?license=<license row id or fingerprint>.").max(200) });
