@@ -11,7 +11,7 @@ import { extractAll, manifestFiles, occurrencesOf, probeAll } from "@/lib/rewrit
 import { IMAGE_STATUSES, type ImageStatus, type ProbeResult } from "@/lib/rewrite/probe";
 import type { TeamContext } from "@/lib/teams/access";
 import { createReleaseSchema, parseFiles, parseImageList, parseManifests, parseOccurrences, type CreateReleaseInput } from "./schema";
-import { compareVersions, isValidVersion } from "./version";
+import { isValidVersion, newestFirst } from "./version";
 
 export { createReleaseSchema } from "./schema";
 
@@ -188,14 +188,14 @@ export async function createRelease(ctx: TeamContext, appSlug: string, input: Cr
   return loadDetail(db, ctx.team.id, app.id, data.version);
 }
 
-/** An app's releases, highest version first (semver-first order); archived ones only when asked. */
+/** An app's releases, highest semver first, then non-semver labels (newestFirst); archived ones only when asked. */
 export async function listReleases(teamId: string, appSlug: string, opts: { includeArchived?: boolean } = {}): Promise<ReleaseSummary[]> {
   const app = await appId(teamId, appSlug);
   const rows = await db.release.findMany({
     where: { teamId, appId: app, ...(opts.includeArchived ? {} : { archivedAt: null }) },
     select: { ...RELEASE_FIELDS, images: { select: { status: true } } },
   });
-  return rows.sort((a, b) => compareVersions(b.version, a.version)).map((r) => summaryOf(r, r.images.map((i) => i.status)));
+  return rows.sort((a, b) => newestFirst(a.version, b.version)).map((r) => summaryOf(r, r.images.map((i) => i.status)));
 }
 
 /** One release with its image table, manifests, image list and placeholder installer files. */
@@ -203,11 +203,11 @@ export async function getRelease(teamId: string, appSlug: string, version: strin
   return loadDetail(db, teamId, await appId(teamId, appSlug), version);
 }
 
-/** The highest version, preferring non-archived releases (to prefill "New release"); null without releases. */
+/** The first release of the list (newestFirst), preferring non-archived ones (to prefill "New release"); null without releases. */
 export async function latestRelease(teamId: string, appSlug: string): Promise<ReleaseDetail | null> {
   const app = await appId(teamId, appSlug);
   const rows = await db.release.findMany({ where: { teamId, appId: app }, select: { version: true, archivedAt: true } });
-  const best = rows.sort((a, b) => Number(a.archivedAt !== null) - Number(b.archivedAt !== null) || compareVersions(b.version, a.version))[0];
+  const best = rows.sort((a, b) => Number(a.archivedAt !== null) - Number(b.archivedAt !== null) || newestFirst(a.version, b.version))[0];
   return best ? loadDetail(db, teamId, app, best.version) : null;
 }
 
