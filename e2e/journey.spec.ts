@@ -76,6 +76,14 @@ spec:
   const authfile = path.join(dir, "auth.json");
   fs.writeFileSync(authfile, Buffer.from(secret.data[".dockerconfigjson"], "base64"));
   const pull = () => run("skopeo", ["copy", "--src-tls-verify=false", "--authfile", authfile, `docker://${rewritten}`, `oci:${dir}/image:2.1`]);
+  // An app with no releases and no patterns allows nothing: the vendor makes the image reachable first.
+  await expect(pull()).rejects.toThrow(/is not part of Journey's releases; ask your vendor/);
+  // TODO(releases UI): create a release from these manifests (POST /api/v1/apps/{slug}/releases or the Releases page)
+  // instead of an extra pattern, once the release flow is on this branch.
+  const admin = gantryCli(["create-token", "--email", email, "--team", team, "--name", "ops"]).at(-1) ?? "";
+  const patched = await page.request.patch(`/api/v1/apps/${slug}`, { headers: { Authorization: `Bearer ${admin}` }, data: { extraPatterns: [`127.0.0.1_${basic.port}/acme/server`] } });
+  expect(patched.status()).toBe(200);
+  expect(await patched.json()).toEqual({ app: { slug, extraPatterns: [`127.0.0.1_${basic.port}/acme/server`] } });
   await pull();
   expect(fs.existsSync(path.join(dir, "image", "index.json"))).toBe(true);
 
@@ -87,7 +95,6 @@ spec:
   await expect(pull()).rejects.toThrow(/revoked/);
 
   // Through the API as well: restore, pull again, revoke, and the next pull is denied within a second.
-  const admin = gantryCli(["create-token", "--email", email, "--team", team, "--name", "ops"]).at(-1) ?? "";
   // The API addresses the license by its row id or fingerprint (from the customer list), never by the license ID in a URL.
   const licenseKey = JSON.parse(Buffer.from(secret.data[".dockerconfigjson"], "base64").toString()).auths[e2eHost].password as string;
   const listed = await (await page.request.get(`/api/v1/apps/${slug}/customers`, { headers: { Authorization: `Bearer ${admin}` } })).json();

@@ -20,10 +20,10 @@ import { compareVersions } from "./version";
  * A snapshot is used for at most SNAPSHOT_TTL_MS from the moment its query
  * started, then reloaded (one load at a time per app): any change in the
  * database — a release created or archived, patterns edited on another instance
- * — is seen within a second. Changes made through this module in this process
+ * — is seen within a second (the TTL leaves room for the reload itself). Changes made through this module in this process
  * drop the snapshot at once.
  */
-export const SNAPSHOT_TTL_MS = 1000;
+export const SNAPSHOT_TTL_MS = 750;
 const MAX_SNAPSHOTS = 10_000;
 
 interface ReleaseRef {
