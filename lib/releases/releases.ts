@@ -3,6 +3,7 @@ import { db, type Tx } from "@/lib/db";
 import { env } from "@/lib/env";
 import { AppError, notFound } from "@/lib/errors";
 import { recordActivity } from "@/lib/activity/record";
+import { invalidateScope } from "./scope";
 import { getApp } from "@/lib/apps/apps";
 import { parseReference } from "@/lib/registry-client/reference";
 import { pathNameFor } from "@/lib/registries/endpoint";
@@ -185,6 +186,7 @@ export async function createRelease(ctx: TeamContext, appSlug: string, input: Cr
     if (isUniqueViolation(e)) throw conflict(data.version);
     throw e;
   }
+  invalidateScope(app.id); // this instance sees the new images at once; others within 1 s
   return loadDetail(db, ctx.team.id, app.id, data.version);
 }
 
@@ -214,7 +216,7 @@ export async function latestRelease(teamId: string, appSlug: string): Promise<Re
 async function setArchived(ctx: TeamContext, appSlug: string, version: string, archive: boolean): Promise<ReleaseDetail> {
   const app = await getApp(ctx.team.id, appSlug);
   const current = await loadDetail(db, ctx.team.id, app.id, version);
-  return db.$transaction(async (tx) => {
+  const detail = await db.$transaction(async (tx) => {
     // Conditional on the current state: of two concurrent calls only one changes it and logs.
     const { count } = await tx.release.updateMany({
       where: { id: current.id, archivedAt: archive ? null : { not: null } },
@@ -233,6 +235,8 @@ async function setArchived(ctx: TeamContext, appSlug: string, version: string, a
     }
     return loadDetail(tx, ctx.team.id, app.id, version);
   });
+  invalidateScope(app.id); // the proxy on this instance sees it at once; other instances within 1 s
+  return detail;
 }
 
 /** Archives a release: its images leave what the app's licenses can pull. Already archived: unchanged. */
