@@ -12,12 +12,23 @@ import { PullsTable } from "@/components/licenses/pulls-table";
 import { orNotFound } from "@/lib/http/or-not-found";
 import { getCustomer, revealLicenseId } from "@/lib/licenses/customers";
 import { listLicensePulls } from "@/lib/licenses/pulls";
+import { listReleases } from "@/lib/releases/releases";
 import { teamPageContext } from "@/lib/teams/page-context";
 import { can } from "@/lib/teams/roles";
 import { ExpiryForm } from "./expiry-form";
+import { PinForm } from "./pin-form";
 import { RevokeRestore } from "./revoke-restore";
 
 export const metadata: Metadata = { title: "Customer" };
+
+/** The license's pin, when the customer loader returns it (maxVersion, releasedBefore). */
+function currentPin(license: object): { maxVersion: string | null; releasedBefore: Date | null } {
+  const l = license as { maxVersion?: unknown; releasedBefore?: unknown };
+  return {
+    maxVersion: typeof l.maxVersion === "string" && l.maxVersion ? l.maxVersion : null,
+    releasedBefore: l.releasedBefore instanceof Date ? l.releasedBefore : null,
+  };
+}
 
 export default async function CustomerPage({
   params,
@@ -36,6 +47,12 @@ export default async function CustomerPage({
   const { created } = await searchParams;
   const pulls = await listLicensePulls(ctx.team.id, l.id, 20);
   const base = `/t/${ctx.team.slug}/apps/${customer.app.slug}/customers/${customer.id}`;
+  const canManage = can(ctx.role, "customer:manage");
+  const versions = canManage ? (await listReleases(ctx.team.id, customer.app.slug, { includeArchived: true })).map((r) => r.version) : [];
+  const pin = currentPin(l);
+  const pinText = [pin.maxVersion ? `releases up to ${pin.maxVersion}` : null, pin.releasedBefore ? `releases published before ${pin.releasedBefore.toISOString().slice(0, 10)}` : null]
+    .filter(Boolean)
+    .join(" and ");
   return (
     <>
       <PageHeader
@@ -132,7 +149,28 @@ export default async function CustomerPage({
             </CardContent>
           ) : null}
         </Card>
-        {can(ctx.role, "customer:manage") ? (
+        <Card>
+          <CardHeader>
+            <CardTitle>Pinning</CardTitle>
+            <CardDescription data-testid="current-pin">
+              {pinText ? `Pinned: this license reaches only ${pinText}.` : "Not pinned: this license reaches every active release."}
+            </CardDescription>
+          </CardHeader>
+          {canManage ? (
+            <CardContent>
+              <PinForm
+                team={ctx.team.slug}
+                app={customer.app.slug}
+                customerId={customer.id}
+                licenseRowId={l.id}
+                maxVersion={pin.maxVersion ?? ""}
+                releasedBefore={pin.releasedBefore ? pin.releasedBefore.toISOString().slice(0, 10) : ""}
+                versions={versions}
+              />
+            </CardContent>
+          ) : null}
+        </Card>
+        {canManage ? (
           <Card>
             <CardHeader>
               <CardTitle>Expiry</CardTitle>
