@@ -19,11 +19,13 @@ export const ACTIVITY_ACTIONS = {
   "registry.tested": "tested a registry connection",
   "app.created": "created an app",
   "app.updated": "changed an app",
+  "app.patterns_changed": "changed an app's extra image patterns",
   "customer.created": "added a customer",
   "customer.updated": "changed a customer",
   "license.revoked": "revoked a license",
   "license.restored": "restored a license",
   "license.expiry_changed": "changed a license's expiry",
+  "license.pinned": "pinned a license to releases",
 } as const;
 
 export type ActivityAction = keyof typeof ACTIVITY_ACTIONS;

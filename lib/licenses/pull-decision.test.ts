@@ -6,7 +6,9 @@ const base: LicenseForDecision = { id: "l1", customerId: "c1", teamId: "t1", app
 
 describe("pull decision", () => {
   it("allows an active license of this app, with or without an expiry", () => {
-    expect(decide(base, "acme", now)).toEqual({ allow: true, licenseRowId: "l1", customerId: "c1", appId: "a1", teamId: "t1" });
+    expect(decide(base, "acme", now)).toEqual({ allow: true, licenseRowId: "l1", customerId: "c1", appId: "a1", teamId: "t1", pin: { maxVersion: null, releasedBefore: null } });
+    const pinned = { ...base, maxVersion: "1.2.0", releasedBefore: new Date("2026-01-01T00:00:00Z") };
+    expect(decide(pinned, "acme", now)).toMatchObject({ allow: true, pin: { maxVersion: "1.2.0", releasedBefore: pinned.releasedBefore } });
     expect(decide({ ...base, expiresAt: new Date("2026-11-23T12:00:01Z") }, "acme", now).allow).toBe(true);
   });
 

@@ -6,8 +6,14 @@ import { licenseState } from "./state";
 export type DenyReason = "unknown_license" | "wrong_app" | "revoked" | "expired";
 
 export type PullDecision =
-  | { allow: true; licenseRowId: string; customerId: string; appId: string; teamId: string }
+  | { allow: true; licenseRowId: string; customerId: string; appId: string; teamId: string; pin: LicensePin }
   | { allow: false; reason: DenyReason; message: string };
+
+/** Optional pinning of a license to the app's releases (lib/releases/scope.ts); null: no limit. */
+export interface LicensePin {
+  maxVersion: string | null;
+  releasedBefore: Date | null;
+}
 
 export interface LicenseForDecision {
   id: string;
@@ -17,6 +23,8 @@ export interface LicenseForDecision {
   appSlug: string;
   expiresAt: Date | null;
   revokedAt: Date | null;
+  maxVersion?: string | null;
+  releasedBefore?: Date | null;
 }
 
 const MESSAGES: Record<DenyReason, string> = {
@@ -32,7 +40,14 @@ export function decide(license: LicenseForDecision | null, appSlug: string, now:
   if (license.appSlug !== appSlug) return { allow: false, reason: "wrong_app", message: MESSAGES.wrong_app };
   const state = licenseState(license, now);
   if (state !== "active") return { allow: false, reason: state, message: MESSAGES[state] };
-  return { allow: true, licenseRowId: license.id, customerId: license.customerId, appId: license.appId, teamId: license.teamId };
+  return {
+    allow: true,
+    licenseRowId: license.id,
+    customerId: license.customerId,
+    appId: license.appId,
+    teamId: license.teamId,
+    pin: { maxVersion: license.maxVersion ?? null, releasedBefore: license.releasedBefore ?? null },
+  };
 }
 
 /**
@@ -49,7 +64,7 @@ export async function decidePull(licenseId: string, appSlug: string, now: Date =
 export async function decidePullByHash(keyHash: string, appSlug: string, now: Date = new Date()): Promise<PullDecision> {
   const row = await db.license.findUnique({
     where: { keyHash },
-    select: { id: true, customerId: true, teamId: true, appId: true, expiresAt: true, revokedAt: true, app: { select: { slug: true } } },
+    select: { id: true, customerId: true, teamId: true, appId: true, expiresAt: true, revokedAt: true, maxVersion: true, releasedBefore: true, app: { select: { slug: true } } },
   });
   return decide(row ? { ...row, appSlug: row.app.slug } : null, appSlug, now);
 }

@@ -6,6 +6,7 @@ import { TokenError } from "@/lib/registry-client/client";
 import { formatBytes, RegistryNetworkError, ResponseTooLargeError } from "@/lib/registry-client/errors";
 import { BODY_LIMITS, readBounded, watchThroughput, type HttpResponse } from "@/lib/registry-client/http";
 import { MANIFEST_ACCEPT } from "@/lib/registry-client/media-types";
+import { isInReleaseScope } from "@/lib/releases/scope";
 import { authenticate, authorizePull, challengeHeader, checkBasicLicense, issueToken } from "./auth";
 import { API_VERSION_HEADER, ProxyError, sendError } from "./errors";
 import { parseProxyPath, type ProxyName } from "./paths";
@@ -76,6 +77,12 @@ export async function handleRegistryRequest(req: IncomingMessage, res: ServerRes
       throw e;
     });
     const { app, registry } = await resolveUpstream(route.name.appSlug, route.name.upstream);
+    // What a license can reach: the app's releases' images (within its pin) and the app's extra patterns.
+    // Matched on the registry's stored path name, so Docker Hub's spellings all mean docker.io.
+    const inScope = await isInReleaseScope({ appId: decision.appId, upstreamRepository: `${registry.pathName}/${route.name.repository}`, license: decision.pin });
+    if (!inScope) {
+      throw new ProxyError(403, "DENIED", `${route.name.upstream}/${route.name.repository} is not part of ${app.name}'s releases; ask your vendor.`);
+    }
     const client = await upstreamClient(app.teamId, registry);
     const reference = route.kind === "tags" ? "" : route.reference;
     const upstreamPath = route.kind === "tags" ? `v2/${route.name.repository}/tags/list${url.search}` : `v2/${route.name.repository}/${route.kind}/${route.reference}`;

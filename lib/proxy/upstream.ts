@@ -14,7 +14,7 @@ import { ProxyError } from "./errors";
 const DOCKER_HUB_PATHS = new Set(["docker.io", "index.docker.io", "registry-1.docker.io"]);
 
 export async function resolveUpstream(appSlug: string, upstream: string) {
-  const app = await db.app.findUnique({ where: { slug: appSlug }, select: { id: true, teamId: true, slug: true } });
+  const app = await db.app.findUnique({ where: { slug: appSlug }, select: { id: true, teamId: true, slug: true, name: true } });
   if (!app) throw new ProxyError(404, "NAME_UNKNOWN", `No application "${appSlug}" on this proxy.`);
   const pathNames = DOCKER_HUB_PATHS.has(upstream) ? [...DOCKER_HUB_PATHS] : [upstream];
   const registry = await db.registry.findFirst({
