@@ -8,7 +8,7 @@ import { getApp } from "@/lib/apps/apps";
 import { orNotFound } from "@/lib/http/or-not-found";
 import { listCustomers, listCustomersSchema } from "@/lib/licenses/customers";
 import { listReleases } from "@/lib/releases/releases";
-import { appScopeSummary, getExtraPatterns } from "@/lib/releases/scope";
+import { appScopeSummary } from "@/lib/releases/scope";
 import { teamPageContext } from "@/lib/teams/page-context";
 import { can } from "@/lib/teams/roles";
 import { AppSettingsForm } from "./app-settings-form";
@@ -30,13 +30,13 @@ export default async function AppPage({
   const app = await orNotFound(getApp(ctx.team.id, slug));
   const parsed = listCustomersSchema.safeParse(await searchParams);
   const filters = parsed.success ? parsed.data : {};
-  const [page, releases, scope, patterns] = await Promise.all([
+  const [page, releases, scope] = await Promise.all([
     listCustomers(ctx.team.id, { ...filters, appId: app.id }),
     listReleases(ctx.team.id, app.slug, { includeArchived: true }),
     appScopeSummary(ctx.team.id, app.slug),
-    getExtraPatterns(ctx.team.id, app.slug),
   ]);
   const base = `/t/${ctx.team.slug}/apps/${app.slug}`;
+  const patterns = scope.patterns;
   return (
     <>
       <PageHeader

@@ -21,10 +21,14 @@ import { RevokeRestore } from "./revoke-restore";
 
 export const metadata: Metadata = { title: "Customer" };
 
-/** The license's pin, when the customer loader returns it (maxVersion, releasedBefore). */
-function currentPin(license: object): { maxVersion: string | null; releasedBefore: Date | null } {
+/**
+ * The license's pin, when the customer loader returns it (maxVersion, releasedBefore);
+ * `known` is false while getCustomer does not select those columns.
+ */
+function currentPin(license: object): { known: boolean; maxVersion: string | null; releasedBefore: Date | null } {
   const l = license as { maxVersion?: unknown; releasedBefore?: unknown };
   return {
+    known: "maxVersion" in l || "releasedBefore" in l,
     maxVersion: typeof l.maxVersion === "string" && l.maxVersion ? l.maxVersion : null,
     releasedBefore: l.releasedBefore instanceof Date ? l.releasedBefore : null,
   };
@@ -153,7 +157,11 @@ export default async function CustomerPage({
           <CardHeader>
             <CardTitle>Pinning</CardTitle>
             <CardDescription data-testid="current-pin">
-              {pinText ? `Pinned: this license reaches only ${pinText}.` : "Not pinned: this license reaches every active release."}
+              {!pin.known
+                ? "Limit this license to releases up to a version, or published before a day (a trial that should not receive newer versions)."
+                : pinText
+                  ? `Pinned: this license reaches only ${pinText}.`
+                  : "Not pinned: this license reaches every active release."}
             </CardDescription>
           </CardHeader>
           {canManage ? (
