@@ -1,7 +1,7 @@
 import Link from "next/link";
 import { Plus, Tag } from "lucide-react";
 import { StatusCounts } from "@/components/releases/image-status";
-import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
+import { Alert, AlertDescription } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { EmptyState } from "@/components/ui/empty-state";
@@ -20,7 +20,7 @@ export function ReleasesSection({ base, releases, canManage, allowsNothing }: { 
     </Button>
   ) : null;
   return (
-    <section className="grid gap-3" aria-labelledby="releases-heading">
+    <section className="grid grid-cols-1 gap-3" aria-labelledby="releases-heading">
       <div className="flex flex-wrap items-center justify-between gap-3">
         <h2 id="releases-heading" className="text-lg font-semibold">
           Releases
@@ -29,7 +29,6 @@ export function ReleasesSection({ base, releases, canManage, allowsNothing }: { 
       </div>
       {allowsNothing ? (
         <Alert variant="warning" data-testid="allows-nothing">
-          <AlertTitle>Customers can pull nothing yet</AlertTitle>
           <AlertDescription>Customers can pull nothing yet: create a release, or add a repository pattern.</AlertDescription>
         </Alert>
       ) : null}

@@ -16,30 +16,33 @@ function download(path: string, content: string) {
 /** The commands and each installer file, with Copy and Download. */
 export function InstallerFiles({ commands, files }: { commands: { label: string; text: string }[]; files: { path: string; content: string }[] }) {
   return (
-    <div className="grid gap-4">
-      <div className="grid gap-3" data-testid="installer-commands">
+    <div className="grid grid-cols-1 gap-4">
+      <div className="grid grid-cols-1 gap-3" data-testid="installer-commands">
         {commands.map((c) => (
-          <div key={c.label} className="grid gap-1">
+          <div key={c.label} className="grid grid-cols-1 gap-1">
             <div className="flex items-center justify-between gap-2">
               <span className="text-sm font-medium">{c.label}</span>
-              <CopyButton value={c.text} label={`Copy ${c.label}`} />
+              <CopyButton value={c.text} label={`Copy ${c.label}`} text="Copy" />
             </div>
             <pre className="overflow-x-auto rounded-md bg-zinc-950 p-3 font-mono text-xs text-zinc-100">{c.text}</pre>
           </div>
         ))}
       </div>
-      <div className="grid gap-3">
+      <div className="grid grid-cols-1 gap-3">
         {files.map((f) => (
-          <details key={f.path} className="group rounded-md border border-zinc-200" data-testid="installer-file">
-            <summary className="flex cursor-pointer flex-wrap items-center gap-2 px-3 py-2 text-sm">
+          <div key={f.path} className="rounded-md border border-zinc-200" data-testid="installer-file">
+            <div className="flex flex-wrap items-center gap-2 px-3 py-2">
               <code className="min-w-0 flex-1 font-mono text-xs break-all">{f.path}</code>
-              <CopyButton value={f.content} label={`Copy ${f.path}`} onClickCapture={(e) => e.stopPropagation()} />
+              <CopyButton value={f.content} label={`Copy ${f.path}`} text="Copy" />
               <Button type="button" variant="outline" size="sm" aria-label={`Download ${f.path}`} onClick={() => download(f.path, f.content)}>
                 <Download className="size-4" aria-hidden /> Download
               </Button>
-            </summary>
-            <pre className="max-h-96 overflow-auto border-t border-zinc-200 bg-zinc-950 p-3 font-mono text-xs text-zinc-100">{f.content}</pre>
-          </details>
+            </div>
+            <details>
+              <summary className="cursor-pointer px-3 pb-2 text-xs text-zinc-600 hover:text-zinc-900">Show {f.path.split("/").at(-1)}</summary>
+              <pre className="max-h-96 overflow-auto border-t border-zinc-200 bg-zinc-950 p-3 font-mono text-xs text-zinc-100">{f.content}</pre>
+            </details>
+          </div>
         ))}
       </div>
     </div>

@@ -83,14 +83,14 @@ export default async function ReleasePage({
           </Link>
         }
       />
-      <div className="grid gap-6">
+      <div className="grid grid-cols-1 gap-6">
         {created ? (
           <Alert variant="success">
             <AlertDescription>Release {release.version} created and probed. Pick a customer below for their installer.</AlertDescription>
           </Alert>
         ) : null}
         <Card>
-          <CardContent className="grid gap-4 pt-6">
+          <CardContent className="grid grid-cols-1 gap-4 pt-6">
             <dl className="grid gap-x-6 gap-y-2 text-sm sm:grid-cols-[10rem_1fr]" data-testid="release-facts">
               <dt className="text-zinc-600">State</dt>
               <dd>
@@ -119,7 +119,7 @@ export default async function ReleasePage({
           </CardContent>
         </Card>
 
-        <section className="grid gap-3" aria-labelledby="images-heading">
+        <section className="grid grid-cols-1 gap-3" aria-labelledby="images-heading">
           <h2 id="images-heading" className="text-lg font-semibold">
             Images
           </h2>
@@ -133,7 +133,7 @@ export default async function ReleasePage({
               The commands and files a customer applies for this release. They carry the customer&apos;s license ID, so only owners and admins see them.
             </CardDescription>
           </CardHeader>
-          <CardContent className="grid gap-4">
+          <CardContent className="grid grid-cols-1 gap-4">
             {!canInstall ? (
               <p className="text-sm text-zinc-600">Ask an owner or admin for a customer&apos;s installer.</p>
             ) : customers.length === 0 ? (
@@ -153,7 +153,7 @@ export default async function ReleasePage({
                   </Alert>
                 ) : null}
                 {installer ? (
-                  <div className="grid gap-4" data-testid="installer">
+                  <div className="grid grid-cols-1 gap-4" data-testid="installer">
                     <div className="flex flex-wrap items-center justify-between gap-2">
                       <p className="text-sm text-zinc-600">
                         For <span className="font-medium text-zinc-900">{installer.customerName}</span>
