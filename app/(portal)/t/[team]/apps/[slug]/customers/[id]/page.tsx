@@ -68,7 +68,7 @@ export default async function CustomerPage({
           </Link>
         }
       />
-      <div className="grid max-w-3xl gap-6">
+      <div className="grid max-w-3xl grid-cols-1 gap-6">
         {created ? (
           <Alert variant="success">
             <AlertDescription>Customer created with a license. Send them the license file.</AlertDescription>
@@ -84,12 +84,12 @@ export default async function CustomerPage({
             </CardDescription>
           </CardHeader>
           <CardContent className="grid gap-4">
-            <dl className="grid grid-cols-[10rem_1fr] items-center gap-y-2 text-sm">
+            <dl className="grid grid-cols-[7rem_minmax(0,1fr)] items-center gap-y-2 text-sm sm:grid-cols-[10rem_minmax(0,1fr)]">
               <dt className="text-zinc-600">License ID</dt>
-              <dd className="flex items-center gap-2">
+              <dd className="flex min-w-0 flex-wrap items-center gap-2">
                 {licenseId ? (
                   <>
-                    <code className="rounded bg-zinc-100 px-2 py-1 font-mono text-xs" data-testid="license-id">
+                    <code className="rounded bg-zinc-100 px-2 py-1 font-mono text-xs break-all" data-testid="license-id">
                       {licenseId}
                     </code>
                     <CopyButton value={licenseId} label="Copy ID" />
