@@ -105,7 +105,8 @@ spec:
   expect(text(imagesJson!)).toContain(`${e2eHost}/proxy/${slug}/${pathName}/private/api`);
   const configMap = names.find((n) => /\.ya?ml$/.test(n) && YAML.parseAllDocuments(text(n)).some((d) => d.toJS()?.kind === "ConfigMap"));
   expect(configMap, names.join(", ")).toBeTruthy();
-  const kustomization = names.find((n) => n.endsWith("kustomization.yaml"));
+  // The overlay's kustomization (there is also base/kustomization.yaml for the manifests as uploaded).
+  const kustomization = names.find((n) => n.endsWith("kustomization.yaml") && text(n).includes("newName"));
   expect(kustomization, names.join(", ")).toBeTruthy();
   expect(text(kustomization!)).toContain(`${e2eHost}/proxy/${slug}/${pathName}/private/api`);
   // The pull secret in the bundle carries this customer's license.
