@@ -90,7 +90,8 @@ spec:
 
   // Installer for the customer: commands, files, and the whole bundle as a zip.
   await page.getByTestId("release-row").getByRole("link", { name: "1.0.0" }).click();
-  await page.getByLabel("Customer").selectOption(customer.id);
+  await expect(page).toHaveURL(new RegExp(`/apps/${slug}/releases/1\\.0\\.0$`));
+  await page.getByLabel("Customer", { exact: true }).selectOption(customer.id);
   await page.getByRole("button", { name: "Show installer" }).click();
   await expect(page.getByTestId("installer")).toContainText("For Initech");
   await expect(page.getByTestId("installer-commands")).toContainText(`docker login ${e2eHost}`);
