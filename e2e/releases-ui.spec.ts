@@ -118,6 +118,10 @@ spec:
   expect(secret, names.join(", ")).toBeTruthy();
   expect(JSON.parse(Buffer.from(secret.data[".dockerconfigjson"], "base64").toString()).auths[e2eHost].password).toBe(customer.license.licenseId);
 
+  // Re-probe: nothing moved on the registry, so nothing changed.
+  await page.getByRole("button", { name: "Re-probe" }).click();
+  await expect(page.getByTestId("reprobe-result")).toContainText("nothing changed", { timeout: 30_000 });
+
   // Archive (with a confirmation): the release says so and the customer's pull is denied within a second or so.
   await page.getByRole("button", { name: "Archive", exact: true }).click();
   await expect(page.getByRole("dialog")).toContainText("Archive release 1.0.0?");
@@ -142,4 +146,35 @@ test("a release of another team is not found, and its bundle too", async ({ page
     expect((await page.goto(`/t/${team}/apps/${slug}/releases/1.0.0`))?.status()).toBe(404);
     expect((await page.request.get(`/t/${team}/apps/${slug}/releases/1.0.0/bundle?customer=x`)).status()).toBe(404);
   }
+});
+
+test("extra patterns: field errors, and a pattern lifts the allows-nothing notice; a customer's pin is saved", async ({ page }) => {
+  const owner = seedOwner("releases-patterns");
+  const api = createToken(owner.email, owner.team.slug);
+  const auth = { Authorization: `Bearer ${api}` };
+  const slug = `rel-pat-${Date.now().toString(36)}`;
+  expect((await page.request.post("/api/v1/apps", { headers: auth, data: { name: "Patterns", slug } })).status()).toBe(201);
+  const customer = await (await page.request.post(`/api/v1/apps/${slug}/customers`, { headers: auth, data: { name: "Trial Co", type: "trial" } })).json();
+  await signIn(page, owner.email);
+  await page.goto(`/t/${owner.team.slug}/apps/${slug}`);
+  await expect(page.getByTestId("allows-nothing")).toBeVisible();
+
+  const form = page.getByTestId("patterns-form");
+  await form.getByLabel("Extra repository patterns").fill("quay.io/acme/*\nquay.io//bad");
+  await form.getByRole("button", { name: "Save patterns" }).click();
+  await expect(page.locator("#patterns-error")).toContainText("empty path segment");
+  await expect(form.getByLabel("Extra repository patterns")).toHaveAttribute("aria-invalid", "true");
+  await form.getByLabel("Extra repository patterns").fill("quay.io/acme/*");
+  await form.getByRole("button", { name: "Save patterns" }).click();
+  await expect(form.getByRole("status")).toContainText("Saved 1 pattern");
+  await page.reload();
+  await expect(page.getByTestId("allows-nothing")).toHaveCount(0);
+  await expect(page.getByTestId("patterns-form").getByLabel("Extra repository patterns")).toHaveValue("quay.io/acme/*");
+
+  await page.goto(`/t/${owner.team.slug}/apps/${slug}/customers/${customer.id}`);
+  const pin = page.getByTestId("pin-form");
+  await pin.getByLabel("Up to version").fill("1.2.0");
+  await pin.getByLabel("Released before").fill("2026-12-01");
+  await pin.getByRole("button", { name: "Save pin" }).click();
+  await expect(pin.getByRole("status")).toContainText("Pinned to releases up to 1.2.0 and released before 2026-12-01");
 });
