@@ -50,7 +50,7 @@ export default async function AppPage({
       />
       <div className="grid grid-cols-1 gap-6">
         <ReleasesSection base={base} releases={releases} canManage={can(ctx.role, "app:manage")} allowsNothing={scope.allowsNothing} />
-        <section className="grid gap-3" aria-labelledby="customers-heading">
+        <section className="grid grid-cols-1 gap-3" aria-labelledby="customers-heading">
           <h2 id="customers-heading" className="text-lg font-semibold">
             Customers
           </h2>

@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
-import { notFound } from "next/navigation";
+import { notFound, unstable_rethrow } from "next/navigation";
 import { Download } from "lucide-react";
 import { PageHeader } from "@/components/shell/page-header";
 import { ImageTable } from "@/components/releases/image-table";
@@ -10,6 +10,7 @@ import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { getApp } from "@/lib/apps/apps";
+import { toAppError } from "@/lib/http/map-error";
 import { orNotFound } from "@/lib/http/or-not-found";
 import { getCustomer, listCustomers } from "@/lib/licenses/customers";
 import { installerForLicense } from "@/lib/releases/installer";
@@ -59,16 +60,22 @@ export default async function ReleasePage({
     if (!customer || customer.app.slug !== app.slug) {
       installerProblem = "That customer is not a customer of this app.";
     } else {
-      const result = await installerForLicense(ctx, app.slug, release.version, customer.license.id);
-      installer = {
-        customerName: customer.name,
-        commands: [
-          { label: "docker login", text: result.commands.dockerLogin },
-          { label: "kubectl apply", text: result.commands.kubectlApply },
-          { label: "helm", text: result.commands.helm },
-        ],
-        files: result.files,
-      };
+      try {
+        const result = await installerForLicense(ctx, app.slug, release.version, customer.license.id);
+        installer = {
+          customerName: customer.name,
+          commands: [
+            { label: "docker login", text: result.commands.dockerLogin },
+            { label: "kubectl apply", text: result.commands.kubectlApply },
+            { label: "helm", text: result.commands.helm },
+          ],
+          files: result.files,
+        };
+      } catch (e) {
+        // The rest of the release stays usable; an unexpected failure is logged with a generic message.
+        unstable_rethrow(e);
+        installerProblem = `The installer could not be generated: ${toAppError(e, { page: "release installer" }).message}`;
+      }
     }
   }
 
