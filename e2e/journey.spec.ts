@@ -76,6 +76,17 @@ spec:
   const authfile = path.join(dir, "auth.json");
   fs.writeFileSync(authfile, Buffer.from(secret.data[".dockerconfigjson"], "base64"));
   const pull = () => run("skopeo", ["copy", "--src-tls-verify=false", "--authfile", authfile, `docker://${rewritten}`, `oci:${dir}/image:2.1`]);
+  // An app with no releases and no patterns allows nothing: the vendor makes the image reachable first.
+  await expect(pull()).rejects.toThrow(/is not part of Journey's releases; ask your vendor/);
+  // TODO(releases UI): create a release from these manifests (POST /api/v1/apps/{slug}/releases or the Releases page)
+  // instead of an extra pattern, once the release flow is on this branch.
+  const admin = gantryCli(["create-token", "--email", email, "--team", team, "--name", "ops"]).at(-1) ?? "";
+  const patched = await page.request.patch(`/api/v1/apps/${slug}`, { headers: { Authorization: `Bearer ${admin}` }, data: { extraPatterns: [`127.0.0.1_${basic.port}/acme/server`] } });
+  expect(patched.status()).toBe(200);
+  expect(await patched.json()).toEqual({ app: { slug, extraPatterns: [`127.0.0.1_${basic.port}/acme/server`] } });
+  const invalid = await page.request.patch(`/api/v1/apps/${slug}`, { headers: { Authorization: `Bearer ${admin}` }, data: { extraPatterns: ["quay.io/a**"] } });
+  expect(invalid.status()).toBe(422);
+  expect((await invalid.json()).error).toMatchObject({ code: "VALIDATION", fields: { patterns: [expect.stringMatching(/whole path segment/)] } });
   await pull();
   expect(fs.existsSync(path.join(dir, "image", "index.json"))).toBe(true);
 
@@ -87,12 +98,17 @@ spec:
   await expect(pull()).rejects.toThrow(/revoked/);
 
   // Through the API as well: restore, pull again, revoke, and the next pull is denied within a second.
-  const admin = gantryCli(["create-token", "--email", email, "--team", team, "--name", "ops"]).at(-1) ?? "";
   // The API addresses the license by its row id or fingerprint (from the customer list), never by the license ID in a URL.
   const licenseKey = JSON.parse(Buffer.from(secret.data[".dockerconfigjson"], "base64").toString()).auths[e2eHost].password as string;
   const listed = await (await page.request.get(`/api/v1/apps/${slug}/customers`, { headers: { Authorization: `Bearer ${admin}` } })).json();
   const license = listed.customers.find((c: { id: string }) => c.id === customerId).license as { id: string; fingerprint: string };
   expect(license.fingerprint).toBe(crypto.createHash("sha256").update(licenseKey).digest("hex").slice(0, 8));
+  // Pinning through the API (an app with only a pattern: the pin limits releases, not patterns).
+  const pin = await page.request.put(`/api/v1/licenses/${license.fingerprint}/pin`, { headers: { Authorization: `Bearer ${admin}` }, data: { maxVersion: "1.0.0", releasedBefore: "2030-01-01T00:00:00Z" } });
+  expect(pin.status()).toBe(200);
+  expect(await pin.json()).toEqual({ pin: { maxVersion: "1.0.0", releasedBefore: "2030-01-01T00:00:00.000Z" } });
+  const unpinned = await page.request.put(`/api/v1/licenses/${license.id}/pin`, { headers: { Authorization: `Bearer ${admin}` }, data: { maxVersion: null, releasedBefore: null } });
+  expect(await unpinned.json()).toEqual({ pin: { maxVersion: null, releasedBefore: null } });
   expect((await page.request.post(`/api/v1/licenses/${license.id}/restore`, { headers: { Authorization: `Bearer ${admin}` } })).status()).toBe(200);
   fs.rmSync(path.join(dir, "image"), { recursive: true, force: true });
   await pull();

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { db } from "@/lib/db";
 import { signUp } from "@/lib/auth/sign-up";
 import { createApp } from "@/lib/apps/apps";
+import { setExtraPatterns } from "@/lib/releases/scope";
 import { createCustomer } from "@/lib/licenses/customers";
 import { handleRegistryRequest } from "@/lib/proxy/handler";
 import { teamContextForUser } from "@/lib/teams/access";
@@ -28,6 +29,8 @@ beforeAll(async () => {
   const { user, team } = await signUp({ email: `auth-${Date.now()}@example.com`, password: "correct horse battery", teamName: "Auth" });
   const ctx = await teamContextForUser(user, team.slug, "team:view");
   await createApp(ctx, { name: "Auth", slug });
+  // Scope (releases and patterns) is tested in lib/proxy/scope.int.test.ts; here every repository is in scope.
+  await setExtraPatterns(ctx, slug, ["**"]);
   license = (await createCustomer(ctx, slug, { name: "Customer" })).license.licenseId;
 });
 afterAll(async () => {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/db";
 import { signUp } from "@/lib/auth/sign-up";
 import { createApp } from "@/lib/apps/apps";
+import { setExtraPatterns } from "@/lib/releases/scope";
 import { createCustomer } from "@/lib/licenses/customers";
 import { handleRegistryRequest } from "@/lib/proxy/handler";
 import { proxyTimeouts } from "@/lib/proxy/upstream";
@@ -64,6 +65,8 @@ beforeAll(async () => {
   const { user, team } = await signUp({ email: `faults-${Date.now()}@example.com`, password: "correct horse battery", teamName: "Faults" });
   const ctx = await teamContextForUser(user, team.slug, "team:view");
   await createApp(ctx, { name: "Faults", slug });
+  // Scope (releases and patterns) is tested in lib/proxy/scope.int.test.ts; here every repository is in scope.
+  await setExtraPatterns(ctx, slug, ["**"]);
   await createRegistry(ctx, { name: "Fake", endpoint: `http://127.0.0.1:${fakePort}`, username: "u", password: "p" });
   await createRegistry(ctx, { name: "Real", endpoint: real.url, username: "u", password: "p" });
   license = (await createCustomer(ctx, slug, { name: "Faulty" })).license.licenseId;

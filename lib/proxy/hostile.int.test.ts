@@ -6,6 +6,7 @@ import vm from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signUp } from "@/lib/auth/sign-up";
 import { createApp } from "@/lib/apps/apps";
+import { setExtraPatterns } from "@/lib/releases/scope";
 import { createCustomer } from "@/lib/licenses/customers";
 import { handleRegistryRequest } from "@/lib/proxy/handler";
 import { proxyStreamFloor, proxyTimeouts } from "@/lib/proxy/upstream";
@@ -77,6 +78,8 @@ beforeAll(async () => {
   const { user, team } = await signUp({ email: `hostile-${Date.now()}@example.com`, password: "correct horse battery", teamName: "Hostile" });
   ctx = await teamContextForUser(user, team.slug, "team:view");
   await createApp(ctx, { name: "Hostile", slug });
+  // Scope (releases and patterns) is tested in lib/proxy/scope.int.test.ts; here every repository is in scope.
+  await setExtraPatterns(ctx, slug, ["**"]);
   for (const [name, r] of Object.entries({ real, hostile, hugeToken, chunkedToken, foreignRealm, remote, remoteHugeToken, remoteChunkedToken })) {
     ids[name] = (await createRegistry(ctx, { name, endpoint: r.url, username: "vendor", password: "vendor-pw" })).id;
   }

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/db";
 import { signUp } from "@/lib/auth/sign-up";
 import { createApp } from "@/lib/apps/apps";
+import { setExtraPatterns } from "@/lib/releases/scope";
 import { createCustomer, restoreLicense, revokeLicense, setLicenseExpiry } from "@/lib/licenses/customers";
 import { handleRegistryRequest } from "@/lib/proxy/handler";
 import { createRegistry } from "@/lib/registries/registries";
@@ -39,6 +40,8 @@ beforeAll(async () => {
   ctx = await teamContextForUser(user, team.slug, "team:view");
   await createApp(ctx, { name: "Proxy", slug });
   await createApp(ctx, { name: "Other", slug: otherSlug });
+  // Scope (releases and patterns) is tested in lib/proxy/scope.int.test.ts; here every repository is in scope.
+  await setExtraPatterns(ctx, slug, ["**"]);
   await createRegistry(ctx, { name: "Basic", endpoint: basic.url, username: "alice", password: "alice-pw" });
   await createRegistry(ctx, { name: "Token", endpoint: token.url, username: "bob", password: "bob-pw" });
   const c = await createCustomer(ctx, slug, { name: "Puller" });

@@ -1,6 +1,7 @@
 import "server-only";
 import { z } from "zod";
 import { db } from "@/lib/db";
+import { log } from "@/lib/log";
 import { recordActivity } from "@/lib/activity/record";
 import { AppError, forbidden, notFound } from "@/lib/errors";
 import type { TeamContext } from "@/lib/teams/access";
@@ -20,10 +21,12 @@ import { compareVersions } from "./version";
  * A snapshot is used for at most SNAPSHOT_TTL_MS from the moment its query
  * started, then reloaded (one load at a time per app): any change in the
  * database — a release created or archived, patterns edited on another instance
- * — is seen within a second. Changes made through this module in this process
- * drop the snapshot at once.
+ * — is seen within a second (the TTL leaves room for the reload itself).
+ * Past a third of the TTL a check refreshes the snapshot in the background, so
+ * an app with steady traffic does not wait for loads. Changes made through this
+ * module in this process drop the snapshot at once.
  */
-export const SNAPSHOT_TTL_MS = 1000;
+export const SNAPSHOT_TTL_MS = 750;
 const MAX_SNAPSHOTS = 10_000;
 
 interface ReleaseRef {
@@ -85,29 +88,59 @@ async function load(appId: string): Promise<Snapshot> {
   return { loadedAt, repositories, patterns: compileStored(app ? parseStoredPatterns(app.extraPatterns) : []) };
 }
 
-async function snapshotFor(appId: string): Promise<Snapshot> {
-  const current = snapshots.get(appId);
-  if (current && Date.now() - current.loadedAt < SNAPSHOT_TTL_MS) return current;
+/** Bumped by invalidateScope: a load that started before an invalidation is not kept. */
+let generation = 0;
+
+function reload(appId: string): Promise<Snapshot> {
   let pending = loading.get(appId);
   if (!pending) {
-    pending = load(appId).finally(() => loading.delete(appId));
+    const startedIn = generation;
+    pending = load(appId)
+      .then((snap) => {
+        if (startedIn !== generation) return snap;
+        if (snapshots.size >= MAX_SNAPSHOTS && !snapshots.has(appId)) {
+          const oldest = snapshots.keys().next().value;
+          if (oldest !== undefined) snapshots.delete(oldest);
+        }
+        const current = snapshots.get(appId);
+        // A slower load that started earlier never replaces a newer snapshot.
+        if (!current || current.loadedAt <= snap.loadedAt) {
+          snapshots.delete(appId);
+          snapshots.set(appId, snap);
+        }
+        return snap;
+      })
+      .finally(() => {
+        if (loading.get(appId) === pending) loading.delete(appId);
+      });
     loading.set(appId, pending);
-    const snap = await pending;
-    if (snapshots.size >= MAX_SNAPSHOTS && !snapshots.has(appId)) {
-      const oldest = snapshots.keys().next().value;
-      if (oldest !== undefined) snapshots.delete(oldest);
-    }
-    snapshots.delete(appId);
-    snapshots.set(appId, snap);
-    return snap;
   }
   return pending;
 }
 
+async function snapshotFor(appId: string): Promise<Snapshot> {
+  const current = snapshots.get(appId);
+  const age = current ? Date.now() - current.loadedAt : Infinity;
+  if (current && age < SNAPSHOT_TTL_MS) {
+    // Past a third of its life, refresh in the background: an app with steady traffic never waits for a load.
+    if (age >= SNAPSHOT_TTL_MS / 3 && !loading.has(appId)) {
+      reload(appId).catch((e: unknown) => log.warn("release scope refresh failed", { appId, error: e instanceof Error ? e.message : String(e) }));
+    }
+    return current;
+  }
+  return reload(appId);
+}
+
 /** Drops cached snapshots (one app's, or all): the next check reads the database. */
 export function invalidateScope(appId?: string): void {
-  if (appId === undefined) snapshots.clear();
-  else snapshots.delete(appId);
+  generation++;
+  if (appId === undefined) {
+    snapshots.clear();
+    loading.clear();
+  } else {
+    snapshots.delete(appId);
+    loading.delete(appId);
+  }
 }
 
 /** Whether a release is within a license's pin: up to maxVersion (semver-first order) and created before releasedBefore. */

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { compareVersions, isValidVersion } from "./version";
+import { compareVersions, isValidVersion, newestFirst } from "./version";
 
 describe("isValidVersion", () => {
   it("accepts 1–64 characters of [A-Za-z0-9._+-] starting with a letter or digit", () => {
@@ -47,6 +47,12 @@ const label = fc.oneof(
   fc.string({ unit: fc.constantFrom(..."ab01.-+_9"), minLength: 1, maxLength: 10 }).map((s) => `x${s}`),
   fc.string({ unit: fc.constantFrom(..."0123456789.-"), minLength: 1, maxLength: 8 }).map((s) => `1${s}`),
 );
+
+describe("newestFirst", () => {
+  it("lists semver labels highest first, then the other labels", () => {
+    expect(["nightly-2", "1.9.0-rc.1", "1.10.0", "nightly-10", "1.9.0"].sort(newestFirst)).toEqual(["1.10.0", "1.9.0", "1.9.0-rc.1", "nightly-10", "nightly-2"]);
+  });
+});
 
 describe("compareVersions (properties)", () => {
   it("is antisymmetric and 0 only for equal labels", () => {

@@ -70,6 +70,21 @@ function compareNatural(a: string, b: string): number {
   return Math.sign(xs.length - ys.length);
 }
 
+/** Whether a label parses as semver (and so sorts before every other label). */
+export function isSemverLabel(label: string): boolean {
+  return SEMVER_RE.test(label);
+}
+
+/**
+ * The order releases are listed in: semver labels highest first, then the
+ * other labels (natural order, highest first). A total order.
+ */
+export function newestFirst(a: string, b: string): number {
+  const x = isSemverLabel(a);
+  if (x !== isSemverLabel(b)) return x ? -1 : 1;
+  return compareVersions(b, a);
+}
+
 /** Ascending order of version labels (semver first, then the rest); a total order. */
 export function compareVersions(a: string, b: string): number {
   if (a === b) return 0;

@@ -10,7 +10,7 @@ import { listRegistries } from "@/lib/registries/registries";
 import { sharedTokenCache } from "@/lib/registry-client/token-cache";
 import type { TeamContext } from "@/lib/teams/access";
 import { can } from "@/lib/teams/roles";
-import { ManifestError, MAX_IMAGES, type ManifestFile } from "./extract";
+import { ManifestError, MAX_IMAGES, type ImageOccurrence, type ManifestFile, type WorkloadRef } from "./extract";
 import { extractImagesOffThread } from "./extract-off-thread";
 import { generateFiles, summary } from "./generate";
 import { probeImages, type ProbeResult } from "./probe";
@@ -49,10 +49,54 @@ export async function runPreview(
   await enforceLimit(`preview:caller:${ctx.actor.type}:${ctx.actor.id}`, limits.previewPerCaller, 60, "previews");
   if (ctx.ip) await enforceLimit(`preview:ip:${ipKey(ctx.ip)}`, limits.previewPerIp, 60, "previews from your address");
   const app = await getApp(ctx.team.id, appSlug);
-  const files: ManifestFile[] = [
+  const { occurrences, workloads } = await extractAll(manifestFiles(data), data.images ?? [], signal);
+  let licenseId: string | undefined;
+  if (data.licenseId) {
+    if (!can(ctx.role, "license:view-secret")) throw new AppError("FORBIDDEN", "Only owners and admins can build a pull secret from a license.");
+    const l = await findLicenseByKey(ctx.team.id, data.licenseId).catch(() => {
+      throw new AppError("VALIDATION", "No license of this team has that ID.", { fields: { licenseId: ["No license of this team has that ID."] } });
+    });
+    licenseId = await revealLicenseId(ctx.team.id, l.id);
+  }
+
+  const results = await probeAll(ctx.team.id, app.slug, occurrences, { signal, onResult: (r) => onImage?.({ ...r, occurrences: occurrencesOf(occurrences, r.image) }) });
+  const config = env();
+  const where = (image: string) => occurrencesOf(occurrences, image);
+  const images: PreviewImage[] = results.map((r) => ({ ...r, occurrences: where(r.image) }));
+  const files_ = generateFiles({
+    appSlug: app.slug,
+    proxyDomain: config.proxyDomain,
+    registryDomain: config.registryDomain,
+    additionalNamespaces: app.additionalNamespaces,
+    licenseId,
+    occurrences,
+    workloads,
+    results,
+  });
+  return { app: { slug: app.slug, name: app.name }, images, files: files_, summary: summary(results, config.proxyDomain), licensePicked: Boolean(licenseId) };
+}
+
+/** The uploaded manifests as files: `files` as given, then pasted `manifests` as manifest[-n].yaml. */
+export function manifestFiles(data: { manifests?: string | string[] | undefined; files?: ManifestFile[] | undefined }): ManifestFile[] {
+  return [
     ...(data.files ?? []),
     ...(data.manifests === undefined ? [] : (Array.isArray(data.manifests) ? data.manifests : [data.manifests]).map((content, i, all) => ({ name: all.length > 1 ? `manifest-${i + 1}.yaml` : "manifest.yaml", content }))),
   ];
+}
+
+/** Where an image occurs, as the preview and releases show it. */
+export function occurrencesOf(occurrences: ImageOccurrence[], image: string): PreviewImage["occurrences"] {
+  return occurrences
+    .filter((o) => o.image === image)
+    .map((o) => ({ file: o.file, document: o.document, kind: o.kind, name: o.name, container: o.container, line: o.line }));
+}
+
+/**
+ * Extracts every image of the manifests (off-thread) plus the listed images
+ * ("image list" occurrences). Manifest errors become VALIDATION (or
+ * PAYLOAD_TOO_LARGE) naming file, document and line.
+ */
+export async function extractAll(files: ManifestFile[], listedImages: string[], signal?: AbortSignal): Promise<{ occurrences: ImageOccurrence[]; workloads: WorkloadRef[] }> {
   let extracted;
   try {
     extracted = await extractImagesOffThread(files, { signal });
@@ -63,7 +107,7 @@ export async function runPreview(
     }
     throw e;
   }
-  const listed = (data.images ?? []).map((image, i) => ({
+  const listed = listedImages.map((image, i) => ({
     image,
     file: "image list",
     document: i + 1,
@@ -77,27 +121,23 @@ export async function runPreview(
   }));
   const occurrences = [...extracted.occurrences, ...listed];
   if (new Set(occurrences.map((o) => o.image)).size > MAX_IMAGES) throw new AppError("VALIDATION", `At most ${MAX_IMAGES} distinct images.`);
+  return { occurrences, workloads: extracted.workloads };
+}
 
-  let licenseId: string | undefined;
-  if (data.licenseId) {
-    if (!can(ctx.role, "license:view-secret")) throw new AppError("FORBIDDEN", "Only owners and admins can build a pull secret from a license.");
-    const l = await findLicenseByKey(ctx.team.id, data.licenseId).catch(() => {
-      throw new AppError("VALIDATION", "No license of this team has that ID.", { fields: { licenseId: ["No license of this team has that ID."] } });
-    });
-    licenseId = await revealLicenseId(ctx.team.id, l.id);
-  }
-
+/** Probes each distinct image of `occurrences` for a team's app, with the team's registries and this Gantry's domains. */
+export async function probeAll(
+  teamId: string,
+  appSlug: string,
+  occurrences: { image: string }[],
+  options: { signal?: AbortSignal; onResult?: (r: ProbeResult) => void } = {},
+): Promise<ProbeResult[]> {
   const config = env();
   const allow = parseAllowlist(config.allowedPrivateHosts);
-  const registries = await listRegistries(ctx.team.id);
-  const where = (image: string) =>
-    occurrences
-      .filter((o) => o.image === image)
-      .map((o) => ({ file: o.file, document: o.document, kind: o.kind, name: o.name, container: o.container, line: o.line }));
-  const results = await probeImages(
+  const registries = await listRegistries(teamId);
+  return probeImages(
     occurrences.map((o) => o.image),
     {
-      appSlug: app.slug,
+      appSlug,
       proxyDomain: config.proxyDomain,
       registryDomain: config.registryDomain,
       registries,
@@ -105,20 +145,8 @@ export async function runPreview(
       tokenCache: sharedTokenCache,
       // Plain http only reaches hosts the operator allowed as private; everything else is https.
       schemeFor: (host) => (isHostAllowlisted(host.replace(/:\d+$/, ""), allow) ? "http" : "https"),
-      onResult: (r) => onImage?.({ ...r, occurrences: where(r.image) }),
-      signal,
+      onResult: options.onResult,
+      signal: options.signal,
     },
   );
-  const images: PreviewImage[] = results.map((r) => ({ ...r, occurrences: where(r.image) }));
-  const files_ = generateFiles({
-    appSlug: app.slug,
-    proxyDomain: config.proxyDomain,
-    registryDomain: config.registryDomain,
-    additionalNamespaces: app.additionalNamespaces,
-    licenseId,
-    occurrences,
-    workloads: extracted.workloads,
-    results,
-  });
-  return { app: { slug: app.slug, name: app.name }, images, files: files_, summary: summary(results, config.proxyDomain), licensePicked: Boolean(licenseId) };
 }

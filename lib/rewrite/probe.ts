@@ -30,6 +30,8 @@ export interface ProbeResult {
   warning?: string;
   /** The proxied reference when the image is rewritten, else null. */
   rewritten: string | null;
+  /** The manifest digest the registry answered with (Docker-Content-Digest), when it did. */
+  digest?: string;
   registry?: { id: string; name: string; pathName: string } | null;
   /** A private image on a registry the team has not added: customers could not pull it. */
   missingRegistry?: boolean;
@@ -143,7 +145,7 @@ async function probeOne(image: string, opts: ProbeOptions, clientFor: (host: str
       if (m.status === 405 || m.status === 501) m = await client.manifest(ref.path, manifestReference(ref), "GET", opts.signal);
       const httpStatus = m.status;
       if (m.status === 200) {
-        return { ...base, status: "public", reason: `The manifest loads anonymously (HTTP 200${m.mediaType ? `, ${m.mediaType}` : ""}): customers pull it directly.`, httpStatus, rewritten: null, registry: registryInfo, requests: count() };
+        return { ...base, status: "public", reason: `The manifest loads anonymously (HTTP 200${m.mediaType ? `, ${m.mediaType}` : ""}): customers pull it directly.`, httpStatus, rewritten: null, ...(m.digest ? { digest: m.digest } : {}), registry: registryInfo, requests: count() };
       }
       if (m.status === 401 || m.status === 403) {
         const how = m.authError ? ` with error "${m.authError}"` : "";

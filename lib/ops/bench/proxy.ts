@@ -46,6 +46,7 @@ async function main() {
   const { createApp } = await import("@/lib/apps/apps");
   const { createRegistry } = await import("@/lib/registries/registries");
   const { createCustomer } = await import("@/lib/licenses/customers");
+  const { setExtraPatterns } = await import("@/lib/releases/scope");
 
   const upstream = await startRegistry({ auth: "token", users: { bob: "bob-pw" } });
   console.log("building and pushing the ~200 MB image…");
@@ -55,6 +56,8 @@ async function main() {
   const { user, team } = await signUp({ email: "bench@example.com", password: "correct horse battery", teamName: "Bench" });
   const ctx = await teamContextForUser(user, team.slug, "team:view");
   await createApp(ctx, { name: "Bench", slug: "bench" });
+  // Every repository of the upstream is in the app's scope (releases and patterns, lib/releases/scope.ts).
+  await setExtraPatterns(ctx, "bench", ["**"]);
   const reg = await createRegistry(ctx, { name: "Upstream", endpoint: upstream.url, username: "bob", password: "bob-pw" });
   const license = (await createCustomer(ctx, "bench", { name: "Bench customer" })).license.licenseId;
 

@@ -1,0 +1,149 @@
+import "server-only";
+import { strToU8, zipSync } from "fflate";
+import YAML from "yaml";
+import { db } from "@/lib/db";
+import { env } from "@/lib/env";
+import { AppError, notFound } from "@/lib/errors";
+import { getApp } from "@/lib/apps/apps";
+import { findLicense } from "@/lib/licenses/api";
+import { revealLicenseId } from "@/lib/licenses/customers";
+import { generateFiles, secretName } from "@/lib/rewrite/generate";
+import { extractAll } from "@/lib/rewrite/preview";
+import type { ProbeResult } from "@/lib/rewrite/probe";
+import type { TeamContext } from "@/lib/teams/access";
+import { can } from "@/lib/teams/roles";
+import { FILE_PATHS, filesWithPaths, releaseForInstaller, type ReleaseDetail } from "./releases";
+
+export interface InstallerFile {
+  path: string;
+  content: string;
+}
+
+export interface Installer {
+  files: InstallerFile[];
+  commands: { dockerLogin: string; kubectlApply: string; helm: string };
+}
+
+/** The probe results a release stored, in the shape generateFiles takes. */
+function storedResults(release: ReleaseDetail): ProbeResult[] {
+  return release.images.map((i) => {
+    // upstreamRepository is "<path name>/<repository>"; the repository is the image's path.
+    const pathName = i.upstreamRepository && i.rewritten ? i.upstreamRepository.slice(0, i.upstreamRepository.indexOf("/")) : undefined;
+    return {
+      image: i.image,
+      normalized: i.normalized,
+      status: i.status,
+      reason: i.reason,
+      ...(i.warning ? { warning: i.warning } : {}),
+      rewritten: i.rewritten,
+      registry: pathName ? { id: "", name: pathName, pathName } : null,
+      requests: 0,
+    };
+  });
+}
+
+/** A file name safe inside the bundle's base/ folder (no folders, no dot-files), unique among `taken`. */
+function baseFileName(name: string, taken: Set<string>): string {
+  const clean = name.split(/[\\/]/).at(-1)?.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "") || "manifest.yaml";
+  let candidate = clean === "kustomization.yaml" ? "manifest-kustomization.yaml" : clean;
+  for (let n = 2; taken.has(candidate); n++) candidate = `${n}-${clean}`;
+  taken.add(candidate);
+  return candidate;
+}
+
+/**
+ * The installer of one release for one customer: the kustomize overlay and
+ * Helm values with the customer's pull secret, the manifests as the overlay's
+ * base, images.json (every image as written → the name the customer pulls) and
+ * the same as a ConfigMap for operators that create pods at run time, and a
+ * README with the exact commands. The license ID is revealed into the pull
+ * secret and the commands: owners and admins only. `licenseRef` is the
+ * license's row id or fingerprint (lib/licenses/address.ts), never its ID.
+ */
+export async function installerForLicense(ctx: TeamContext, appSlug: string, version: string, licenseRef: string): Promise<Installer> {
+  if (!can(ctx.role, "license:view-secret")) throw new AppError("FORBIDDEN", "Only owners and admins can build a customer's installer: it holds their license ID.");
+  const app = await getApp(ctx.team.id, appSlug);
+  const release = await releaseForInstaller(ctx.team.id, app.id, version);
+  const found = await findLicense(ctx.team.id, licenseRef);
+  const license = await db.license.findFirst({ where: { id: found.id, teamId: ctx.team.id, appId: app.id }, select: { id: true, customer: { select: { name: true } } } });
+  if (!license) throw notFound("License");
+  const licenseId = await revealLicenseId(ctx.team.id, license.id);
+
+  // The stored manifests parsed again give the same occurrences and workloads as at creation.
+  const { occurrences, workloads } = await extractAll(release.manifests, release.imageList);
+  const config = env();
+  const generated = generateFiles({
+    appSlug: app.slug,
+    proxyDomain: config.proxyDomain,
+    registryDomain: config.registryDomain,
+    additionalNamespaces: app.additionalNamespaces,
+    licenseId,
+    occurrences,
+    workloads,
+    results: storedResults(release),
+  });
+
+  const taken = new Set<string>();
+  const base = release.manifests.map((m) => ({ path: `base/${baseFileName(m.name, taken)}`, content: m.content }));
+  const baseKustomization = `# The release's manifests as uploaded (${app.slug} ${release.version}).\n${YAML.stringify({
+    apiVersion: "kustomize.config.k8s.io/v1beta1",
+    kind: "Kustomization",
+    resources: base.map((b) => b.path.slice("base/".length)),
+  })}`;
+
+  const imagesJson = `${JSON.stringify(Object.fromEntries(release.images.map((i) => [i.image, i.rewritten ?? i.image])), null, 2)}\n`;
+  const configMap = `# The image names ${app.slug} ${release.version} pulls, for operators that create pods at run time.\n${YAML.stringify({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: `${app.slug}-images` },
+    data: { "images.json": imagesJson },
+  })}`;
+
+  const commands = {
+    dockerLogin: `docker login ${config.proxyDomain} -u LICENSE_ID -p ${licenseId}`,
+    kubectlApply: `kubectl apply -k ${FILE_PATHS["kustomization.yaml"].replace(/\/kustomization\.yaml$/, "")}`,
+    helm: `helm upgrade --install ${app.slug} <chart> -f ${FILE_PATHS["helm-values.yaml"]}`,
+  };
+  const readme = `# ${app.name} ${release.version} — installer for ${license.customer.name}
+
+Images marked private are pulled through ${config.proxyDomain} with your license ID.
+Keep these files private: secret.yaml and this README hold your license ID.
+
+## Log in to the registry (Docker, or to check access)
+
+    ${commands.dockerLogin}
+
+## Install with kubectl (kustomize)
+
+The overlay adds the pull secret \`${secretName(app.slug)}\`, points every private image at the proxy,
+and adds the secret to each workload's imagePullSecrets. base/ holds the release's manifests.
+
+    ${commands.kubectlApply}
+
+## Install with Helm
+
+helm-values.yaml sets the registry, repository and tag of each image and the pull secret:
+
+    ${commands.helm}
+
+## Image names
+
+images.json maps every image as written to the name you pull; images-configmap.yaml holds the same
+as the ConfigMap \`${app.slug}-images\` for operators that create pods at run time.
+`;
+
+  const files: InstallerFile[] = [
+    { path: "README.md", content: readme },
+    ...filesWithPaths(generated),
+    { path: "base/kustomization.yaml", content: baseKustomization },
+    ...base,
+    { path: "images.json", content: imagesJson },
+    { path: "images-configmap.yaml", content: configMap },
+  ];
+  return { files, commands };
+}
+
+/** All files in one zip, at their paths. */
+export function bundleZip(files: InstallerFile[]): Uint8Array {
+  return zipSync(Object.fromEntries(files.map((f) => [f.path, strToU8(f.content)])));
+}

@@ -1,0 +1,53 @@
+import { z } from "zod";
+import { notFound } from "@/lib/errors";
+import { MAX_FILES, MAX_IMAGES } from "@/lib/rewrite/extract";
+import { isValidVersion } from "./version";
+
+export const versionSchema = z
+  .string()
+  .trim()
+  .refine(isValidVersion, "Use 1–64 letters, digits, dots, dashes, underscores or plus signs, starting with a letter or digit (e.g. 1.4.0).");
+
+/** A new release: its version, notes, and the manifests as uploaded and/or a list of images. */
+export const createReleaseSchema = z
+  .object({
+    version: versionSchema,
+    notes: z.string().max(10_000, "At most 10,000 characters.").optional(),
+    manifests: z.union([z.string(), z.array(z.string())]).optional(),
+    files: z.array(z.object({ name: z.string().min(1).max(200), content: z.string() })).max(MAX_FILES).optional(),
+    images: z.array(z.string().max(1024)).max(MAX_IMAGES, `At most ${MAX_IMAGES} images.`).optional(),
+  })
+  .refine((v) => v.manifests !== undefined || v.files !== undefined || v.images !== undefined, { message: "Send manifests, files or images.", path: ["manifests"] });
+
+export type CreateReleaseInput = z.input<typeof createReleaseSchema>;
+
+const stored = <T extends z.ZodType>(schema: T) => (json: string): z.output<T> => schema.parse(JSON.parse(json));
+
+/** Readers for the JSON columns of Release and ReleaseImage. */
+export const parseManifests = stored(z.array(z.object({ name: z.string(), content: z.string() })));
+export const parseImageList = stored(z.array(z.string()));
+export const parseFiles = stored(z.array(z.object({ path: z.string(), content: z.string() })));
+export const parseOccurrences = stored(
+  z.array(z.object({ file: z.string(), document: z.number(), kind: z.string(), name: z.string(), container: z.string(), line: z.number().optional().nullable() })),
+);
+
+/**
+ * Route params for /api/v1/apps/{slug}/releases/{version}/…: the version is a
+ * URL-encoded label; one that is not a valid label names no release (404).
+ */
+export const releaseParams = z.object({
+  slug: z.string().min(1).max(64),
+  version: z.string().transform((v) => {
+    let label = v;
+    try {
+      label = decodeURIComponent(v);
+    } catch {
+      throw notFound("Release");
+    }
+    if (!isValidVersion(label)) throw notFound("Release");
+    return label;
+  }),
+});
+
+/** ?license=<row id or fingerprint> of the installer and bundle routes. */
+export const licenseQuery = z.object({ license: z.string().min(1, "Pass ?license=<license row id or fingerprint>.").max(200) });
