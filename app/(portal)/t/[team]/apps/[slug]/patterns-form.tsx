@@ -1,6 +1,6 @@
 "use client";
 
-import { useActionState } from "react";
+import { useActionState, useState } from "react";
 import { Alert, AlertDescription } from "@/components/ui/alert";
 import { FieldError } from "@/components/ui/field-error";
 import { Label } from "@/components/ui/label";
@@ -12,6 +12,8 @@ import { savePatternsAction } from "./releases/actions";
 /** The app's extra repository patterns, one per line (admins). */
 export function PatternsForm({ team, app, patterns }: { team: string; app: string; patterns: string[] }) {
   const [state, formAction] = useActionState<ActionResult, FormData>(savePatternsAction, { ok: false });
+  // Controlled: React resets uncontrolled fields after the action, and a rejected pattern must stay to be fixed.
+  const [text, setText] = useState(patterns.join("\n"));
   const errors = Object.entries(state.fieldErrors ?? {})
     .filter(([k]) => k.startsWith("patterns"))
     .flatMap(([, v]) => v);
@@ -25,7 +27,8 @@ export function PatternsForm({ team, app, patterns }: { team: string; app: strin
           id="patterns"
           name="patterns"
           rows={4}
-          defaultValue={patterns.join("\n")}
+          value={text}
+          onChange={(e) => setText(e.target.value)}
           placeholder={"quay.io/acme/*\nghcr.io/acme/charts/**"}
           aria-invalid={errors.length ? true : undefined}
           aria-describedby={errors.length ? "patterns-hint patterns-error" : "patterns-hint"}

@@ -32,7 +32,7 @@ export function InstallerFiles({ commands, files }: { commands: { label: string;
         {files.map((f) => (
           <div key={f.path} className="rounded-md border border-zinc-200" data-testid="installer-file">
             <div className="flex flex-wrap items-center gap-2 px-3 py-2">
-              <code className="min-w-0 flex-1 font-mono text-xs break-all">{f.path}</code>
+              <code className="min-w-0 basis-full font-mono text-xs break-all sm:basis-0 sm:flex-1">{f.path}</code>
               <CopyButton value={f.content} label={`Copy ${f.path}`} text="Copy" />
               <Button type="button" variant="outline" size="sm" aria-label={`Download ${f.path}`} onClick={() => download(f.path, f.content)}>
                 <Download className="size-4" aria-hidden /> Download

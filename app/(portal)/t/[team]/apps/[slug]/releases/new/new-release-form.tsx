@@ -38,7 +38,10 @@ export function NewReleaseForm(props: {
     (props.manifests.length ? props.manifests : [{ name: "manifest.yaml", content: "" }]).map((m, key) => ({ key, ...m })),
   );
   const [nextKey, setNextKey] = useState(manifests.length);
+  // Controlled fields: React resets a form's uncontrolled fields after its action runs, and an error must keep the input.
   const [version, setVersion] = useState("");
+  const [notes, setNotes] = useState("");
+  const [images, setImages] = useState(props.images.join("\n"));
   const versionErrors = errorsFor(state.fieldErrors, "version");
   const notesErrors = errorsFor(state.fieldErrors, "notes");
   const manifestErrors = errorsFor(state.fieldErrors, "manifests", "files");
@@ -91,6 +94,8 @@ export function NewReleaseForm(props: {
         <Textarea
           id="notes"
           name="notes"
+          value={notes}
+          onChange={(e) => setNotes(e.target.value)}
           rows={3}
           className="font-sans"
           placeholder="What changed in this release"
@@ -154,7 +159,8 @@ export function NewReleaseForm(props: {
           id="images"
           name="images"
           rows={4}
-          defaultValue={props.images.join("\n")}
+          value={images}
+          onChange={(e) => setImages(e.target.value)}
           placeholder="quay.io/acme/api:1.4"
           aria-invalid={imageErrors.length ? true : undefined}
           aria-describedby={imageErrors.length ? "images-hint images-error" : "images-hint"}
