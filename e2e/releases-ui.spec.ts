@@ -80,6 +80,14 @@ spec:
   await page.getByRole("button", { name: "Create release" }).click();
   await expect(page.locator("#version-error")).toBeVisible({ timeout: 30_000 });
   await expect(page).toHaveURL(/\/releases\/new$/);
+  // Bad YAML is reported on the manifests with file, document and line; what was typed stays.
+  await page.getByLabel("Version").fill("1.0.1");
+  await page.getByLabel("Notes").fill("Broken on purpose.");
+  await page.getByLabel("Manifests").fill("kind: Pod\n---\nmetadata: [unclosed\n");
+  await page.getByRole("button", { name: "Create release" }).click();
+  await expect(page.locator("#manifests-error")).toContainText(/document 2, line \d+/, { timeout: 30_000 });
+  await expect(page.getByLabel("Notes")).toHaveValue("Broken on purpose.");
+  await expect(page.getByLabel("Version")).toHaveValue("1.0.1");
 
   // The app page lists the release and no longer warns; the license pulls its image.
   await page.goto(`/t/${owner.team.slug}/apps/${slug}`);
