@@ -10,6 +10,7 @@ import { createCustomer } from "@/lib/licenses/customers";
 import { handleRegistryRequest } from "@/lib/proxy/handler";
 import { createRegistry } from "@/lib/registries/registries";
 import { MANIFEST_ACCEPT } from "@/lib/registry-client/media-types";
+import { archiveRelease, createRelease } from "@/lib/releases/releases";
 import { appScopeSummary, getExtraPatterns, invalidateScope, isInReleaseScope, setExtraPatterns, setLicensePin, SNAPSHOT_TTL_MS } from "@/lib/releases/scope";
 import { teamContextForUser, type TeamContext } from "@/lib/teams/access";
 import { startRegistry, stopAll, type RunningRegistry } from "@/lib/testing/registries/harness";
@@ -200,6 +201,27 @@ describe("release scope at the proxy", () => {
     const other = await signUp({ email: `scope-other-${Date.now()}@example.com`, password: "correct horse battery", teamName: "Other" });
     const otherCtx = await teamContextForUser(other.user, other.team.slug, "team:view");
     await expect(setLicensePin(otherCtx, licenseRowId, { maxVersion: "1.0.0" })).rejects.toMatchObject({ code: "NOT_FOUND" });
+  });
+
+  it("allows what a release created by the release library ships (from manifests), and stops it when archived", async () => {
+    const appSlug = `scope-lib-${stamp}`;
+    await createApp(ctx, { name: "Library", slug: appSlug });
+    const customer = (await createCustomer(ctx, appSlug, { name: "Lib customer" })).license.licenseId;
+    const manifests = [{ name: "deploy.yaml", content: `apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: api }\nspec:\n  template:\n    spec:\n      containers: [{ name: api, image: "${upstream.host}/acme/api:1" }]\n` }];
+    const release = await createRelease(ctx, appSlug, { version: "3.0.0", files: manifests });
+    expect(release.images.map((i) => i.upstreamRepository)).toEqual([`${up}/acme/api`]);
+    const pull = () => manifest("acme/api", customer, up, appSlug);
+    expect((await pull()).status).toBe(200);
+    expect((await manifest("acme/worker", customer, up, appSlug)).status).toBe(403);
+    await archiveRelease(ctx, appSlug, "3.0.0");
+    const started = Date.now();
+    let status = 200;
+    while (status !== 403 && Date.now() - started < 3000) {
+      status = (await pull()).status;
+      if (status !== 403) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(status).toBe(403);
+    expect(Date.now() - started).toBeLessThan(1000);
   });
 
   it("checks in well under a millisecond at p99 (in-process snapshot)", async () => {
