@@ -34,7 +34,7 @@ export function CustomersTable({
     return s ? `${basePath}?${s}` : basePath;
   };
   return (
-    <div className="grid gap-3">
+    <div className="grid grid-cols-1 gap-3">
       <form method="get" action={basePath} className="flex flex-wrap items-end gap-2" role="search">
         <Input name="q" defaultValue={filters.q} placeholder="Search name or email" aria-label="Search customers" className="max-w-xs" />
         <SelectNative name="state" defaultValue={filters.state ?? ""} aria-label="License state" className="w-40">

@@ -16,7 +16,7 @@ const ITEMS = [
 export function NavLinks({ teamSlug }: { teamSlug: string }) {
   const pathname = usePathname();
   return (
-    <nav aria-label="Main" className="-mx-1 flex gap-1 overflow-x-auto px-1 md:mx-0 md:grid md:overflow-visible md:px-0">
+    <nav aria-label="Main" className="grid gap-1">
       {ITEMS.map(({ segment, label, icon: Icon }) => {
         const href = `/t/${teamSlug}/${segment}`;
         const active = pathname === href || pathname.startsWith(`${href}/`);

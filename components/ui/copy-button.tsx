@@ -4,8 +4,11 @@ import { useEffect, useState } from "react";
 import { Check, Copy } from "lucide-react";
 import { Button, type ButtonProps } from "./button";
 
-/** Copies `value` to the clipboard and confirms for two seconds. */
-export function CopyButton({ value, label = "Copy", ...props }: Omit<ButtonProps, "onClick" | "value"> & { value: string; label?: string }) {
+/**
+ * Copies `value` to the clipboard and confirms for two seconds. `label` is the
+ * accessible name; `text` (default: the label) is what the button shows.
+ */
+export function CopyButton({ value, label = "Copy", text, ...props }: Omit<ButtonProps, "onClick" | "value"> & { value: string; label?: string; text?: string }) {
   const [copied, setCopied] = useState(false);
   useEffect(() => {
     if (!copied) return;
@@ -25,7 +28,7 @@ export function CopyButton({ value, label = "Copy", ...props }: Omit<ButtonProps
       {...props}
     >
       {copied ? <Check className="size-4" aria-hidden /> : <Copy className="size-4" aria-hidden />}
-      {copied ? "Copied" : label}
+      {copied ? "Copied" : (text ?? label)}
     </Button>
   );
 }

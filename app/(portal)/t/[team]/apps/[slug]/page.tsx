@@ -7,10 +7,14 @@ import { CustomersTable } from "@/components/licenses/customers-table";
 import { getApp } from "@/lib/apps/apps";
 import { orNotFound } from "@/lib/http/or-not-found";
 import { listCustomers, listCustomersSchema } from "@/lib/licenses/customers";
+import { listReleases } from "@/lib/releases/releases";
+import { appScopeSummary } from "@/lib/releases/scope";
 import { teamPageContext } from "@/lib/teams/page-context";
 import { can } from "@/lib/teams/roles";
 import { AppSettingsForm } from "./app-settings-form";
 import { NewCustomerForm } from "./new-customer-form";
+import { PatternsForm } from "./patterns-form";
+import { ReleasesSection } from "./releases-section";
 
 export const metadata: Metadata = { title: "App" };
 
@@ -26,7 +30,13 @@ export default async function AppPage({
   const app = await orNotFound(getApp(ctx.team.id, slug));
   const parsed = listCustomersSchema.safeParse(await searchParams);
   const filters = parsed.success ? parsed.data : {};
-  const page = await listCustomers(ctx.team.id, { ...filters, appId: app.id });
+  const [page, releases, scope] = await Promise.all([
+    listCustomers(ctx.team.id, { ...filters, appId: app.id }),
+    listReleases(ctx.team.id, app.slug, { includeArchived: true }),
+    appScopeSummary(ctx.team.id, app.slug),
+  ]);
+  const base = `/t/${ctx.team.slug}/apps/${app.slug}`;
+  const patterns = scope.patterns;
   return (
     <>
       <PageHeader
@@ -38,8 +48,9 @@ export default async function AppPage({
           </Button>
         }
       />
-      <div className="grid gap-6">
-        <section className="grid gap-3" aria-labelledby="customers-heading">
+      <div className="grid grid-cols-1 gap-6">
+        <ReleasesSection base={base} releases={releases} canManage={can(ctx.role, "app:manage")} allowsNothing={scope.allowsNothing} />
+        <section className="grid grid-cols-1 gap-3" aria-labelledby="customers-heading">
           <h2 id="customers-heading" className="text-lg font-semibold">
             Customers
           </h2>
@@ -56,6 +67,28 @@ export default async function AppPage({
             </CardContent>
           </Card>
         ) : null}
+        <Card className="max-w-2xl">
+          <CardHeader>
+            <CardTitle>Extra repository patterns</CardTitle>
+            <CardDescription>
+              A license pulls the private images of the app&apos;s active releases. Add patterns for repositories the manifests do not show (a chart&apos;s
+              hooks, images an operator creates at run time).
+            </CardDescription>
+          </CardHeader>
+          <CardContent>
+            {can(ctx.role, "app:manage") ? (
+              <PatternsForm team={ctx.team.slug} app={app.slug} patterns={patterns} />
+            ) : patterns.length ? (
+              <ul className="grid gap-1 font-mono text-sm" data-testid="patterns-list">
+                {patterns.map((p) => (
+                  <li key={p}>{p}</li>
+                ))}
+              </ul>
+            ) : (
+              <p className="text-sm text-zinc-600">No extra patterns.</p>
+            )}
+          </CardContent>
+        </Card>
         <Card className="max-w-2xl">
           <CardHeader>
             <CardTitle>App settings</CardTitle>

@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { PageHeader } from "@/components/shell/page-header";
+import { Button } from "@/components/ui/button";
 import { getApp } from "@/lib/apps/apps";
 import { env } from "@/lib/env";
 import { orNotFound } from "@/lib/http/or-not-found";
@@ -24,9 +25,16 @@ export default async function ImagesPage({ params }: { params: Promise<{ team: s
         title={`Images of ${app.name}`}
         description={`Paste or upload the app's manifests (or list images). Gantry probes each image anonymously, as an installer would: public images stay as written, private ones are rewritten to ${proxyDomain}/proxy/${app.slug}/…`}
         actions={
-          <Link href={`/t/${ctx.team.slug}/apps/${app.slug}`} className="text-sm text-zinc-600 hover:underline">
-            Back to {app.name}
-          </Link>
+          <>
+            {can(ctx.role, "app:manage") ? (
+              <Button asChild variant="outline">
+                <Link href={`/t/${ctx.team.slug}/apps/${app.slug}/releases/new`}>Save as release…</Link>
+              </Button>
+            ) : null}
+            <Link href={`/t/${ctx.team.slug}/apps/${app.slug}`} className="text-sm text-zinc-600 hover:underline">
+              Back to {app.name}
+            </Link>
+          </>
         }
       />
       <PreviewClient

@@ -3,8 +3,8 @@
 import { useRef, useState } from "react";
 import { strToU8, zipSync } from "fflate";
 import { Download, Loader2, Play } from "lucide-react";
+import { ImageStatusBadge } from "@/components/releases/image-status";
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
-import { Badge, type BadgeVariant } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { CopyButton } from "@/components/ui/copy-button";
@@ -25,16 +25,6 @@ interface Row {
 }
 type Files = Record<"kustomization.yaml" | "secret.yaml" | "pullsecrets.yaml" | "helm-values.yaml", string>;
 
-const STATUS: Record<string, { label: string; variant: BadgeVariant }> = {
-  public: { label: "public", variant: "success" },
-  private: { label: "private → proxy", variant: "default" },
-  not_found: { label: "not found", variant: "warning" },
-  rate_limited: { label: "rate limited", variant: "warning" },
-  unreachable: { label: "unreachable", variant: "destructive" },
-  vendor_registry: { label: "vendor registry", variant: "secondary" },
-  already_proxied: { label: "already proxied", variant: "secondary" },
-  invalid: { label: "invalid", variant: "destructive" },
-};
 
 const FILE_PATHS: Record<keyof Files, string> = {
   "kustomization.yaml": "overlays/midstream/kustomization.yaml",
@@ -189,7 +179,6 @@ export function PreviewClient(props: {
             </TableHeader>
             <TableBody>
               {rows.map((r) => {
-                const s = STATUS[r.status] ?? { label: r.status, variant: "secondary" as const };
                 return (
                   <TableRow key={r.image} data-testid="preview-row" data-status={r.status}>
                     <TableCell className="max-w-xs align-top">
@@ -199,7 +188,7 @@ export function PreviewClient(props: {
                       </div>
                     </TableCell>
                     <TableCell className="align-top">
-                      <Badge variant={s.variant}>{s.label}</Badge>
+                      <ImageStatusBadge status={r.status} />
                     </TableCell>
                     <TableCell className="max-w-md align-top text-sm">
                       {r.reason}

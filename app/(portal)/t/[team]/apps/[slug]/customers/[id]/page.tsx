@@ -12,12 +12,27 @@ import { PullsTable } from "@/components/licenses/pulls-table";
 import { orNotFound } from "@/lib/http/or-not-found";
 import { getCustomer, revealLicenseId } from "@/lib/licenses/customers";
 import { listLicensePulls } from "@/lib/licenses/pulls";
+import { listReleases } from "@/lib/releases/releases";
 import { teamPageContext } from "@/lib/teams/page-context";
 import { can } from "@/lib/teams/roles";
 import { ExpiryForm } from "./expiry-form";
+import { PinForm } from "./pin-form";
 import { RevokeRestore } from "./revoke-restore";
 
 export const metadata: Metadata = { title: "Customer" };
+
+/**
+ * The license's pin, when the customer loader returns it (maxVersion, releasedBefore);
+ * `known` is false while getCustomer does not select those columns.
+ */
+function currentPin(license: object): { known: boolean; maxVersion: string | null; releasedBefore: Date | null } {
+  const l = license as { maxVersion?: unknown; releasedBefore?: unknown };
+  return {
+    known: "maxVersion" in l || "releasedBefore" in l,
+    maxVersion: typeof l.maxVersion === "string" && l.maxVersion ? l.maxVersion : null,
+    releasedBefore: l.releasedBefore instanceof Date ? l.releasedBefore : null,
+  };
+}
 
 export default async function CustomerPage({
   params,
@@ -36,6 +51,12 @@ export default async function CustomerPage({
   const { created } = await searchParams;
   const pulls = await listLicensePulls(ctx.team.id, l.id, 20);
   const base = `/t/${ctx.team.slug}/apps/${customer.app.slug}/customers/${customer.id}`;
+  const canManage = can(ctx.role, "customer:manage");
+  const versions = canManage ? (await listReleases(ctx.team.id, customer.app.slug, { includeArchived: true })).map((r) => r.version) : [];
+  const pin = currentPin(l);
+  const pinText = [pin.maxVersion ? `releases up to ${pin.maxVersion}` : null, pin.releasedBefore ? `releases published before ${pin.releasedBefore.toISOString().slice(0, 10)}` : null]
+    .filter(Boolean)
+    .join(" and ");
   return (
     <>
       <PageHeader
@@ -47,7 +68,7 @@ export default async function CustomerPage({
           </Link>
         }
       />
-      <div className="grid max-w-3xl gap-6">
+      <div className="grid max-w-3xl grid-cols-1 gap-6">
         {created ? (
           <Alert variant="success">
             <AlertDescription>Customer created with a license. Send them the license file.</AlertDescription>
@@ -63,12 +84,12 @@ export default async function CustomerPage({
             </CardDescription>
           </CardHeader>
           <CardContent className="grid gap-4">
-            <dl className="grid grid-cols-[10rem_1fr] items-center gap-y-2 text-sm">
+            <dl className="grid grid-cols-[7rem_minmax(0,1fr)] items-center gap-y-2 text-sm sm:grid-cols-[10rem_minmax(0,1fr)]">
               <dt className="text-zinc-600">License ID</dt>
-              <dd className="flex items-center gap-2">
+              <dd className="flex min-w-0 flex-wrap items-center gap-2">
                 {licenseId ? (
                   <>
-                    <code className="rounded bg-zinc-100 px-2 py-1 font-mono text-xs" data-testid="license-id">
+                    <code className="rounded bg-zinc-100 px-2 py-1 font-mono text-xs break-all" data-testid="license-id">
                       {licenseId}
                     </code>
                     <CopyButton value={licenseId} label="Copy ID" />
@@ -132,7 +153,32 @@ export default async function CustomerPage({
             </CardContent>
           ) : null}
         </Card>
-        {can(ctx.role, "customer:manage") ? (
+        <Card>
+          <CardHeader>
+            <CardTitle>Pinning</CardTitle>
+            <CardDescription data-testid="current-pin">
+              {!pin.known
+                ? "Limit this license to releases up to a version, or published before a day (a trial that should not receive newer versions)."
+                : pinText
+                  ? `Pinned: this license reaches only ${pinText}.`
+                  : "Not pinned: this license reaches every active release."}
+            </CardDescription>
+          </CardHeader>
+          {canManage ? (
+            <CardContent>
+              <PinForm
+                team={ctx.team.slug}
+                app={customer.app.slug}
+                customerId={customer.id}
+                licenseRowId={l.id}
+                maxVersion={pin.maxVersion ?? ""}
+                releasedBefore={pin.releasedBefore ? pin.releasedBefore.toISOString().slice(0, 10) : ""}
+                versions={versions}
+              />
+            </CardContent>
+          ) : null}
+        </Card>
+        {canManage ? (
           <Card>
             <CardHeader>
               <CardTitle>Expiry</CardTitle>
