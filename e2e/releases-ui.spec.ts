@@ -185,4 +185,7 @@ test("extra patterns: field errors, and a pattern lifts the allows-nothing notic
   await pin.getByLabel("Released before").fill("2026-12-01");
   await pin.getByRole("button", { name: "Save pin" }).click();
   await expect(pin.getByRole("status")).toContainText("Pinned to releases up to 1.2.0 and released before 2026-12-01");
+  await page.reload();
+  await expect(page.getByTestId("current-pin")).toContainText("Pinned: this license reaches only releases up to 1.2.0");
+  await expect(page.getByTestId("pin-form").getByLabel("Up to version")).toHaveValue("1.2.0");
 });

@@ -62,6 +62,8 @@ const LICENSE_FIELDS = {
   revokedAt: true,
   revokedByLabel: true,
   revokeReason: true,
+  maxVersion: true,
+  releasedBefore: true,
   createdAt: true,
   updatedAt: true,
 } as const;
@@ -77,7 +79,18 @@ const CUSTOMER_FIELDS = {
   license: { select: LICENSE_FIELDS },
 } as const;
 
-type LicenseRow = { id: string; fingerprint: string; expiresAt: Date | null; revokedAt: Date | null; revokedByLabel: string | null; revokeReason: string | null; createdAt: Date; updatedAt: Date };
+type LicenseRow = {
+  id: string;
+  fingerprint: string;
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+  revokedByLabel: string | null;
+  revokeReason: string | null;
+  maxVersion: string | null;
+  releasedBefore: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+};
 
 export function presentLicense(l: LicenseRow, now = new Date()) {
   return { ...l, state: licenseState(l, now), daysLeft: daysLeft(l.expiresAt, now) };

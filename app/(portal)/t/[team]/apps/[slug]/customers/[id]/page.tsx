@@ -21,19 +21,6 @@ import { RevokeRestore } from "./revoke-restore";
 
 export const metadata: Metadata = { title: "Customer" };
 
-/**
- * The license's pin, when the customer loader returns it (maxVersion, releasedBefore);
- * `known` is false while getCustomer does not select those columns.
- */
-function currentPin(license: object): { known: boolean; maxVersion: string | null; releasedBefore: Date | null } {
-  const l = license as { maxVersion?: unknown; releasedBefore?: unknown };
-  return {
-    known: "maxVersion" in l || "releasedBefore" in l,
-    maxVersion: typeof l.maxVersion === "string" && l.maxVersion ? l.maxVersion : null,
-    releasedBefore: l.releasedBefore instanceof Date ? l.releasedBefore : null,
-  };
-}
-
 export default async function CustomerPage({
   params,
   searchParams,
@@ -53,7 +40,7 @@ export default async function CustomerPage({
   const base = `/t/${ctx.team.slug}/apps/${customer.app.slug}/customers/${customer.id}`;
   const canManage = can(ctx.role, "customer:manage");
   const versions = canManage ? (await listReleases(ctx.team.id, customer.app.slug, { includeArchived: true })).map((r) => r.version) : [];
-  const pin = currentPin(l);
+  const pin = { maxVersion: l.maxVersion, releasedBefore: l.releasedBefore };
   const pinText = [pin.maxVersion ? `releases up to ${pin.maxVersion}` : null, pin.releasedBefore ? `releases published before ${pin.releasedBefore.toISOString().slice(0, 10)}` : null]
     .filter(Boolean)
     .join(" and ");
@@ -157,11 +144,9 @@ export default async function CustomerPage({
           <CardHeader>
             <CardTitle>Pinning</CardTitle>
             <CardDescription data-testid="current-pin">
-              {!pin.known
-                ? "Limit this license to releases up to a version, or published before a day (a trial that should not receive newer versions)."
-                : pinText
-                  ? `Pinned: this license reaches only ${pinText}.`
-                  : "Not pinned: this license reaches every active release."}
+              {pinText
+                ? `Pinned: this license reaches only ${pinText}.`
+                : "Not pinned: this license reaches every active release. Limit it to releases up to a version, or published before a day (a trial that should not receive newer versions)."}
             </CardDescription>
           </CardHeader>
           {canManage ? (
