@@ -29,8 +29,9 @@ async function acquire(): Promise<Worker> {
   busy++;
   const reused = idle.pop();
   if (reused) return reused;
-  // Loaded from disk at run time, not bundled: the worker loads extract.ts itself through tsx.
-  const w = new Worker(/* webpackIgnore: true */ /* turbopackIgnore: true */ WORKER, { resourceLimits: { maxOldGenerationSizeMb: 512 } });
+  // Loaded from disk at run time, not bundled (the worker loads extract.ts itself through
+  // tsx): constructed indirectly so Next's bundler does not rewrite it as a bundled worker.
+  const w: Worker = Reflect.construct(Worker, [WORKER, { resourceLimits: { maxOldGenerationSizeMb: 512 } }]);
   w.unref(); // an idle parser never keeps the process alive
   return w;
 }
