@@ -7,8 +7,8 @@ import { AppError, notFound } from "@/lib/errors";
 import { getApp } from "@/lib/apps/apps";
 import { findLicense } from "@/lib/licenses/api";
 import { revealLicenseId } from "@/lib/licenses/customers";
-import { generateFiles, secretName } from "@/lib/rewrite/generate";
-import { extractAll } from "@/lib/rewrite/preview";
+import { secretName } from "@/lib/rewrite/generate";
+import { extractAll, installerFiles } from "@/lib/rewrite/preview";
 import type { ProbeResult } from "@/lib/rewrite/probe";
 import type { TeamContext } from "@/lib/teams/access";
 import { can } from "@/lib/teams/roles";
@@ -72,16 +72,7 @@ export async function installerForLicense(ctx: TeamContext, appSlug: string, ver
   // The stored manifests parsed again give the same occurrences and workloads as at creation.
   const { occurrences, workloads } = await extractAll(release.manifests, release.imageList);
   const config = env();
-  const generated = generateFiles({
-    appSlug: app.slug,
-    proxyDomain: config.proxyDomain,
-    registryDomain: config.registryDomain,
-    additionalNamespaces: app.additionalNamespaces,
-    licenseId,
-    occurrences,
-    workloads,
-    results: storedResults(release),
-  });
+  const generated = installerFiles(app, { licenseId, occurrences, workloads, results: storedResults(release) });
 
   const taken = new Set<string>();
   const base = release.manifests.map((m) => ({ path: `base/${baseFileName(m.name, taken)}`, content: m.content }));

@@ -1,14 +1,13 @@
 import "server-only";
 import { db, type Tx } from "@/lib/db";
-import { env } from "@/lib/env";
 import { AppError, notFound } from "@/lib/errors";
 import { recordActivity } from "@/lib/activity/record";
 import { invalidateScope } from "./scope";
 import { getApp } from "@/lib/apps/apps";
 import { parseReference } from "@/lib/registry-client/reference";
 import { pathNameFor } from "@/lib/registries/endpoint";
-import { generateFiles, type GeneratedFiles } from "@/lib/rewrite/generate";
-import { extractAll, manifestFiles, occurrencesOf, probeAll } from "@/lib/rewrite/preview";
+import type { GeneratedFiles } from "@/lib/rewrite/generate";
+import { extractAll, installerFiles, manifestFiles, occurrencesOf, probeAll } from "@/lib/rewrite/preview";
 import { IMAGE_STATUSES, type ImageStatus, type ProbeResult } from "@/lib/rewrite/probe";
 import type { TeamContext } from "@/lib/teams/access";
 import { createReleaseSchema, parseFiles, parseImageList, parseManifests, parseOccurrences, type CreateReleaseInput } from "./schema";
@@ -130,17 +129,7 @@ export async function createRelease(ctx: TeamContext, appSlug: string, input: Cr
   const imageList = data.images ?? [];
   const { occurrences, workloads } = await extractAll(manifests, imageList, options.signal);
   const results = await probeAll(ctx.team.id, app.slug, occurrences, { signal: options.signal });
-  const config = env();
-  const files = generateFiles({
-    appSlug: app.slug,
-    proxyDomain: config.proxyDomain,
-    registryDomain: config.registryDomain,
-    additionalNamespaces: app.additionalNamespaces,
-    licenseId: undefined,
-    occurrences,
-    workloads,
-    results,
-  });
+  const files = installerFiles(app, { licenseId: undefined, occurrences, workloads, results });
 
   try {
     await db.$transaction(async (tx) => {

@@ -63,20 +63,20 @@ export async function runPreview(
   const config = env();
   const where = (image: string) => occurrencesOf(occurrences, image);
   const images: PreviewImage[] = results.map((r) => ({ ...r, occurrences: where(r.image) }));
-  const files_ = generateFiles({
-    appSlug: app.slug,
-    proxyDomain: config.proxyDomain,
-    registryDomain: config.registryDomain,
-    additionalNamespaces: app.additionalNamespaces,
-    licenseId,
-    occurrences,
-    workloads,
-    results,
-  });
+  const files_ = installerFiles(app, { licenseId, occurrences, workloads, results });
   return { app: { slug: app.slug, name: app.name }, images, files: files_, summary: summary(results, config.proxyDomain), licensePicked: Boolean(licenseId) };
 }
 
 /** The uploaded manifests as files: `files` as given, then pasted `manifests` as manifest[-n].yaml. */
+/** The installer's files for an app with this environment's proxy and registry domains. */
+export function installerFiles(
+  app: { slug: string; additionalNamespaces: string[] },
+  input: { licenseId: string | undefined; occurrences: ImageOccurrence[]; workloads: WorkloadRef[]; results: ProbeResult[] },
+) {
+  const config = env();
+  return generateFiles({ appSlug: app.slug, proxyDomain: config.proxyDomain, registryDomain: config.registryDomain, additionalNamespaces: app.additionalNamespaces, ...input });
+}
+
 export function manifestFiles(data: { manifests?: string | string[] | undefined; files?: ManifestFile[] | undefined }): ManifestFile[] {
   return [
     ...(data.files ?? []),
