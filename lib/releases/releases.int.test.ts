@@ -21,6 +21,7 @@ let open: RunningRegistry;
 let token: RunningRegistry;
 let ctx: TeamContext;
 let other: TeamContext;
+let privateDigest = "";
 let openDigest = "";
 const slug = `rel-${Date.now().toString(36)}`;
 const proxy = `gantry.test:8443/proxy/${slug}`;
@@ -35,7 +36,7 @@ beforeAll(async () => {
   [open, token] = await Promise.all([startRegistry({ auth: "none" }), startRegistry({ auth: "token", users: { bob: "bob-pw" } })]);
   const img = await buildImage({ files: { "r.txt": "release\n" } });
   ({ digest: openDigest } = await pushImage(img, { registry: open, repo: "acme/open", tag: "1.0" }));
-  await pushImage(img, { registry: token, repo: "private/api", tag: "2.0", creds: "bob:bob-pw" });
+  ({ digest: privateDigest } = await pushImage(img, { registry: token, repo: "private/api", tag: "2.0", creds: "bob:bob-pw" }));
   ctx = await teamCtx("Releases");
   other = await teamCtx("Other");
   await createApp(ctx, { name: "Releases", slug });
@@ -69,7 +70,8 @@ describe("releases against real registries", () => {
       status: "private",
       rewritten: `${proxy}/127.0.0.1_${token.port}/private/api:2.0`,
       upstreamRepository: `127.0.0.1_${token.port}/private/api`,
-      digest: null,
+      // Seen with the team registry's credentials: anonymous probes get no digest for private images.
+      digest: privateDigest,
       occurrences: [expect.objectContaining({ file: "manifest.yaml", kind: "Deployment", name: "api", container: "containers[0]" })],
     });
     expect(by[`${open.host}/acme/open:1.0`]).toMatchObject({ status: "public", digest: openDigest, rewritten: null, upstreamRepository: null });
@@ -119,8 +121,16 @@ describe("releases against real registries", () => {
     const img = await buildImage({ files: { "r.txt": "release, rebuilt\n" } });
     const { digest: moved } = await pushImage(img, { registry: open, repo: "acme/open", tag: "1.0" });
     expect(moved).not.toBe(openDigest);
+    // A private image's tag moves too: the re-probe sees it through the registry's credentials.
+    const { digest: movedPrivate } = await pushImage(img, { registry: token, repo: "private/api", tag: "2.0", creds: "bob:bob-pw" });
     const { release, changes } = await reprobeRelease(ctx, slug, "1.9.0");
-    expect(changes).toEqual([{ image: `${open.host}/acme/open:1.0`, from: { status: "public", digest: openDigest }, to: { status: "public", digest: moved } }]);
+    expect(changes).toEqual(
+      expect.arrayContaining([
+        { image: `${open.host}/acme/open:1.0`, from: { status: "public", digest: openDigest }, to: { status: "public", digest: moved } },
+        { image: `${token.host}/private/api:2.0`, from: { status: "private", digest: privateDigest }, to: { status: "private", digest: movedPrivate } },
+      ]),
+    );
+    expect(changes).toHaveLength(2);
     const row = release.images.find((i) => i.image === `${open.host}/acme/open:1.0`);
     expect(row).toMatchObject({ digest: moved, previousDigest: openDigest, previousStatus: "public" });
     expect(release.files).toEqual(before.files);

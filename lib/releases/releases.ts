@@ -2,6 +2,7 @@ import "server-only";
 import { db, type Tx } from "@/lib/db";
 import { AppError, notFound } from "@/lib/errors";
 import { recordActivity } from "@/lib/activity/record";
+import { withPrivateDigests } from "./digests";
 import { invalidateScope } from "./scope";
 import { getApp } from "@/lib/apps/apps";
 import { parseReference } from "@/lib/registry-client/reference";
@@ -128,7 +129,7 @@ export async function createRelease(ctx: TeamContext, appSlug: string, input: Cr
   const manifests = manifestFiles(data);
   const imageList = data.images ?? [];
   const { occurrences, workloads } = await extractAll(manifests, imageList, options.signal);
-  const results = await probeAll(ctx.team.id, app.slug, occurrences, { signal: options.signal });
+  const results = await withPrivateDigests(ctx.team.id, await probeAll(ctx.team.id, app.slug, occurrences, { signal: options.signal }), options.signal);
   const files = installerFiles(app, { licenseId: undefined, occurrences, workloads, results });
 
   try {
@@ -249,7 +250,7 @@ export interface ProbeChange {
 export async function reprobeRelease(ctx: TeamContext, appSlug: string, version: string, options: { signal?: AbortSignal } = {}): Promise<{ release: ReleaseDetail; changes: ProbeChange[] }> {
   const app = await getApp(ctx.team.id, appSlug);
   const current = await loadDetail(db, ctx.team.id, app.id, version);
-  const results = await probeAll(ctx.team.id, app.slug, current.images, { signal: options.signal });
+  const results = await withPrivateDigests(ctx.team.id, await probeAll(ctx.team.id, app.slug, current.images, { signal: options.signal }), options.signal);
   const byImage = new Map(results.map((r) => [r.image, r]));
   const changes: ProbeChange[] = [];
   const release = await db.$transaction(async (tx) => {
