@@ -2,7 +2,7 @@ import { signOutAction } from "@/app/(auth)/actions";
 import { AppShell } from "@/components/shell/app-shell";
 import { listUserTeams } from "@/lib/teams/access";
 import { countMyInvitations } from "@/lib/teams/invitations";
-import { teamPageContext } from "@/lib/teams/page-context";
+import { teamPageContext } from "@/lib/http/page-context";
 
 export default async function TeamLayout({ children, params }: { children: React.ReactNode; params: Promise<{ team: string }> }) {
   const { team } = await params;

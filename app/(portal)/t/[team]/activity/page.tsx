@@ -10,7 +10,7 @@ import { describeAction } from "@/lib/activity/actions";
 import { listActivity } from "@/lib/activity/list";
 import { listTeamPulls } from "@/lib/licenses/pulls";
 import { PullsTable } from "@/components/licenses/pulls-table";
-import { teamPageContext } from "@/lib/teams/page-context";
+import { teamPageContext } from "@/lib/http/page-context";
 
 export const metadata: Metadata = { title: "Activity" };
 

@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import { PageHeader } from "@/components/shell/page-header";
 import { CustomersTable } from "@/components/licenses/customers-table";
 import { listCustomers, listCustomersSchema } from "@/lib/licenses/customers";
-import { teamPageContext } from "@/lib/teams/page-context";
+import { teamPageContext } from "@/lib/http/page-context";
 
 export const metadata: Metadata = { title: "Customers" };
 

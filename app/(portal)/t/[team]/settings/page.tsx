@@ -5,7 +5,7 @@ import { listApiTokens } from "@/lib/api-tokens/tokens";
 import { env } from "@/lib/env";
 import { listTeamInvitations } from "@/lib/teams/invitations";
 import { listMembers } from "@/lib/teams/members";
-import { teamPageContext } from "@/lib/teams/page-context";
+import { teamPageContext } from "@/lib/http/page-context";
 import { can } from "@/lib/teams/roles";
 import { MembersSection } from "./members-section";
 import { TokensSection } from "./tokens-section";

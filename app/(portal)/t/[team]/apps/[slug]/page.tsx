@@ -9,7 +9,7 @@ import { orNotFound } from "@/lib/http/or-not-found";
 import { listCustomers, listCustomersSchema } from "@/lib/licenses/customers";
 import { listReleases } from "@/lib/releases/releases";
 import { appScopeSummary } from "@/lib/releases/scope";
-import { teamPageContext } from "@/lib/teams/page-context";
+import { teamPageContext } from "@/lib/http/page-context";
 import { can } from "@/lib/teams/roles";
 import { AppSettingsForm } from "./app-settings-form";
 import { NewCustomerForm } from "./new-customer-form";

@@ -7,7 +7,7 @@ import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@
 import { PageHeader } from "@/components/shell/page-header";
 import { TestStatus } from "@/components/registries/test-status";
 import { listRegistries } from "@/lib/registries/registries";
-import { teamPageContext } from "@/lib/teams/page-context";
+import { teamPageContext } from "@/lib/http/page-context";
 import { can } from "@/lib/teams/roles";
 
 export const metadata: Metadata = { title: "Registries" };

@@ -6,7 +6,7 @@ import { PageHeader } from "@/components/shell/page-header";
 import { TestStatus } from "@/components/registries/test-status";
 import { orNotFound } from "@/lib/http/or-not-found";
 import { getRegistry } from "@/lib/registries/registries";
-import { teamPageContext } from "@/lib/teams/page-context";
+import { teamPageContext } from "@/lib/http/page-context";
 import { can } from "@/lib/teams/roles";
 import { RegistryForm } from "../registry-form";
 import { DeleteRegistryButton } from "./delete-registry-button";

@@ -6,7 +6,7 @@ import { getApp } from "@/lib/apps/apps";
 import { env } from "@/lib/env";
 import { orNotFound } from "@/lib/http/or-not-found";
 import { listCustomers } from "@/lib/licenses/customers";
-import { teamPageContext } from "@/lib/teams/page-context";
+import { teamPageContext } from "@/lib/http/page-context";
 import { can } from "@/lib/teams/roles";
 import { PreviewClient } from "./preview-client";
 

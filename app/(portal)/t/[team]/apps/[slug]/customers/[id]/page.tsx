@@ -13,7 +13,7 @@ import { orNotFound } from "@/lib/http/or-not-found";
 import { getCustomer, revealLicenseId } from "@/lib/licenses/customers";
 import { listLicensePulls } from "@/lib/licenses/pulls";
 import { listReleases } from "@/lib/releases/releases";
-import { teamPageContext } from "@/lib/teams/page-context";
+import { teamPageContext } from "@/lib/http/page-context";
 import { can } from "@/lib/teams/roles";
 import { ExpiryForm } from "./expiry-form";
 import { PinForm } from "./pin-form";

@@ -15,7 +15,7 @@ import { orNotFound } from "@/lib/http/or-not-found";
 import { getCustomer, listCustomers } from "@/lib/licenses/customers";
 import { installerForLicense } from "@/lib/releases/installer";
 import { getRelease } from "@/lib/releases/releases";
-import { teamPageContext } from "@/lib/teams/page-context";
+import { teamPageContext } from "@/lib/http/page-context";
 import { can } from "@/lib/teams/roles";
 import { CustomerPicker } from "./customer-picker";
 import { InstallerFiles } from "./installer-files";

@@ -6,7 +6,7 @@ import { Card, CardContent } from "@/components/ui/card";
 import { getApp } from "@/lib/apps/apps";
 import { orNotFound } from "@/lib/http/or-not-found";
 import { latestRelease } from "@/lib/releases/releases";
-import { teamPageContext } from "@/lib/teams/page-context";
+import { teamPageContext } from "@/lib/http/page-context";
 import { can } from "@/lib/teams/roles";
 import { NewReleaseForm } from "./new-release-form";
 
