@@ -5,16 +5,29 @@ import type { ServerResponse } from "node:http";
  *   {"errors": [{"code": "...", "message": "...", "detail": ...}]}
  * Every answer a container client sees from /v2/ uses it.
  */
-export type RegistryErrorCode =
-  | "UNAUTHORIZED"
-  | "DENIED"
-  | "NAME_INVALID"
-  | "NAME_UNKNOWN"
-  | "MANIFEST_UNKNOWN"
-  | "BLOB_UNKNOWN"
-  | "UNSUPPORTED"
-  | "TOOMANYREQUESTS"
-  | "UNAVAILABLE";
+export const REGISTRY_ERROR_CODES = [
+  "UNAUTHORIZED",
+  "DENIED",
+  "NAME_INVALID",
+  "NAME_UNKNOWN",
+  "MANIFEST_UNKNOWN",
+  "MANIFEST_INVALID",
+  "MANIFEST_BLOB_UNKNOWN",
+  "BLOB_UNKNOWN",
+  "BLOB_UPLOAD_INVALID",
+  "BLOB_UPLOAD_UNKNOWN",
+  "DIGEST_INVALID",
+  "SIZE_INVALID",
+  "UNSUPPORTED",
+  "TOOMANYREQUESTS",
+  "UNAVAILABLE",
+] as const;
+
+export type RegistryErrorCode = (typeof REGISTRY_ERROR_CODES)[number];
+
+export function isRegistryErrorCode(code: unknown): code is RegistryErrorCode {
+  return typeof code === "string" && (REGISTRY_ERROR_CODES as readonly string[]).includes(code);
+}
 
 export class ProxyError extends Error {
   override name = "ProxyError";

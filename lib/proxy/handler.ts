@@ -8,7 +8,7 @@ import { BODY_LIMITS, readBounded, watchThroughput, type HttpResponse } from "@/
 import { MANIFEST_ACCEPT } from "@/lib/registry-client/media-types";
 import { isInReleaseScope } from "@/lib/releases/scope";
 import { authenticate, authorizePull, challengeHeader, checkBasicLicense, issueToken } from "./auth";
-import { API_VERSION_HEADER, ProxyError, sendError } from "./errors";
+import { API_VERSION_HEADER, isRegistryErrorCode, ProxyError, sendError, type RegistryErrorCode } from "./errors";
 import { parseProxyPath, type ProxyName } from "./paths";
 import { recordPull } from "./pull-log";
 import { proxyStreamFloor, resolveUpstream, upstreamClient } from "./upstream";
@@ -138,6 +138,10 @@ export async function handleRegistryRequest(req: IncomingMessage, res: ServerRes
       log.warn("upstream refused the registry credentials", { registryId: registry.id, status });
       throw new ProxyError(502, "UNAVAILABLE", "The vendor's registry refused Gantry's credentials. The vendor has been told; try again later.");
     }
+    if (status >= 400 && status < 500) {
+      // Any other client error (400 bad digest, 416 range, …) is the client's to see, in the registry format.
+      throw await upstreamClientError(upstream, status, client.host);
+    }
     if (status >= 500 || (status >= 300 && status !== 304) || status < 200) {
       drop(upstream);
       throw new ProxyError(502, "UNAVAILABLE", `The upstream registry answered ${status}.`);
@@ -166,6 +170,8 @@ export async function handleRegistryRequest(req: IncomingMessage, res: ServerRes
       if (!json || typeof json !== "object" || Array.isArray(json)) throw new ProxyError(502, "UNAVAILABLE", "The upstream registry sent a tag list that is not a JSON object.");
       const body = JSON.stringify({ ...json, name: route.name.full });
       delete out["content-length"];
+      const link = proxiedTagsLink(upstream.headers.link, route.name.repository, route.name.full);
+      if (link) out.link = link;
       res.writeHead(status, { ...out, "content-length": String(Buffer.byteLength(body)) });
       res.end(method === "HEAD" ? undefined : body);
       return;
@@ -241,6 +247,41 @@ function drop(upstream: HttpResponse): void {
  * Upstream failures in words a container client shows its user. Never an
  * address: the details (resolved address, range, raw error) go to the log.
  */
+/** An upstream 4xx as a registry-format error: its own code and message when it sent them, else the status in words. */
+async function upstreamClientError(upstream: { body: { destroy(): void } } & Parameters<typeof readBounded>[0], status: number, host: string): Promise<ProxyError> {
+  let code: RegistryErrorCode = "UNSUPPORTED";
+  let message = `The upstream registry answered ${status}.`;
+  try {
+    const parsed = JSON.parse((await readBounded(upstream, 64 * 1024, "an error body", host)).toString("utf8")) as { errors?: { code?: unknown; message?: unknown }[] };
+    const first = parsed.errors?.[0];
+    if (isRegistryErrorCode(first?.code)) code = first.code;
+    if (typeof first?.message === "string" && first.message) message = `The upstream registry answered ${status}: ${first.message.slice(0, 300)}`;
+  } catch {
+    upstream.body.destroy(); // not JSON, or too long: the status says enough
+  }
+  return new ProxyError(status, code, message);
+}
+
+/**
+ * The upstream's pagination link for tags/list, pointing at the proxied name:
+ * `</v2/acme/api/tags/list?n=2&last=b>; rel="next"` →
+ * `</v2/proxy/<app>/<upstream>/acme/api/tags/list?n=2&last=b>; rel="next"`. A link
+ * anywhere else (another repository, another host's path) is dropped.
+ */
+export function proxiedTagsLink(header: string | string[] | undefined, repository: string, proxiedName: string): string | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  const m = value ? /^\s*<([^>]{1,2048})>\s*;\s*rel="?next"?\s*$/i.exec(value) : null;
+  if (!m?.[1]) return undefined;
+  let target: URL;
+  try {
+    target = new URL(m[1], "http://upstream.invalid");
+  } catch {
+    return undefined;
+  }
+  if (target.pathname !== `/v2/${repository}/tags/list`) return undefined;
+  return `</v2/${proxiedName}/tags/list${target.search}>; rel="next"`;
+}
+
 function mapNetworkError(e: unknown, registryId?: string): ProxyError {
   if (e instanceof ProxyError) return e;
   if (e instanceof TokenError) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ProxyError } from "@/lib/proxy/errors";
-import { parseProxyPath } from "@/lib/proxy/paths";
+import { digestProblem, parseProxyPath } from "@/lib/proxy/paths";
 
 const D = `sha256:${"c".repeat(64)}`;
 
@@ -39,5 +39,24 @@ describe("parseProxyPath", () => {
   it("answers NAME_UNKNOWN for names outside proxy/<app>/<upstream>/<repo>", () => {
     expect(() => parseProxyPath("/v2/library/nginx/manifests/latest")).toThrow(expect.objectContaining({ code: "NAME_UNKNOWN", status: 404 }));
     expect(() => parseProxyPath("/v2/proxy/acme/quay.io/manifests/latest")).toThrow(expect.objectContaining({ code: "NAME_UNKNOWN" }));
+  });
+});
+
+describe("references the spec lets the registry decide", () => {
+  const base = "/v2/proxy/acme/quay.io/acme/api";
+  it("answers 404 MANIFEST_UNKNOWN for a tag that cannot exist, and 400 DIGEST_INVALID for a malformed digest", () => {
+    expect(() => parseProxyPath(`${base}/manifests/.INVALID_MANIFEST_NAME`)).toThrow(expect.objectContaining({ code: "MANIFEST_UNKNOWN", status: 404 }));
+    expect(() => parseProxyPath(`${base}/manifests/sha256:totallywrong`)).toThrow(expect.objectContaining({ code: "DIGEST_INVALID", status: 400 }));
+    expect(() => parseProxyPath(`${base}/blobs/latest`)).toThrow(expect.objectContaining({ code: "DIGEST_INVALID", status: 400 }));
+    expect(parseProxyPath(`${base}/manifests/sha256:${"a".repeat(64)}`)).toMatchObject({ kind: "manifests" });
+  });
+
+  it("knows the digest algorithms and their lengths", () => {
+    expect(digestProblem(`sha256:${"0".repeat(64)}`)).toBeNull();
+    expect(digestProblem(`sha512:${"f".repeat(128)}`)).toBeNull();
+    expect(digestProblem(`sha256:${"0".repeat(63)}`)).toMatch(/64 lowercase hex/);
+    expect(digestProblem(`sha256:${"A".repeat(64)}`)).toMatch(/lowercase/);
+    expect(digestProblem(`md5:${"0".repeat(32)}`)).toMatch(/not supported/);
+    expect(digestProblem("sha256")).toMatch(/algorithm:encoded/);
   });
 });

@@ -22,6 +22,18 @@ export interface ProxyName {
 }
 
 const DIGEST_RE = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
+/** The digest algorithms registries implement, with their hex lengths. */
+const DIGEST_HEX_LENGTH: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128 };
+
+/** Why a digest is not acceptable, or null. */
+export function digestProblem(digest: string): string | null {
+  if (digest.length > 256 || !DIGEST_RE.test(digest)) return "it is not algorithm:encoded";
+  const [algorithm = "", encoded = ""] = digest.split(":");
+  const length = DIGEST_HEX_LENGTH[algorithm];
+  if (length === undefined) return `the algorithm ${algorithm.slice(0, 20)} is not supported (sha256, sha384, sha512)`;
+  if (encoded.length !== length || !/^[a-f0-9]+$/.test(encoded)) return `a ${algorithm} digest is ${length} lowercase hex digits`;
+  return null;
+}
 const TAG_RE = /^[\w][\w.-]{0,127}$/;
 
 function parseName(raw: string): ProxyName {
@@ -47,7 +59,17 @@ export function parseProxyPath(pathname: string): ProxyRoute {
   if (!m?.[1] || !m[2] || !m[3]) throw new ProxyError(404, "NAME_UNKNOWN", "Unknown registry API path.");
   const kind = m[2] as "manifests" | "blobs";
   const reference = m[3];
-  const okRef = kind === "blobs" ? DIGEST_RE.test(reference) : DIGEST_RE.test(reference) || TAG_RE.test(reference);
-  if (!okRef) throw new ProxyError(400, kind === "blobs" ? "BLOB_UNKNOWN" : "MANIFEST_UNKNOWN", `Invalid ${kind === "blobs" ? "digest" : "tag or digest"}.`);
-  return { kind, name: parseName(m[1]), reference };
+  const name = parseName(m[1]);
+  // Decided here, as the OCI distribution spec says, whatever the upstream would answer:
+  // a digest that is malformed is 400 DIGEST_INVALID; a manifest reference that is
+  // neither a tag nor a digest names nothing, so 404 MANIFEST_UNKNOWN.
+  if (reference.includes(":")) {
+    const problem = digestProblem(reference);
+    if (problem) throw new ProxyError(400, "DIGEST_INVALID", `Invalid digest "${reference.slice(0, 80)}": ${problem}.`);
+  } else if (kind === "blobs") {
+    throw new ProxyError(400, "DIGEST_INVALID", "Blobs are addressed by digest (algorithm:hex).");
+  } else if (!TAG_RE.test(reference)) {
+    throw new ProxyError(404, "MANIFEST_UNKNOWN", `"${reference.slice(0, 80)}" is not a valid tag, so no manifest has it.`);
+  }
+  return { kind, name, reference };
 }
