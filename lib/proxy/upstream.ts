@@ -1,3 +1,4 @@
+import { LRUCache } from "lru-cache";
 import { db } from "@/lib/db";
 import { env } from "@/lib/env";
 import { registryCredentials } from "@/lib/registries/registries";
@@ -8,8 +9,10 @@ import { ProxyError } from "./errors";
 /**
  * Resolves proxy/<app>/<upstream>/… to one of the app's team's registries by
  * its path name (Docker Hub's spellings all mean the registry whose path name
- * is docker.io), and builds a client with its credentials decrypted for this
- * request only.
+ * is docker.io), and keeps one client per (registry, version of its row):
+ * the password is decrypted once per change, not once per request. Any change
+ * to the registry (endpoint, username, password) updates the row's updatedAt,
+ * so the next request builds a new client.
  */
 const DOCKER_HUB_PATHS = new Set(["docker.io", "index.docker.io", "registry-1.docker.io"]);
 
@@ -19,20 +22,32 @@ export async function resolveUpstream(appSlug: string, upstream: string) {
   const pathNames = DOCKER_HUB_PATHS.has(upstream) ? [...DOCKER_HUB_PATHS] : [upstream];
   const registry = await db.registry.findFirst({
     where: { teamId: app.teamId, pathName: { in: pathNames } },
-    select: { id: true, endpoint: true, username: true, pathName: true },
+    select: { id: true, endpoint: true, username: true, pathName: true, updatedAt: true },
   });
   if (!registry) throw new ProxyError(404, "NAME_UNKNOWN", `No upstream registry "${upstream}" for application "${appSlug}".`);
   return { app, registry };
 }
 
-export async function upstreamClient(teamId: string, registry: { id: string; endpoint: string; username: string }) {
-  const config = env();
-  return new RegistryClient({
-    endpoint: registry.endpoint,
-    credentials: await registryCredentials(teamId, registry),
-    http: { ...defaultHttpOptions(config.allowedPrivateHosts), ...proxyTimeouts },
-    trustedRealmHosts: config.trustedRealmHosts,
-  });
+const clients = new LRUCache<string, Promise<RegistryClient>>({ max: 1_000, ttl: 15 * 60_000 });
+
+export async function upstreamClient(teamId: string, registry: { id: string; endpoint: string; username: string; updatedAt: Date }) {
+  const key = `${teamId}/${registry.id}@${registry.updatedAt.getTime()}/${JSON.stringify(proxyTimeouts)}`;
+  let client = clients.get(key);
+  if (!client) {
+    const config = env();
+    client = registryCredentials(teamId, registry).then(
+      (credentials) =>
+        new RegistryClient({
+          endpoint: registry.endpoint,
+          credentials,
+          http: { ...defaultHttpOptions(config.allowedPrivateHosts), ...proxyTimeouts },
+          trustedRealmHosts: config.trustedRealmHosts,
+        }),
+    );
+    clients.set(key, client);
+    client.catch(() => clients.delete(key)); // a failed decrypt is not remembered
+  }
+  return client;
 }
 
 /**
