@@ -1,4 +1,5 @@
 import { NextResponse, type NextRequest } from "next/server";
+import { env } from "./lib/env";
 import { contentSecurityPolicy, generateNonce } from "./lib/http/security-headers";
 
 // Runs for every page and portal route handler (see the matcher): sets a
@@ -17,9 +18,8 @@ const PORTAL_PATH = /^\/(t|teams)(\/|$)/;
 
 export default function proxy(request: NextRequest) {
   const nonce = generateNonce();
-  // NODE_ENV is inlined by Next at build time: "development" only under `next dev` (npm run dev).
-  // eslint-disable-next-line no-restricted-properties
-  const csp = contentSecurityPolicy(nonce, { dev: process.env.NODE_ENV === "development" });
+  // "development" only under `npm run dev`, which needs 'unsafe-eval' for Next's dev runtime.
+  const csp = contentSecurityPolicy(nonce, { dev: env().nodeEnv === "development" });
 
   let response: NextResponse;
   if (PORTAL_PATH.test(request.nextUrl.pathname) && !request.cookies.getAll().some((c) => SESSION_COOKIE.test(c.name))) {

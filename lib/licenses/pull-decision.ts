@@ -6,7 +6,7 @@ import { licenseState } from "./state";
 export type DenyReason = "unknown_license" | "wrong_app" | "revoked" | "expired";
 
 export type PullDecision =
-  | { allow: true; licenseRowId: string; customerId: string; appId: string; teamId: string; pin: LicensePin }
+  | { allow: true; licenseRowId: string; customerId: string; appId: string; appName: string; teamId: string; pin: LicensePin }
   | { allow: false; reason: DenyReason; message: string };
 
 /** Optional pinning of a license to the app's releases (lib/releases/scope.ts); null: no limit. */
@@ -21,6 +21,7 @@ export interface LicenseForDecision {
   teamId: string;
   appId: string;
   appSlug: string;
+  appName?: string;
   expiresAt: Date | null;
   revokedAt: Date | null;
   maxVersion?: string | null;
@@ -45,6 +46,7 @@ export function decide(license: LicenseForDecision | null, appSlug: string, now:
     licenseRowId: license.id,
     customerId: license.customerId,
     appId: license.appId,
+    appName: license.appName ?? license.appSlug,
     teamId: license.teamId,
     pin: { maxVersion: license.maxVersion ?? null, releasedBefore: license.releasedBefore ?? null },
   };
@@ -60,11 +62,22 @@ export async function decidePull(licenseId: string, appSlug: string, now: Date =
   return decidePullByHash(hashLicenseId(licenseId), appSlug, now);
 }
 
-/** The same decision from the license ID's SHA-256 (what proxy tokens carry instead of the ID). */
-export async function decidePullByHash(keyHash: string, appSlug: string, now: Date = new Date()): Promise<PullDecision> {
+/**
+ * The license with what every decision needs (its app, state and pin), by the
+ * license ID's SHA-256 (what proxy tokens carry instead of the ID): one indexed
+ * lookup. Callers that decide for several apps load once and call `decide`.
+ */
+export async function loadLicenseForDecision(keyHash: string): Promise<LicenseForDecision | null> {
   const row = await db.license.findUnique({
     where: { keyHash },
-    select: { id: true, customerId: true, teamId: true, appId: true, expiresAt: true, revokedAt: true, maxVersion: true, releasedBefore: true, app: { select: { slug: true } } },
+    select: { id: true, customerId: true, teamId: true, appId: true, expiresAt: true, revokedAt: true, maxVersion: true, releasedBefore: true, app: { select: { slug: true, name: true } } },
   });
-  return decide(row ? { ...row, appSlug: row.app.slug } : null, appSlug, now);
+  if (!row) return null;
+  const { app, ...license } = row;
+  return { ...license, appSlug: app.slug, appName: app.name };
+}
+
+/** The same decision from the license ID's SHA-256. */
+export async function decidePullByHash(keyHash: string, appSlug: string, now: Date = new Date()): Promise<PullDecision> {
+  return decide(await loadLicenseForDecision(keyHash), appSlug, now);
 }

@@ -2,11 +2,9 @@ import crypto from "node:crypto";
 import { jwtVerify, SignJWT } from "jose";
 import { env } from "@/lib/env";
 import { hashLicenseId, isLicenseIdFormat } from "@/lib/licenses/key";
-import { decidePullByHash, type PullDecision } from "@/lib/licenses/pull-decision";
+import { decide, decidePullByHash, loadLicenseForDecision, type PullDecision } from "@/lib/licenses/pull-decision";
 import { clientKey } from "@/lib/net/client-ip";
 import { hit, peek } from "@/lib/rate-limit/fixed-window";
-import { db } from "@/lib/db";
-import { licenseState } from "@/lib/licenses/state";
 import { ProxyError } from "./errors";
 import { parseScopes, ScopeError } from "./scopes";
 
@@ -84,7 +82,8 @@ export async function issueToken(authorization: string | undefined, scopes: stri
   if (!licenseId) throw new ProxyError(401, "UNAUTHORIZED", "Log in with your license: docker login <proxy-domain> -u LICENSE_ID -p <your license ID>.");
   if (!isLicenseIdFormat(licenseId)) return failLicense(ip, new ProxyError(401, "UNAUTHORIZED", UNKNOWN_LICENSE));
   const keyHash = hashLicenseId(licenseId);
-  const license = await db.license.findUnique({ where: { keyHash }, select: { revokedAt: true, expiresAt: true } });
+  // One lookup serves every scope: the license, its app, state and pin.
+  const license = await loadLicenseForDecision(keyHash);
   if (!license) return failLicense(ip, new ProxyError(401, "UNAUTHORIZED", UNKNOWN_LICENSE));
   let requested;
   try {
@@ -93,15 +92,13 @@ export async function issueToken(authorization: string | undefined, scopes: stri
     if (e instanceof ScopeError) throw new ProxyError(400, "UNSUPPORTED", e.message);
     throw e;
   }
-  const state = licenseState(license, now);
-  if (state !== "active") {
-    throw new ProxyError(401, "UNAUTHORIZED", state === "revoked" ? "This license has been revoked. Contact your vendor to restore access." : "This license has expired. Contact your vendor to renew it.");
-  }
+  const own = decide(license, license.appSlug, now);
+  if (!own.allow) throw new ProxyError(401, "UNAUTHORIZED", own.message);
   const access: { type: "repository"; name: string; actions: string[] }[] = [];
   for (const scope of requested) {
     const [prefix, appSlug] = scope.name.split("/");
     if (prefix !== "proxy" || !appSlug) continue; // not a proxied repository: nothing to grant
-    const decision = await decidePullByHash(keyHash, appSlug, now);
+    const decision = decide(license, appSlug, now);
     if (!decision.allow) throw deny(decision);
     if (scope.actions.includes("pull") || scope.actions.includes("*")) access.push({ type: "repository", name: scope.name, actions: ["pull"] });
   }
@@ -146,10 +143,10 @@ export async function authenticate(authorization: string | undefined, ip: string
 /** For GET /v2/ with Basic: the license must be known and active. */
 export async function checkBasicLicense(caller: Caller, ip: string | null, now = new Date()): Promise<void> {
   if (caller.grants !== "basic") return;
-  const license = await db.license.findUnique({ where: { keyHash: caller.keyHash }, select: { revokedAt: true, expiresAt: true } });
+  const license = await loadLicenseForDecision(caller.keyHash);
   if (!license) return failLicense(ip, new ProxyError(401, "UNAUTHORIZED", UNKNOWN_LICENSE));
-  const state = licenseState(license, now);
-  if (state !== "active") throw deny({ allow: false, reason: state, message: state === "revoked" ? "This license has been revoked. Contact your vendor to restore access." : "This license has expired. Contact your vendor to renew it." });
+  const decision = decide(license, license.appSlug, now);
+  if (!decision.allow) throw deny(decision);
 }
 
 /** Runs the pull decision for a caller on a repository; throws a registry error when denied. */

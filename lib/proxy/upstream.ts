@@ -1,53 +1,29 @@
-import { LRUCache } from "lru-cache";
 import { db } from "@/lib/db";
-import { env } from "@/lib/env";
-import { registryCredentials } from "@/lib/registries/registries";
-import { defaultHttpOptions, RegistryClient } from "@/lib/registry-client/client";
+import { registryClient } from "@/lib/registries/client";
 import { STREAM_FLOOR } from "@/lib/registry-client/http";
 import { ProxyError } from "./errors";
 
 /**
  * Resolves proxy/<app>/<upstream>/… to one of the app's team's registries by
  * its path name (Docker Hub's spellings all mean the registry whose path name
- * is docker.io), and keeps one client per (registry, version of its row):
- * the password is decrypted once per change, not once per request. Any change
- * to the registry (endpoint, username, password) updates the row's updatedAt,
- * so the next request builds a new client.
+ * is docker.io); its client is shared per registry version (lib/registries/client.ts).
  */
 const DOCKER_HUB_PATHS = new Set(["docker.io", "index.docker.io", "registry-1.docker.io"]);
 
-export async function resolveUpstream(appSlug: string, upstream: string) {
-  const app = await db.app.findUnique({ where: { slug: appSlug }, select: { id: true, teamId: true, slug: true, name: true } });
-  if (!app) throw new ProxyError(404, "NAME_UNKNOWN", `No application "${appSlug}" on this proxy.`);
+/** The team's registry behind proxy/<app>/<upstream>/…; the team comes from the license decision. */
+export async function resolveRegistry(teamId: string, upstream: string, appSlug: string) {
   const pathNames = DOCKER_HUB_PATHS.has(upstream) ? [...DOCKER_HUB_PATHS] : [upstream];
   const registry = await db.registry.findFirst({
-    where: { teamId: app.teamId, pathName: { in: pathNames } },
+    where: { teamId, pathName: { in: pathNames } },
     select: { id: true, endpoint: true, username: true, pathName: true, updatedAt: true },
   });
   if (!registry) throw new ProxyError(404, "NAME_UNKNOWN", `No upstream registry "${upstream}" for application "${appSlug}".`);
-  return { app, registry };
+  return registry;
 }
 
-const clients = new LRUCache<string, Promise<RegistryClient>>({ max: 1_000, ttl: 15 * 60_000 });
-
-export async function upstreamClient(teamId: string, registry: { id: string; endpoint: string; username: string; updatedAt: Date }) {
-  const key = `${teamId}/${registry.id}@${registry.updatedAt.getTime()}/${JSON.stringify(proxyTimeouts)}`;
-  let client = clients.get(key);
-  if (!client) {
-    const config = env();
-    client = registryCredentials(teamId, registry).then(
-      (credentials) =>
-        new RegistryClient({
-          endpoint: registry.endpoint,
-          credentials,
-          http: { ...defaultHttpOptions(config.allowedPrivateHosts), ...proxyTimeouts },
-          trustedRealmHosts: config.trustedRealmHosts,
-        }),
-    );
-    clients.set(key, client);
-    client.catch(() => clients.delete(key)); // a failed decrypt is not remembered
-  }
-  return client;
+/** The registry's shared client, with the proxy's timeouts (lib/registries/client.ts). */
+export function upstreamClient(teamId: string, registry: { id: string; endpoint: string; username: string; updatedAt: Date }) {
+  return registryClient(teamId, registry, proxyTimeouts);
 }
 
 /**

@@ -11,9 +11,8 @@ import { db } from "@/lib/db";
  * are left behind and purged by `purgeExpiredBuckets`.
  *
  * - `peek` tells whether a key is at its limit without counting;
- * - `hit` counts one event and returns the state after it;
- * - `take` counts one event and says whether it was within the limit (for
- *   request limits: a burst of parallel requests cannot exceed it);
+ * - `hit` counts one event and returns the state after it (`limited` once past
+ *   the limit; deciding on it means a burst of parallel requests cannot exceed it);
  * - `unhit` hands one back (an attempt counted up front that succeeded);
  * - `reset` clears a key's current window (e.g. after a successful sign-in).
  */
@@ -51,9 +50,6 @@ export async function hit(key: string, limit: number, windowSeconds: number, now
   });
   return { limited: row.count > limit, count: row.count, retryAfterSeconds: w.retryAfterSeconds };
 }
-
-/** Counts the request and says whether it is allowed: the first `limit` in a window are, the rest are not. */
-export const take = hit;
 
 /** Hands back one counted event (a reserved attempt that turned out fine). */
 export async function unhit(key: string, windowSeconds: number, now = new Date()): Promise<void> {

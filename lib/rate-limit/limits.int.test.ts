@@ -9,7 +9,7 @@ import { CLIENT_IP_HEADER } from "@/lib/net/client-ip";
 import { teamContextForUser, type TeamContext } from "@/lib/teams/access";
 import { createApp } from "@/lib/apps/apps";
 import { runPreview } from "@/lib/rewrite/preview";
-import { hit, peek, take } from "./fixed-window";
+import { hit, peek } from "./fixed-window";
 
 /** Request limits on /api/v1, sign-up and the preview: shared counters in the DB, 429 + Retry-After. */
 let ctx: TeamContext;
@@ -50,9 +50,9 @@ describe("fixed-window counters", () => {
   it("start a new window when the old one ends", async () => {
     const key = `test:window:${Date.now()}`;
     const t0 = new Date(Math.floor(Date.now() / 60_000) * 60_000 + 1000);
-    await take(key, 1, 60, t0);
-    expect((await take(key, 1, 60, t0)).limited).toBe(true);
-    expect((await take(key, 1, 60, new Date(t0.getTime() + 60_000))).limited).toBe(false);
+    await hit(key, 1, 60, t0);
+    expect((await hit(key, 1, 60, t0)).limited).toBe(true);
+    expect((await hit(key, 1, 60, new Date(t0.getTime() + 60_000))).limited).toBe(false);
   });
 });
 

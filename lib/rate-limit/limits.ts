@@ -1,7 +1,7 @@
 import "server-only";
 import { AppError } from "@/lib/errors";
 import { clientKey } from "@/lib/net/client-ip";
-import { take } from "./fixed-window";
+import { hit } from "./fixed-window";
 
 /**
  * Request limits for the portal and the API, counted in the database (shared by
@@ -11,7 +11,7 @@ import { take } from "./fixed-window";
  * documented error body.
  */
 export async function enforceLimit(key: string, limit: number, windowSeconds: number, what: string): Promise<void> {
-  const state = await take(key, limit, windowSeconds);
+  const state = await hit(key, limit, windowSeconds);
   if (state.limited) {
     throw new AppError("RATE_LIMITED", `Too many ${what}: at most ${limit} every ${windowLabel(windowSeconds)}. Try again in ${state.retryAfterSeconds} s.`, {
       retryAfterSeconds: state.retryAfterSeconds,

@@ -1,9 +1,8 @@
 import "server-only";
 import { db } from "@/lib/db";
-import { env } from "@/lib/env";
 import { log } from "@/lib/log";
-import { registryCredentials } from "@/lib/registries/registries";
-import { defaultHttpOptions, RegistryClient } from "@/lib/registry-client/client";
+import { registryClient } from "@/lib/registries/client";
+import type { RegistryClient } from "@/lib/registry-client/client";
 import { manifestReference, parseReference } from "@/lib/registry-client/reference";
 import type { ProbeResult } from "@/lib/rewrite/probe";
 
@@ -18,23 +17,14 @@ import type { ProbeResult } from "@/lib/rewrite/probe";
 export async function withPrivateDigests(teamId: string, results: ProbeResult[], signal?: AbortSignal): Promise<ProbeResult[]> {
   const wanted = results.filter((r) => r.rewritten && r.registry && !r.digest);
   if (wanted.length === 0) return results;
-  const config = env();
   const rows = await db.registry.findMany({
     where: { teamId, id: { in: [...new Set(wanted.map((r) => r.registry!.id))] } },
-    select: { id: true, endpoint: true, username: true },
+    select: { id: true, endpoint: true, username: true, updatedAt: true },
   });
   const clients = new Map<string, RegistryClient>();
   for (const row of rows) {
     try {
-      clients.set(
-        row.id,
-        new RegistryClient({
-          endpoint: row.endpoint,
-          credentials: await registryCredentials(teamId, row),
-          http: defaultHttpOptions(config.allowedPrivateHosts),
-          trustedRealmHosts: config.trustedRealmHosts,
-        }),
-      );
+      clients.set(row.id, await registryClient(teamId, row));
     } catch (e) {
       log.warn("release digest lookup: no client for registry", { registryId: row.id, error: e });
     }

@@ -2,10 +2,9 @@
 
 import { useActionState } from "react";
 import { Trash2 } from "lucide-react";
-import { Alert, AlertDescription } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
-import { Dialog, DialogClose, DialogContent, DialogDescription, DialogFooter, DialogHeader, DialogTitle, DialogTrigger } from "@/components/ui/dialog";
-import { SubmitButton } from "@/components/ui/submit-button";
+import { Dialog, DialogContent, DialogDescription, DialogHeader, DialogTitle, DialogTrigger } from "@/components/ui/dialog";
+import { ConfirmFooter } from "@/components/ui/confirm-footer";
 import type { ActionResult } from "@/lib/http/team-action";
 import { deleteRegistryAction } from "../actions";
 
@@ -29,19 +28,7 @@ export function DeleteRegistryButton({ team, id, name }: { team: string; id: str
         <form action={formAction}>
           <input type="hidden" name="team" value={team} />
           <input type="hidden" name="id" value={id} />
-          {state.message ? (
-            <Alert variant="destructive" className="mb-3">
-              <AlertDescription>{state.message}</AlertDescription>
-            </Alert>
-          ) : null}
-          <DialogFooter>
-            <DialogClose asChild>
-              <Button type="button" variant="outline">
-                Cancel
-              </Button>
-            </DialogClose>
-            <SubmitButton variant="destructive">Delete {name}</SubmitButton>
-          </DialogFooter>
+          <ConfirmFooter error={state.message} confirmLabel={`Delete ${name}`} errorClassName="mb-3" />
         </form>
       </DialogContent>
     </Dialog>

@@ -4,8 +4,8 @@ import { useActionState, useState } from "react";
 import { Ban, RotateCcw } from "lucide-react";
 import { Alert, AlertDescription } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
-import { Dialog, DialogClose, DialogContent, DialogDescription, DialogFooter, DialogHeader, DialogTitle, DialogTrigger } from "@/components/ui/dialog";
-import { SubmitButton } from "@/components/ui/submit-button";
+import { Dialog, DialogContent, DialogDescription, DialogHeader, DialogTitle, DialogTrigger } from "@/components/ui/dialog";
+import { ConfirmFooter } from "@/components/ui/confirm-footer";
 import { FormField } from "@/components/forms/form-field";
 import type { ActionResult } from "@/lib/http/team-action";
 import { restoreLicenseAction, revokeLicenseAction } from "../../../actions";
@@ -56,19 +56,11 @@ export function RevokeRestore({ team, app, customerId, customerName, licenseRowI
             <input type="hidden" name="customerId" value={customerId} />
             <input type="hidden" name="licenseRowId" value={licenseRowId} />
             {revoked ? null : <FormField name="reason" label="Reason (optional, kept in the activity log)" errors={state.fieldErrors?.reason} />}
-            {state.message && !state.ok ? (
-              <Alert variant="destructive">
-                <AlertDescription>{state.message}</AlertDescription>
-              </Alert>
-            ) : null}
-            <DialogFooter>
-              <DialogClose asChild>
-                <Button type="button" variant="outline">
-                  Cancel
-                </Button>
-              </DialogClose>
-              <SubmitButton variant={revoked ? "default" : "destructive"}>{revoked ? `Restore ${customerName}` : `Revoke ${customerName}`}</SubmitButton>
-            </DialogFooter>
+            <ConfirmFooter
+              error={state.ok ? undefined : state.message}
+              confirmLabel={revoked ? `Restore ${customerName}` : `Revoke ${customerName}`}
+              variant={revoked ? "default" : "destructive"}
+            />
           </form>
         </DialogContent>
       </Dialog>

@@ -5,7 +5,8 @@ import { Archive, ArchiveRestore, RefreshCw } from "lucide-react";
 import { ImageStatusBadge } from "@/components/releases/image-status";
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
-import { Dialog, DialogClose, DialogContent, DialogDescription, DialogFooter, DialogHeader, DialogTitle, DialogTrigger } from "@/components/ui/dialog";
+import { Dialog, DialogContent, DialogDescription, DialogHeader, DialogTitle, DialogTrigger } from "@/components/ui/dialog";
+import { ConfirmFooter } from "@/components/ui/confirm-footer";
 import { SubmitButton } from "@/components/ui/submit-button";
 import type { ActionResult } from "@/lib/http/team-action";
 import { archiveReleaseAction, reprobeReleaseAction } from "../actions";
@@ -58,19 +59,11 @@ export function ReleaseControls({ team, app, version, archived }: { team: string
             <form action={archiveAction} className="grid gap-4">
               {hidden}
               <input type="hidden" name="archive" value={archived ? "0" : "1"} />
-              {archiveState.message && !archiveState.ok ? (
-                <Alert variant="destructive">
-                  <AlertDescription>{archiveState.message}</AlertDescription>
-                </Alert>
-              ) : null}
-              <DialogFooter>
-                <DialogClose asChild>
-                  <Button type="button" variant="outline">
-                    Cancel
-                  </Button>
-                </DialogClose>
-                <SubmitButton variant={archived ? "default" : "destructive"}>{archived ? `Unarchive ${version}` : `Archive ${version}`}</SubmitButton>
-              </DialogFooter>
+              <ConfirmFooter
+                error={archiveState.ok ? undefined : archiveState.message}
+                confirmLabel={archived ? `Unarchive ${version}` : `Archive ${version}`}
+                variant={archived ? "default" : "destructive"}
+              />
             </form>
           </DialogContent>
         </Dialog>
