@@ -6,7 +6,7 @@ import { licenseState } from "./state";
 export type DenyReason = "unknown_license" | "wrong_app" | "revoked" | "expired";
 
 export type PullDecision =
-  | { allow: true; licenseRowId: string; customerId: string; appId: string; appName: string; teamId: string; pin: LicensePin }
+  | { allow: true; licenseRowId: string; customerId: string; appId: string; teamId: string; pin: LicensePin }
   | { allow: false; reason: DenyReason; message: string };
 
 /** Optional pinning of a license to the app's releases (lib/releases/scope.ts); null: no limit. */
@@ -21,7 +21,6 @@ export interface LicenseForDecision {
   teamId: string;
   appId: string;
   appSlug: string;
-  appName?: string;
   expiresAt: Date | null;
   revokedAt: Date | null;
   maxVersion?: string | null;
@@ -46,7 +45,6 @@ export function decide(license: LicenseForDecision | null, appSlug: string, now:
     licenseRowId: license.id,
     customerId: license.customerId,
     appId: license.appId,
-    appName: license.appName ?? license.appSlug,
     teamId: license.teamId,
     pin: { maxVersion: license.maxVersion ?? null, releasedBefore: license.releasedBefore ?? null },
   };
@@ -70,11 +68,11 @@ export async function decidePull(licenseId: string, appSlug: string, now: Date =
 export async function loadLicenseForDecision(keyHash: string): Promise<LicenseForDecision | null> {
   const row = await db.license.findUnique({
     where: { keyHash },
-    select: { id: true, customerId: true, teamId: true, appId: true, expiresAt: true, revokedAt: true, maxVersion: true, releasedBefore: true, app: { select: { slug: true, name: true } } },
+    select: { id: true, customerId: true, teamId: true, appId: true, expiresAt: true, revokedAt: true, maxVersion: true, releasedBefore: true, app: { select: { slug: true } } },
   });
   if (!row) return null;
   const { app, ...license } = row;
-  return { ...license, appSlug: app.slug, appName: app.name };
+  return { ...license, appSlug: app.slug };
 }
 
 /** The same decision from the license ID's SHA-256. */

@@ -11,7 +11,7 @@ import { authenticate, authorizePull, challengeHeader, checkBasicLicense, issueT
 import { API_VERSION_HEADER, isRegistryErrorCode, ProxyError, sendError, type RegistryErrorCode } from "./errors";
 import { parseProxyPath, type ProxyName } from "./paths";
 import { recordPull } from "./pull-log";
-import { proxyStreamFloor, resolveRegistry, upstreamClient } from "./upstream";
+import { appName, proxyStreamFloor, resolveRegistry, upstreamClient } from "./upstream";
 
 /** Response headers passed through from the upstream unchanged. */
 const PASS_HEADERS = ["content-type", "content-length", "docker-content-digest", "etag", "content-range", "accept-ranges", "last-modified"];
@@ -76,13 +76,13 @@ export async function handleRegistryRequest(req: IncomingMessage, res: ServerRes
       if (e instanceof ProxyError && e.status === 401) e.headers["www-authenticate"] = challengeHeader(realm, service, scope, "insufficient_scope");
       throw e;
     });
-    // The decision already names the app and its team (the license is the app's): no app lookup here.
+    // The decision already names the app's team (the license is the app's): no app lookup on the way.
     const registry = await resolveRegistry(decision.teamId, route.name.upstream, route.name.appSlug);
     // What a license can reach: the app's releases' images (within its pin) and the app's extra patterns.
     // Matched on the registry's stored path name, so Docker Hub's spellings all mean docker.io.
     const inScope = await isInReleaseScope({ appId: decision.appId, upstreamRepository: `${registry.pathName}/${route.name.repository}`, license: decision.pin });
     if (!inScope) {
-      throw new ProxyError(403, "DENIED", `${route.name.upstream}/${route.name.repository} is not part of ${decision.appName}'s releases; ask your vendor.`);
+      throw new ProxyError(403, "DENIED", `${route.name.upstream}/${route.name.repository} is not part of ${await appName(decision.appId)}'s releases; ask your vendor.`);
     }
     const client = await upstreamClient(decision.teamId, registry);
     const reference = route.kind === "tags" ? "" : route.reference;

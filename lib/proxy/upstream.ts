@@ -21,6 +21,11 @@ export async function resolveRegistry(teamId: string, upstream: string, appSlug:
   return registry;
 }
 
+/** An app's display name, for the (rare) answers that name it. */
+export async function appName(appId: string): Promise<string> {
+  return (await db.app.findUnique({ where: { id: appId }, select: { name: true } }))?.name ?? "this application";
+}
+
 /** The registry's shared client, with the proxy's timeouts (lib/registries/client.ts). */
 export function upstreamClient(teamId: string, registry: { id: string; endpoint: string; username: string; updatedAt: Date }) {
   return registryClient(teamId, registry, proxyTimeouts);
