@@ -81,6 +81,23 @@ const hostPort = z
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
+const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
+
+/** A size in bytes: a plain number, or with a unit ("20GiB", "500 MB"); 0 is allowed where it means "off". */
+const byteSize = (fallback: number) =>
+  z
+    .string()
+    .default(String(fallback))
+    .transform((v, ctx) => {
+      const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(v);
+      const unit = SIZE_UNITS[(m?.[2] ?? "").toLowerCase()];
+      if (!m || unit === undefined) {
+        ctx.addIssue({ code: "custom", message: `"${v}" is not a size (bytes, or a number with KB/MB/GB/TB/KiB/MiB/GiB/TiB)` });
+        return z.NEVER;
+      }
+      return Math.floor(Number(m[1]) * unit);
+    });
+
 export const envSchema = z.object({
   GANTRY_ENV: z.enum(["embedded", "production"]).default("embedded"),
   GANTRY_DATA_DIR: z.string().min(1).default("data"),
@@ -113,6 +130,11 @@ export const envSchema = z.object({
   GANTRY_KEK_CURRENT: z.string().optional(),
   /** Token realm hosts trusted with registry credentials beyond each registry's own host. */
   GANTRY_TRUSTED_REALM_HOSTS: hostList("a token-realm host"),
+  /** The proxy's content cache: its directory (default <data dir>/cache) and size (0 turns it off). */
+  GANTRY_CACHE_DIR: z.string().min(1).optional(),
+  GANTRY_CACHE_MAX_BYTES: byteSize(20 * 2 ** 30),
+  /** How long after a tag was last seen upstream its digest is served while the upstream is down. */
+  GANTRY_CACHE_STALE_TAG_SECONDS: z.coerce.number().int().min(0).default(7 * 24 * 3600),
   GANTRY_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
 });
@@ -144,6 +166,8 @@ export interface Env {
     previewPerIp: number;
     signUpPerIp: number;
   };
+  /** The proxy's content cache (lib/cache); maxBytes 0: off. */
+  cache: { dir: string; maxBytes: number; staleTagSeconds: number };
   logLevel: RawEnv["GANTRY_LOG_LEVEL"];
   nodeEnv: RawEnv["NODE_ENV"];
 }
@@ -225,6 +249,11 @@ export function parseEnv(source: Record<string, string | undefined>, warn: (m: s
       previewPerCaller: raw.GANTRY_PREVIEW_RATE_PER_CALLER,
       previewPerIp: raw.GANTRY_PREVIEW_RATE_PER_IP,
       signUpPerIp: raw.GANTRY_SIGNUP_RATE_PER_IP,
+    },
+    cache: {
+      dir: path.resolve(raw.GANTRY_CACHE_DIR ?? path.join(dataDir, "cache")),
+      maxBytes: raw.GANTRY_CACHE_MAX_BYTES,
+      staleTagSeconds: raw.GANTRY_CACHE_STALE_TAG_SECONDS,
     },
     logLevel: raw.GANTRY_LOG_LEVEL,
     nodeEnv: raw.NODE_ENV,
