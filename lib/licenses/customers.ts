@@ -10,6 +10,7 @@ import type { TeamContext } from "@/lib/teams/access";
 import { generateLicenseId, hashLicenseId, isLicenseIdFormat, licenseFingerprint } from "./key";
 import { licenseToYaml, signLicense } from "./license-file";
 import { teamPrivateSigningKey, teamSigningKey } from "./signing-key";
+import { forgetLicenseDecisions } from "./pull-decision";
 import { daysLeft, licenseState, stateWhere } from "./state";
 import { LICENSE_STATES, LICENSE_TYPES } from "./types";
 
@@ -204,7 +205,7 @@ async function changeLicense(
   metadata: Record<string, string | null>,
 ) {
   const current = await loadLicense(ctx.team.id, licenseRowId);
-  return db.$transaction(async (tx) => {
+  const changed = await db.$transaction(async (tx) => {
     const updated = await tx.license.update({ where: { id: current.id }, data, select: LICENSE_FIELDS });
     await recordActivity(tx, {
       teamId: ctx.team.id,
@@ -217,6 +218,8 @@ async function changeLicense(
     });
     return { ...presentLicense(updated), customer: current.customer, app: current.app };
   });
+  forgetLicenseDecisions(); // this process's proxy sees it at once; others within 500 ms
+  return changed;
 }
 
 /** Revokes at once: the proxy's next request with this license is denied. */

@@ -1,4 +1,5 @@
 import "server-only";
+import { LRUCache } from "lru-cache";
 import { db } from "@/lib/db";
 import { hashLicenseId, isLicenseIdFormat } from "./key";
 import { licenseState } from "./state";
@@ -78,4 +79,32 @@ export async function loadLicenseForDecision(keyHash: string): Promise<LicenseFo
 /** The same decision from the license ID's SHA-256. */
 export async function decidePullByHash(keyHash: string, appSlug: string, now: Date = new Date()): Promise<PullDecision> {
   return decide(await loadLicenseForDecision(keyHash), appSlug, now);
+}
+
+/**
+ * The registry proxy's view of a license: the same lookup, remembered for at
+ * most 500 ms per license in this process (misses too, so a flood of guesses
+ * costs one query per 500 ms each). A revocation or expiry is therefore seen
+ * within 500 ms on every replica, and at once on the one that made it
+ * (`forgetLicenseDecisions`).
+ */
+export const DECISION_CACHE_MS = 500;
+const recent = new LRUCache<string, { license: LicenseForDecision | null }>({ max: 20_000, ttl: DECISION_CACHE_MS, ttlAutopurge: false });
+
+export async function loadLicenseForProxy(keyHash: string): Promise<LicenseForDecision | null> {
+  const hit = recent.get(keyHash);
+  if (hit) return hit.license;
+  const license = await loadLicenseForDecision(keyHash);
+  recent.set(keyHash, { license });
+  return license;
+}
+
+/** The proxy's decision (see loadLicenseForProxy). */
+export async function decideProxyPull(keyHash: string, appSlug: string, now: Date = new Date()): Promise<PullDecision> {
+  return decide(await loadLicenseForProxy(keyHash), appSlug, now);
+}
+
+/** Called when licenses change in this process (revoke, restore, expiry, pin). */
+export function forgetLicenseDecisions(): void {
+  recent.clear();
 }

@@ -2,7 +2,7 @@ import crypto from "node:crypto";
 import { jwtVerify, SignJWT } from "jose";
 import { env } from "@/lib/env";
 import { hashLicenseId, isLicenseIdFormat } from "@/lib/licenses/key";
-import { decide, decidePullByHash, loadLicenseForDecision, type PullDecision } from "@/lib/licenses/pull-decision";
+import { decide, decideProxyPull, loadLicenseForDecision, type PullDecision } from "@/lib/licenses/pull-decision";
 import { clientKey } from "@/lib/net/client-ip";
 import { hit, peek } from "@/lib/rate-limit/fixed-window";
 import { ProxyError } from "./errors";
@@ -154,7 +154,7 @@ export async function authorizePull(caller: Caller, repositoryName: string, appS
   if (caller.grants !== "basic" && !caller.grants.includes(repositoryName)) {
     throw new ProxyError(401, "UNAUTHORIZED", "The token does not cover this repository.");
   }
-  const decision = await decidePullByHash(caller.keyHash, appSlug);
+  const decision = await decideProxyPull(caller.keyHash, appSlug);
   if (!decision.allow) {
     // A Basic license nobody knows is a guess, counted like one at /v2/token.
     if (decision.reason === "unknown_license" && caller.grants === "basic") return failLicense(ip, deny(decision));

@@ -9,6 +9,7 @@ import { createApp } from "@/lib/apps/apps";
 import { setExtraPatterns } from "@/lib/releases/scope";
 import { createCustomer, restoreLicense, revokeLicense, setLicenseExpiry } from "@/lib/licenses/customers";
 import { handleRegistryRequest } from "@/lib/proxy/handler";
+import { flushPulls } from "@/lib/proxy/pull-log";
 import { createRegistry } from "@/lib/registries/registries";
 import { MANIFEST_ACCEPT } from "@/lib/registry-client/media-types";
 import { teamContextForUser, type TeamContext } from "@/lib/teams/access";
@@ -179,7 +180,8 @@ describe("registry proxy with real clients and registries", () => {
 
   it("logs each pull with license, repository, status, bytes and client", async () => {
     await fetch(`http://${proxyHost}/v2/${basicPath()}/manifests/1.0`, { headers: { ...auth(licenseId), accept: MANIFEST_ACCEPT, "user-agent": "gantry-test/1" } });
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 50)); // the response's close event queues the record
+    await flushPulls();
     const pulls = await db.pullEvent.findMany({ where: { licenseId: licenseRowId }, orderBy: { createdAt: "desc" } });
     expect(pulls.length).toBeGreaterThan(3);
     expect(pulls[0]).toMatchObject({ repository: "acme/tiny", kind: "manifests", reference: "1.0", method: "GET", status: 200, userAgent: "gantry-test/1", clientIp: "127.0.0.1" });

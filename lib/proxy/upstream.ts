@@ -1,22 +1,12 @@
 import { db } from "@/lib/db";
+import { teamRegistryByPath, type RegistryByPath } from "@/lib/registries/by-path";
 import { registryClient } from "@/lib/registries/client";
 import { STREAM_FLOOR } from "@/lib/registry-client/http";
 import { ProxyError } from "./errors";
 
-/**
- * Resolves proxy/<app>/<upstream>/… to one of the app's team's registries by
- * its path name (Docker Hub's spellings all mean the registry whose path name
- * is docker.io); its client is shared per registry version (lib/registries/client.ts).
- */
-const DOCKER_HUB_PATHS = new Set(["docker.io", "index.docker.io", "registry-1.docker.io"]);
-
 /** The team's registry behind proxy/<app>/<upstream>/…; the team comes from the license decision. */
-export async function resolveRegistry(teamId: string, upstream: string, appSlug: string) {
-  const pathNames = DOCKER_HUB_PATHS.has(upstream) ? [...DOCKER_HUB_PATHS] : [upstream];
-  const registry = await db.registry.findFirst({
-    where: { teamId, pathName: { in: pathNames } },
-    select: { id: true, endpoint: true, username: true, pathName: true, updatedAt: true },
-  });
+export async function resolveRegistry(teamId: string, upstream: string, appSlug: string): Promise<RegistryByPath> {
+  const registry = await teamRegistryByPath(teamId, upstream);
   if (!registry) throw new ProxyError(404, "NAME_UNKNOWN", `No upstream registry "${upstream}" for application "${appSlug}".`);
   return registry;
 }

@@ -1,6 +1,7 @@
 import "server-only";
 import crypto from "node:crypto";
 import { db } from "@/lib/db";
+import { forgetRegistryLookups } from "./by-path";
 import { env } from "@/lib/env";
 import { AppError, notFound } from "@/lib/errors";
 import { recordActivity } from "@/lib/activity/record";
@@ -113,7 +114,7 @@ export async function updateRegistry(ctx: TeamContext, id: string, input: Update
   if (pathName !== current.pathName) changed.push("pathName");
   if (data.password !== undefined) changed.push("password");
   const credentialsChanged = changed.some((f) => f === "endpoint" || f === "username" || f === "password");
-  return db.$transaction(async (tx) => {
+  const updated = await db.$transaction(async (tx) => {
     // Conditional on the endpoint the password check above saw, so a concurrent move cannot slip past it.
     const registry = await tx.registry.update({
       where: { id, endpoint: current.endpoint },
@@ -142,6 +143,8 @@ export async function updateRegistry(ctx: TeamContext, id: string, input: Update
     });
     return registry;
   });
+  forgetRegistryLookups(); // the proxy's next request uses the new endpoint or credentials
+  return updated;
 }
 
 function isRecordNotFound(e: unknown): boolean {
@@ -163,6 +166,7 @@ export async function deleteRegistry(ctx: TeamContext, id: string) {
       ip: ctx.ip,
     });
   });
+  forgetRegistryLookups();
   return current;
 }
 

@@ -4,6 +4,7 @@ import { db } from "@/lib/db";
 import { log } from "@/lib/log";
 import { recordActivity } from "@/lib/activity/record";
 import { AppError, forbidden, notFound } from "@/lib/errors";
+import { forgetLicenseDecisions } from "@/lib/licenses/pull-decision";
 import type { TeamContext } from "@/lib/teams/access";
 import { can } from "@/lib/teams/roles";
 import { matchesPattern, parsePattern, PatternError, validatePatterns, type Pattern } from "./patterns";
@@ -219,7 +220,7 @@ export async function setLicensePin(ctx: TeamContext, licenseRowId: string, pin:
   if (releasedBefore !== null && Number.isNaN(releasedBefore.getTime())) {
     throw new AppError("VALIDATION", "Give a valid date.", { fields: { releasedBefore: ["Give a valid date."] } });
   }
-  return db.$transaction(async (tx) => {
+  const pinned = await db.$transaction(async (tx) => {
     const updated = await tx.license.update({ where: { id: current.id }, data: { maxVersion, releasedBefore }, select: { maxVersion: true, releasedBefore: true } });
     await recordActivity(tx, {
       teamId: ctx.team.id,
@@ -238,6 +239,8 @@ export async function setLicensePin(ctx: TeamContext, licenseRowId: string, pin:
     });
     return updated;
   });
+  forgetLicenseDecisions(); // the proxy's next request sees the pin
+  return pinned;
 }
 
 /** For the app page: how many releases, how many not archived, the patterns, and whether licenses can reach anything at all. */

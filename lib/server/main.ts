@@ -18,6 +18,9 @@ import { setTransportSecurityHeaders } from "../http/security-headers";
 import { kekProvider } from "../crypto/provider";
 import { handleRegistryRequest } from "../proxy/handler";
 import { purgeExpiredBuckets } from "../rate-limit/fixed-window";
+import { flushPulls } from "../proxy/pull-log";
+import { flushCacheUsage } from "../cache/usage";
+import { proxyCache } from "../cache/cache";
 
 async function main() {
   const config = env();
@@ -49,9 +52,12 @@ async function main() {
     console.log(`Gantry ${dev ? "(dev) " : ""}listening on http://${config.host}:${config.port} (mode: ${config.mode}, proxy domain: ${config.proxyDomain})`);
   });
 
+  // Index the proxy cache's directory now rather than on the first pull.
+  proxyCache();
   const stop = (signal: string) => {
     console.log(`${signal}: shutting down`);
-    server.close(() => process.exit(0));
+    // Pull records and cache counters are written in batches: write what is pending.
+    server.close(() => void Promise.allSettled([flushPulls(), flushCacheUsage()]).then(() => process.exit(0)));
     setTimeout(() => process.exit(0), 10_000).unref();
   };
   process.on("SIGTERM", () => stop("SIGTERM"));

@@ -1,0 +1,205 @@
+import crypto from "node:crypto";
+import { EventEmitter } from "node:events";
+import fs from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
+import { Readable } from "node:stream";
+import { log } from "@/lib/log";
+import type { ContentStore } from "./store";
+
+/**
+ * One upstream fetch of one blob, written to a temp file as it arrives and
+ * read back by every client that wants it, each at its own pace ("stream
+ * while filling"). The fill does not belong to any client: a client that goes
+ * away stops only its own reader. When the last byte is in, the sha256 is
+ * checked and only then is the file renamed into the store.
+ *
+ * A digest mismatch is never served: readers are held one byte short of the
+ * end until the fill is verified, so on a mismatch every client gets a cut
+ * response (shorter than its Content-Length) and no client can take the
+ * content for complete.
+ */
+export class DigestMismatchError extends Error {
+  constructor(
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(`the upstream sent content that does not match ${expected}`);
+    this.name = "DigestMismatchError";
+  }
+}
+
+export class FillTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`the upstream sent more than the ${limit} bytes it announced`);
+    this.name = "FillTooLargeError";
+  }
+}
+
+const READ_CHUNK = 256 * 1024;
+
+export interface FillOptions {
+  store: ContentStore;
+  digest: string;
+  /** From the upstream's Content-Length; null when it sent none. */
+  expectedSize: number | null;
+  /** Called with the bytes fetched once the fill is verified and in place. */
+  onComplete?: (size: number) => void;
+}
+
+export class Fill extends EventEmitter {
+  readonly digest: string;
+  readonly expectedSize: number | null;
+  written = 0;
+  done = false;
+  error: Error | null = null;
+  readonly finished: Promise<void>;
+  private readonly store: ContentStore;
+  private readonly temp: string;
+  private fh: FileHandle | null = null;
+  private refs = 1; // the fill itself; each reader adds one
+  private readonly opened: Promise<FileHandle>;
+
+  constructor(
+    body: AsyncIterable<Buffer> & { destroy(error?: Error): void },
+    private readonly options: FillOptions,
+  ) {
+    super();
+    this.setMaxListeners(0);
+    this.store = options.store;
+    this.digest = options.digest;
+    this.expectedSize = options.expectedSize;
+    this.temp = this.store.tempPath();
+    this.opened = fs.open(this.temp, "w+", 0o600).then((fh) => (this.fh = fh));
+    this.finished = this.run(body);
+  }
+
+  /** Bytes a reader may have now: all of them once verified, else one short of the end. */
+  available(): number {
+    if (this.done) return this.written;
+    if (this.expectedSize !== null && this.written < this.expectedSize) return this.written;
+    return Math.max(0, this.written - 1);
+  }
+
+  /**
+   * A stream of [start, end) of the blob, as the bytes arrive. It errors when
+   * the fill fails (upstream cut, digest mismatch), so the response is cut.
+   */
+  reader(start = 0, end: number | null = null): Readable {
+    this.refs++;
+    let pos = start;
+    let waiting: (() => void) | null = null;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      if (waiting) this.off("progress", waiting);
+      this.unref();
+    };
+    // read() asks for more; one pump runs at a time and looks again when it stops.
+    let demand = false;
+    let pumping = false;
+    const kick = () => {
+      pumping = true;
+      pump()
+        .catch((e: unknown) => stream.destroy(e instanceof Error ? e : new Error(String(e))))
+        .finally(() => {
+          pumping = false;
+          if (demand && !stream.destroyed && !stream.readableEnded) kick();
+        });
+    };
+    const stream = new Readable({
+      highWaterMark: 1024 * 1024,
+      read() {
+        demand = true;
+        if (!pumping) kick();
+      },
+      destroy(err, cb) {
+        release();
+        cb(err);
+      },
+    });
+    const pump = async (): Promise<void> => {
+      const fh = await this.opened;
+      while (demand) {
+        if (stream.destroyed) return;
+        if (this.error) {
+          stream.destroy(this.error);
+          return;
+        }
+        const limit = end ?? (this.done ? this.written : Infinity);
+        if (pos >= limit) {
+          demand = false;
+          stream.push(null);
+          release();
+          return;
+        }
+        const avail = Math.min(this.available(), limit);
+        if (pos < avail) {
+          const n = Math.min(avail - pos, READ_CHUNK);
+          const buf = Buffer.allocUnsafe(n);
+          const { bytesRead } = await fh.read(buf, 0, n, pos);
+          if (bytesRead === 0) {
+            stream.destroy(new Error("cache fill file shorter than written"));
+            return;
+          }
+          pos += bytesRead;
+          if (!stream.push(bytesRead === n ? buf : buf.subarray(0, bytesRead))) demand = false; // backpressure: read() asks again
+          continue;
+        }
+        await new Promise<void>((resolve) => {
+          waiting = () => {
+            waiting = null;
+            resolve();
+          };
+          this.once("progress", waiting);
+        });
+      }
+    };
+    return stream;
+  }
+
+  private unref(): void {
+    this.refs--;
+    if (this.refs === 0) void this.opened.then((fh) => fh.close()).catch(() => undefined);
+  }
+
+  private async run(body: AsyncIterable<Buffer> & { destroy(error?: Error): void }): Promise<void> {
+    const hash = crypto.createHash("sha256");
+    const release = this.store.reserve(this.expectedSize ?? 0);
+    try {
+      const fh = await this.opened;
+      for await (const chunk of body) {
+        if (this.expectedSize !== null && this.written + chunk.length > this.expectedSize) {
+          const e = new FillTooLargeError(this.expectedSize);
+          body.destroy(e);
+          throw e;
+        }
+        await fh.write(chunk, 0, chunk.length, this.written);
+        hash.update(chunk);
+        this.written += chunk.length;
+        this.emit("progress");
+      }
+      const actual = `sha256:${hash.digest("hex")}`;
+      if (this.expectedSize !== null && this.written !== this.expectedSize) throw new Error(`the upstream sent ${this.written} of ${this.expectedSize} bytes`);
+      if (actual !== this.digest) {
+        log.error("upstream blob does not match its digest; not cached, not served", { digest: this.digest, actual, bytes: this.written });
+        throw new DigestMismatchError(this.digest, actual);
+      }
+      // No fsync: after a crash, files are hashed again before they are served (ContentStore.open).
+      await this.store.commit(this.digest, this.temp, this.written);
+      this.done = true;
+      try {
+        this.options.onComplete?.(this.written);
+      } catch (e) {
+        log.error("cache fill completion hook failed", { error: e, digest: this.digest });
+      }
+    } catch (e) {
+      this.error = e instanceof Error ? e : new Error(String(e));
+      await fs.rm(this.temp, { force: true });
+    } finally {
+      release();
+      this.emit("progress");
+      this.unref();
+    }
+  }
+}

@@ -1,0 +1,140 @@
+import type { Readable } from "node:stream";
+import { proxyCache, type UpstreamBlob } from "@/lib/cache/cache";
+import type { Fill } from "@/lib/cache/fill";
+import { isCacheableDigest } from "@/lib/cache/layout";
+import { countCacheUse } from "@/lib/cache/usage";
+import { log } from "@/lib/log";
+import { RegistryNetworkError } from "@/lib/registry-client/errors";
+import { watchThroughput } from "@/lib/registry-client/http";
+import { API_VERSION_HEADER, ProxyError } from "./errors";
+import { passThrough, streamLocal, streamUpstream, type Exchange } from "./exchange";
+import { parseRange, type ByteRange } from "./range";
+import { mapNetworkError, throwForUpstreamStatus } from "./upstream-errors";
+import { proxyStreamFloor } from "./upstream";
+
+/**
+ * GET and HEAD of a blob. Cached: answered from disk (ranges too). Not
+ * cached: one upstream fetch per (registry, repository, digest) however many
+ * clients ask at once, each streamed from the growing file as the bytes
+ * arrive; the fill goes on when its first client leaves.
+ *
+ * A range on a blob still filling is served from the file when its first byte
+ * is already there or close behind the fill (RANGE_AHEAD); further out it is
+ * passed upstream as a range request, so a client resuming near the end of a
+ * large layer does not wait for the whole layer to arrive first.
+ */
+export const RANGE_AHEAD = 8 * 1024 * 1024;
+
+const OCTET = "application/octet-stream";
+
+export async function serveBlob(x: Exchange, digest: string): Promise<void> {
+  const cache = proxyCache();
+  const rangeHeader = x.req.headers.range;
+  if (!cache || !x.scope || !isCacheableDigest(digest)) {
+    return passThrough(x, "blobs", digest, rangeHeader ? { range: String(rangeHeader) } : {});
+  }
+  const scope = x.scope;
+
+  if (x.method === "HEAD") {
+    const size = await cache.blobSize(scope, digest);
+    if (size === null) return passThrough(x, "blobs", digest, {});
+    x.res.writeHead(200, blobHeaders(digest, size, OCTET));
+    x.res.end();
+    return;
+  }
+
+  const open = await cache.openBlob(scope, digest);
+  if (open) {
+    let served: ByteRange | null = null;
+    try {
+      served = rangeHeader ? parseRange(String(rangeHeader), open.size) : null;
+      if (served && served.kind === "unsatisfiable") throw rangeNotSatisfiable(open.size);
+      const source = open.fh.createReadStream({ start: served?.start ?? 0, end: served ? served.end : undefined, autoClose: false, highWaterMark: 1024 * 1024 });
+      if (served) x.res.writeHead(206, { ...blobHeaders(digest, served.end - served.start + 1, OCTET), "content-range": `bytes ${served.start}-${served.end}/${open.size}` });
+      else x.res.writeHead(200, blobHeaders(digest, open.size, OCTET));
+      await streamLocal(x, source);
+    } finally {
+      open.release();
+      countCacheUse(scope.teamId, scope.appId, { hits: 1, bytesFromCache: x.bytes });
+    }
+    return;
+  }
+
+  const start = async (): Promise<UpstreamBlob> => {
+    // Not the client's signal: the fill is everyone's and outlives the client that started it.
+    let upstream;
+    try {
+      upstream = await x.client.request("GET", `v2/${x.name.repository}/blobs/${digest}`, { scope: `repository:${x.name.repository}:pull`, mode: "stream" });
+    } catch (e) {
+      throw mapNetworkError(e, x.registryId);
+    }
+    if (upstream.statusCode !== 200) await throwForUpstreamStatus(upstream, "blobs", `${x.name.repository}@${digest}`, x.registryId, x.client.host);
+    const length = Number(upstream.headers["content-length"]);
+    const type = upstream.headers["content-type"];
+    return { contentLength: Number.isFinite(length) && length >= 0 ? length : null, contentType: typeof type === "string" ? type : null, body: upstream.body };
+  };
+  const floor = (fill: Fill, body: UpstreamBlob["body"]) =>
+    watchThroughput(
+      () => fill.written,
+      proxyStreamFloor,
+      () => {
+        log.warn("upstream blob below the throughput floor; fill cut", { registryId: x.registryId, repository: x.name.repository, digest, bytes: fill.written, floor: proxyStreamFloor });
+        body.destroy(new RegistryNetworkError("timeout", `${x.client.host} sent the blob too slowly.`, x.client.host));
+      },
+    );
+
+  const joined = await cache.blobFill(scope, digest, start, floor);
+  if (joined.kind === "pass") {
+    // Larger than half the cache: streamed straight through, not kept.
+    const length = joined.upstream.contentLength;
+    x.res.writeHead(200, blobHeaders(digest, length, joined.upstream.contentType ?? OCTET));
+    countCacheUse(scope.teamId, scope.appId, { misses: 1 });
+    return streamUpstream(x, joined.upstream.body as Parameters<typeof streamUpstream>[1], true);
+  }
+  const { fill, initiator } = joined;
+  const size = fill.expectedSize;
+  const type = joined.contentType ?? OCTET;
+  let source: Readable;
+  if (rangeHeader && size !== null) {
+    const range = parseRange(String(rangeHeader), size);
+    if (range?.kind === "unsatisfiable") throw rangeNotSatisfiable(size);
+    if (range && range.start > fill.available() + RANGE_AHEAD && !fill.done) {
+      // Far ahead of the fill: ask the upstream for just that range meanwhile.
+      return passThrough(x, "blobs", digest, { range: String(rangeHeader) });
+    }
+    if (range) {
+      x.res.writeHead(206, { ...blobHeaders(digest, range.end - range.start + 1, type), "content-range": `bytes ${range.start}-${range.end}/${size}` });
+      source = fill.reader(range.start, range.end + 1);
+    } else {
+      x.res.writeHead(200, blobHeaders(digest, size, type));
+      source = fill.reader();
+    }
+  } else if (rangeHeader) {
+    // No length announced: a range cannot be resolved against the fill; the upstream answers it.
+    return passThrough(x, "blobs", digest, { range: String(rangeHeader) });
+  } else {
+    x.res.writeHead(200, blobHeaders(digest, size, type));
+    source = fill.reader();
+  }
+  try {
+    await streamLocal(x, source);
+  } finally {
+    // The first client's request is the miss; those that joined its fill were spared an upstream fetch.
+    countCacheUse(scope.teamId, scope.appId, initiator ? { misses: 1 } : { hits: 1, bytesFromCache: x.bytes });
+  }
+}
+
+function blobHeaders(digest: string, length: number | null, type: string): Record<string, string> {
+  return {
+    ...API_VERSION_HEADER,
+    "content-type": type,
+    ...(length === null ? {} : { "content-length": String(length) }),
+    "docker-content-digest": digest,
+    etag: `"${digest}"`,
+    "accept-ranges": "bytes",
+  };
+}
+
+function rangeNotSatisfiable(size: number): ProxyError {
+  return new ProxyError(416, "BLOB_UNKNOWN", `The requested range is not within the blob's ${size} bytes.`, { "content-range": `bytes */${size}` });
+}

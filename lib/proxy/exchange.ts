@@ -1,0 +1,149 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { pipeline } from "node:stream/promises";
+import type { Readable } from "node:stream";
+import type { CacheScope } from "@/lib/cache/cache";
+import { log } from "@/lib/log";
+import type { RegistryClient } from "@/lib/registry-client/client";
+import { RegistryNetworkError, ResponseTooLargeError } from "@/lib/registry-client/errors";
+import { BODY_LIMITS, readBounded, watchThroughput, type HttpResponse } from "@/lib/registry-client/http";
+import { API_VERSION_HEADER, ProxyError } from "./errors";
+import type { ProxyName } from "./paths";
+import { drop, mapNetworkError, throwForUpstreamStatus, type ResourceKind } from "./upstream-errors";
+import { proxyStreamFloor } from "./upstream";
+
+/**
+ * One authorized request to a proxied repository: what the blob, manifest
+ * and pass-through code needs, and what it reports back for the pull log.
+ */
+export interface Exchange {
+  req: IncomingMessage;
+  res: ServerResponse;
+  method: "GET" | "HEAD";
+  name: ProxyName;
+  registryId: string;
+  client: RegistryClient;
+  /** Aborted when the client goes away. */
+  signal: AbortSignal;
+  /** Where cached content may come from for this request; null with the cache off. */
+  scope: CacheScope | null;
+  /** Body bytes sent to the client. */
+  bytes: number;
+}
+
+/** Response headers passed through from the upstream unchanged. */
+const PASS_HEADERS = ["content-type", "content-length", "docker-content-digest", "etag", "content-range", "accept-ranges", "last-modified"];
+
+export function passHeaders(upstream: HttpResponse): Record<string, string> {
+  const out: Record<string, string> = { ...API_VERSION_HEADER };
+  for (const h of PASS_HEADERS) {
+    const v = upstream.headers[h];
+    if (v !== undefined) out[h] = Array.isArray(v) ? v.join(", ") : String(v);
+  }
+  return out;
+}
+
+export const upstreamScope = (x: Exchange) => `repository:${x.name.repository}:pull`;
+
+/** An upstream request on behalf of this exchange (aborted with the client). */
+export async function ask(x: Exchange, method: "GET" | "HEAD", path: string, headers: Record<string, string>, mode: "buffered" | "stream"): Promise<HttpResponse> {
+  try {
+    return await x.client.request(method, path, { scope: upstreamScope(x), headers, signal: x.signal, mode });
+  } catch (e) {
+    throw mapNetworkError(e, x.registryId);
+  }
+}
+
+/**
+ * The uncached way: the upstream's answer streamed to the client as it comes
+ * (blobs under the throughput floor; manifests bounded to 4 MiB), for HEADs
+ * of uncached content, ranges passed upstream, blobs too large to cache,
+ * digests other than sha256, and everything when the cache is off.
+ */
+export async function passThrough(x: Exchange, kind: ResourceKind, reference: string, headers: Record<string, string>): Promise<void> {
+  const upstream = await ask(x, x.method, `v2/${x.name.repository}/${kind}/${reference}`, headers, kind === "blobs" ? "stream" : "buffered");
+  const status = upstream.statusCode;
+  if (status !== 200 && status !== 206 && status !== 304) await throwForUpstreamStatus(upstream, kind, `${x.name.repository}:${reference}`, x.registryId, x.client.host);
+  const out = passHeaders(upstream);
+  let limit = Infinity;
+  if (kind === "manifests" && x.method === "GET" && status !== 304) {
+    // Manifests are bounded like distribution bounds them; a declared length over
+    // the limit is refused before a byte is sent, and a manifest without a length
+    // is buffered (at most the limit) so the client still gets a clean error.
+    limit = BODY_LIMITS.manifest;
+    const declared = out["content-length"] === undefined ? undefined : Number(out["content-length"]);
+    if (declared === undefined || !Number.isFinite(declared)) {
+      let body: Buffer;
+      try {
+        body = await readBounded(upstream, limit, "a manifest", x.client.host);
+      } catch (e) {
+        throw mapNetworkError(e, x.registryId);
+      }
+      x.bytes = body.length;
+      x.res.writeHead(status, { ...out, "content-length": String(body.length) });
+      x.res.end(body);
+      return;
+    }
+    if (declared > limit) {
+      upstream.body.destroy();
+      throw mapNetworkError(new ResponseTooLargeError("a manifest", limit, x.client.host), x.registryId);
+    }
+  }
+  x.res.writeHead(status, out);
+  if (x.method === "HEAD" || status === 304) {
+    drop(upstream);
+    x.res.end();
+    return;
+  }
+  await streamUpstream(x, upstream.body, kind === "blobs", limit);
+}
+
+/** Streams an upstream body to the client (blobs under the throughput floor). */
+export async function streamUpstream(x: Exchange, body: HttpResponse["body"], blob: boolean, limit = Infinity): Promise<void> {
+  let bytes = 0;
+  body.on("data", (chunk: Buffer) => {
+    bytes += chunk.length;
+    x.bytes += chunk.length;
+    if (bytes > limit) body.destroy(new ResponseTooLargeError("a manifest", limit, x.client.host));
+  });
+  const stopWatch = blob
+    ? watchThroughput(
+        () => bytes,
+        proxyStreamFloor,
+        () => {
+          log.warn("upstream blob below the throughput floor; cut", { registryId: x.registryId, repository: x.name.repository, bytes, floor: proxyStreamFloor });
+          body.destroy(new RegistryNetworkError("timeout", `${x.client.host} sent the blob too slowly.`, x.client.host));
+        },
+      )
+    : () => undefined;
+  try {
+    await pipeline(body, x.res);
+  } catch (e) {
+    cut(x, body, e);
+  } finally {
+    stopWatch();
+  }
+}
+
+/** Streams content Gantry holds (a cached file or a fill in progress) to the client. */
+export async function streamLocal(x: Exchange, source: Readable): Promise<void> {
+  source.on("data", (chunk: Buffer) => {
+    x.bytes += chunk.length;
+  });
+  try {
+    await pipeline(source, x.res);
+  } catch (e) {
+    cut(x, source, e);
+  }
+}
+
+/**
+ * A body that dies mid-way, or a client that goes away: never end the
+ * response cleanly, so the client's length/digest check cannot be fooled.
+ */
+function cut(x: Exchange, source: { destroy(): void }, e: unknown): void {
+  x.res.destroy();
+  source.destroy();
+  if (!x.signal.aborted) log.warn("stream aborted", { repository: x.name.repository, error: e instanceof Error ? e.message : String(e) });
+}
+
+export { ProxyError };

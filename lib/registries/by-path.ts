@@ -1,0 +1,33 @@
+import "server-only";
+import { LRUCache } from "lru-cache";
+import { db } from "@/lib/db";
+
+/**
+ * A team's registry by the path name the proxy uses (/proxy/<app>/<path name>/…);
+ * Docker Hub's spellings all mean the registry whose path name is docker.io.
+ * Found registries are remembered for 500 ms per (team, name), like license
+ * decisions; a change made in this process is seen at once (registries.ts
+ * calls forgetRegistryLookups), elsewhere within 500 ms.
+ */
+const DOCKER_HUB_PATHS = new Set(["docker.io", "index.docker.io", "registry-1.docker.io"]);
+
+export type RegistryByPath = { id: string; endpoint: string; username: string; pathName: string; updatedAt: Date };
+
+const recent = new LRUCache<string, RegistryByPath>({ max: 5_000, ttl: 500 });
+
+export async function teamRegistryByPath(teamId: string, upstream: string): Promise<RegistryByPath | null> {
+  const key = `${teamId}/${upstream}`;
+  const known = recent.get(key);
+  if (known) return known;
+  const pathNames = DOCKER_HUB_PATHS.has(upstream) ? [...DOCKER_HUB_PATHS] : [upstream];
+  const registry = await db.registry.findFirst({
+    where: { teamId, pathName: { in: pathNames } },
+    select: { id: true, endpoint: true, username: true, pathName: true, updatedAt: true },
+  });
+  if (registry) recent.set(key, registry);
+  return registry;
+}
+
+export function forgetRegistryLookups(): void {
+  recent.clear();
+}
