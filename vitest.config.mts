@@ -20,6 +20,8 @@ const integrationEnv = {
   GANTRY_ALLOWED_PRIVATE_HOSTS: "127.0.0.1/32",
   GANTRY_PROXY_DOMAIN: "gantry.test:8443",
   GANTRY_REGISTRY_DOMAIN: "registry.vendor.test",
+  // lib/proxy/hot-path.int.test.ts counts the queries of a proxied request.
+  GANTRY_COUNT_DB_QUERIES: "1",
 };
 
 export default defineConfig({

@@ -37,7 +37,14 @@ export async function storeSecret(client: Db | Tx, binding: SecretBinding, plain
 }
 
 /** Decrypts a secret in memory. Callers keep the result only as long as the request needs it. */
+let decrypts = 0;
+/** How many secrets this process has decrypted (the proxy's hot path should add none). */
+export function secretDecrypts(): number {
+  return decrypts;
+}
+
 export async function loadSecret(binding: SecretBinding): Promise<string> {
+  decrypts++;
   const row = await db.encryptedSecret.findUnique({ where: { teamId_resourceId_purpose: binding }, select: SEALED_FIELDS });
   if (!row) throw notFound("Secret");
   return (await open(toSealed(row), binding, kekProvider())).toString("utf8");

@@ -1,0 +1,116 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signUp } from "@/lib/auth/sign-up";
+import { createApp } from "@/lib/apps/apps";
+import { takeQueryLog } from "@/lib/db";
+import { createCustomer } from "@/lib/licenses/customers";
+import { handleRegistryRequest } from "@/lib/proxy/handler";
+import { flushPulls } from "@/lib/proxy/pull-log";
+import { createRegistry } from "@/lib/registries/registries";
+import { MANIFEST_ACCEPT } from "@/lib/registry-client/media-types";
+import { setExtraPatterns } from "@/lib/releases/scope";
+import { secretDecrypts } from "@/lib/secrets/store";
+import { teamContextForUser } from "@/lib/teams/access";
+import { startRegistry, stopAll, type RunningRegistry } from "@/lib/testing/registries/harness";
+import { buildImage, cleanupImages, pushImage } from "@/lib/testing/registries/images";
+
+/**
+ * What one proxied request costs Gantry's database and key store, counted
+ * (GANTRY_COUNT_DB_QUERIES=1 in the integration project). Before issue 11 a
+ * blob request by Bearer token cost 2 reads, 1 write and no decrypt (4 reads,
+ * 1 write and 2 decrypts before that); the figures printed here are after.
+ */
+let upstream: RunningRegistry;
+let proxy: http.Server;
+let base = "";
+let bearer = "";
+let basic = "";
+let blob = "";
+let manifestDigest = "";
+const slug = `hot-${Date.now().toString(36)}`;
+
+beforeAll(async () => {
+  upstream = await startRegistry({ auth: "htpasswd", users: { alice: "alice-pw" } });
+  ({ digest: manifestDigest } = await pushImage(await buildImage({ files: { "h.txt": "hot\n" } }), { registry: upstream, repo: "acme/hot", tag: "1", creds: "alice:alice-pw" }));
+  proxy = http.createServer((req, res) => void handleRegistryRequest(req, res, { clientIp: req.socket.remoteAddress ?? null }));
+  await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+  const host = `127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  const { user, team } = await signUp({ email: `hot-${Date.now()}@example.com`, password: "correct horse battery", teamName: "Hot" });
+  const ctx = await teamContextForUser(user, team.slug, "team:view");
+  await createApp(ctx, { name: "Hot", slug });
+  await setExtraPatterns(ctx, slug, ["**"]);
+  await createRegistry(ctx, { name: "Up", endpoint: upstream.url, username: "alice", password: "alice-pw" });
+  const license = (await createCustomer(ctx, slug, { name: "Hot customer" })).license.licenseId;
+  const name = `proxy/${slug}/127.0.0.1_${upstream.port}/acme/hot`;
+  base = `http://${host}/v2/${name}`;
+  basic = `Basic ${Buffer.from(`x:${license}`).toString("base64")}`;
+  const token = (await (await fetch(`http://${host}/v2/token?scope=repository:${name}:pull`, { headers: { authorization: basic } })).json()) as { token: string };
+  bearer = `Bearer ${token.token}`;
+  const manifest = (await (await fetch(`${base}/manifests/1`, { headers: { authorization: bearer, accept: MANIFEST_ACCEPT } })).json()) as { layers: { digest: string }[] };
+  blob = manifest.layers[0]!.digest;
+});
+afterAll(async () => {
+  proxy.close();
+  await stopAll();
+  cleanupImages();
+});
+
+const reads = (log: string[]) => log.filter((q) => /^\s*SELECT/i.test(q));
+const writes = (log: string[]) => log.filter((q) => /^\s*(INSERT|UPDATE|DELETE)/i.test(q));
+
+async function burst(path: string, authorization: string, n: number, headers: Record<string, string> = {}) {
+  await fetch(`${base}/${path}`, { headers: { authorization, ...headers } }).then((r) => r.arrayBuffer()); // warm: cache filled, lookups remembered
+  await flushPulls();
+  takeQueryLog();
+  const decrypts = secretDecrypts();
+  const started = performance.now();
+  for (let i = 0; i < n; i++) {
+    const res = await fetch(`${base}/${path}`, { headers: { authorization, ...headers } });
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+  }
+  const elapsed = performance.now() - started;
+  const during = takeQueryLog();
+  await new Promise((r) => setTimeout(r, 20));
+  await flushPulls();
+  const flush = takeQueryLog();
+  return { elapsed, during, flush, decrypts: secretDecrypts() - decrypts };
+}
+
+describe("the proxy's hot path", () => {
+  it("a cached blob by Bearer token: no decrypt, no query in steady state, pull records written in one batch", async () => {
+    const n = 50;
+    const { elapsed, during, flush, decrypts } = await burst(`blobs/${blob}`, bearer, n);
+    const windows = Math.ceil(elapsed / 500) + 1;
+    console.log(`[hot-path] ${n} cached blob GETs (Bearer) in ${elapsed.toFixed(0)} ms: ${reads(during).length} reads, ${writes(during).length} writes while serving; ${writes(flush).length} write(s) to record them; ${decrypts} decrypts`);
+    expect(decrypts).toBe(0);
+    expect(writes(during)).toEqual([]);
+    // At most a license, a registry and a link lookup per 500 ms window, whatever the request rate.
+    expect(reads(during).length).toBeLessThanOrEqual(3 * windows);
+    expect(writes(flush).length).toBeGreaterThanOrEqual(1);
+    expect(writes(flush).length).toBeLessThanOrEqual(2);
+  });
+
+  it("a cached manifest by digest with Basic auth: the same", async () => {
+    const n = 50;
+    const { elapsed, during, decrypts } = await burst(`manifests/${manifestDigest}`, basic, n, { accept: MANIFEST_ACCEPT });
+    const windows = Math.ceil(elapsed / 500) + 1;
+    console.log(`[hot-path] ${n} cached manifest GETs by digest (Basic) in ${elapsed.toFixed(0)} ms: ${reads(during).length} reads, ${writes(during).length} writes; ${decrypts} decrypts`);
+    expect(decrypts).toBe(0);
+    expect(writes(during)).toEqual([]);
+    expect(reads(during).length).toBeLessThanOrEqual(3 * windows);
+  });
+
+  it("once every remembered lookup has expired, one request costs the license, registry and link reads, and nothing else", async () => {
+    await new Promise((r) => setTimeout(r, 2_200)); // past the 500 ms decision/registry and 2 s link lifetimes
+    takeQueryLog();
+    const res = await fetch(`${base}/blobs/${blob}`, { headers: { authorization: bearer } });
+    await res.arrayBuffer();
+    const log = takeQueryLog();
+    console.log(`[hot-path] cold lookups, one cached blob GET: ${reads(log).length} reads (${reads(log).map((q) => /FROM\s+[`"]?(?:main[`"]?\.[`"]?)?(\w+)/i.exec(q)?.[1] ?? "?").join(", ")}), ${writes(log).length} writes`);
+    expect(res.status).toBe(200);
+    expect(reads(log).length).toBeLessThanOrEqual(3);
+    expect(writes(log)).toEqual([]);
+  });
+});
