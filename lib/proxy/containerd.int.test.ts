@@ -192,7 +192,8 @@ describe("containerd pulling through the proxy", () => {
 
     // The flow, as Gantry saw it. containerd tries the OAuth2 POST first; Gantry answers 405 and containerd
     // falls back to GET with Basic (it does so for 405 only when a username is set). The manifest by digest
-    // comes with no Authorization at first (a new scope key in containerd's token cache): one more round.
+    // comes with no Authorization at first: ctr's host configuration (remotes/docker/config.ConfigureHosts)
+    // builds a new authorizer, with an empty token cache, for the fetch after the resolve. One more round.
     const base = `/v2/proxy/${slug}/127.0.0.1_${basic.port}/acme/api`;
     expect(summary(proxyLog)).toEqual([
       `HEAD ${base}/manifests/1.0 401 none`,
