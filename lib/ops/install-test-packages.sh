@@ -6,6 +6,7 @@
 #   apache2-utils     htpasswd (bcrypt) for the Basic-auth registry
 #   kubernetes-client kubectl, for `kubectl kustomize`
 #   iproute2          ss, to count sockets in the proxy's leak test
+#   containerd        containerd and ctr, a second real client pulling through the proxy (needs root)
 # As root it installs them with apt-get; otherwise it prints what to install.
 set -euo pipefail
 
@@ -17,12 +18,16 @@ declare -A NEED=(
   [htpasswd]=apache2-utils
   [kubectl]=kubernetes-client
   [ss]=iproute2
+  [containerd]=containerd
+  [ctr]=containerd
 )
 missing=()
 for cmd in "${!NEED[@]}"; do
   command -v "$cmd" > /dev/null 2>&1 || missing+=("${NEED[$cmd]}")
 done
 [[ ${#missing[@]} -eq 0 ]] && exit 0
+# containerd and ctr come from one package: name each package once.
+mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
 
 if [[ $(id -u) -eq 0 ]] && command -v apt-get > /dev/null; then
   echo "==> Installing Debian packages: ${missing[*]}"
