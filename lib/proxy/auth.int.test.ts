@@ -53,6 +53,27 @@ describe("/v2/token scopes", () => {
     expect(payload.access).toEqual([{ type: "repository", name: `proxy/${slug}/quay.io/acme/api`, actions: ["pull"] }]);
   });
 
+  it("answers the OAuth2 password grant (POST, what containerd sends) like GET, and refuses other forms in the registry format", async () => {
+    const post = (body: string, type = "application/x-www-form-urlencoded") => fetch(`${base}/v2/token`, { method: "POST", headers: { "content-type": type }, body });
+    const scope = `repository:proxy/${slug}/quay.io/acme/api:pull registry:catalog:*`;
+    const ok = await post(new URLSearchParams({ grant_type: "password", username: "LICENSE_ID", password: license, service: "x", scope, client_id: "containerd-client" }).toString());
+    expect(ok.status).toBe(200);
+    const { access_token: jwt } = (await ok.json()) as { access_token: string };
+    const payload = JSON.parse(Buffer.from(jwt.split(".")[1] ?? "", "base64url").toString()) as { access: unknown[] };
+    expect(payload.access).toEqual([{ type: "repository", name: `proxy/${slug}/quay.io/acme/api`, actions: ["pull"] }]);
+    const wrong = await post(new URLSearchParams({ grant_type: "password", username: "x", password: "Q".repeat(32) }).toString());
+    expect(wrong.status).toBe(401);
+    for (const [body, type] of [
+      [new URLSearchParams({ grant_type: "refresh_token", refresh_token: "x" }).toString(), "application/x-www-form-urlencoded"],
+      ["{}", "application/json"],
+      [`grant_type=password&password=${"a".repeat(20_000)}`, "application/x-www-form-urlencoded"],
+    ] as const) {
+      const res = await post(body, type);
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({ errors: [expect.objectContaining({ code: "UNSUPPORTED", message: expect.any(String) })] });
+    }
+  });
+
   it("refuses malformed scopes with 400 in the registry error format", async () => {
     for (const bad of ["repository:proxy/x/../y:pull", "repository", "repository:proxy/a/b/c:", `repository:${"a/".repeat(300)}b:pull`]) {
       const res = await token([bad], basic(license));

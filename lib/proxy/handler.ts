@@ -48,6 +48,14 @@ export async function handleRegistryRequest(req: IncomingMessage, res: ServerRes
   res.once("close", () => abort.abort());
   try {
     const url = new URL(req.url ?? "/", "http://proxy.invalid");
+    if (method === "POST" && url.pathname === "/v2/token") {
+      // containerd asks for tokens with an OAuth2 password grant first (POST, form body).
+      const grant = await readTokenForm(req);
+      const body = JSON.stringify(await issueToken(grant.authorization, grant.scopes, rctx.clientIp));
+      res.writeHead(200, { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), "cache-control": "no-store" });
+      res.end(body);
+      return;
+    }
     if (method !== "GET" && method !== "HEAD") {
       throw new ProxyError(405, "UNSUPPORTED", "This registry is read-only: push and delete are not supported.", { allow: "GET, HEAD" });
     }
@@ -121,6 +129,39 @@ export async function handleRegistryRequest(req: IncomingMessage, res: ServerRes
     const err = e instanceof ProxyError ? e : e instanceof RegistryNetworkError || e instanceof TokenError ? mapNetworkError(e) : internal(e);
     sendError(res, err, method);
   }
+}
+
+const TOKEN_FORM_LIMIT = 16 * 1024;
+
+/**
+ * The OAuth2 password grant of the distribution token spec (what containerd
+ * sends): `grant_type=password&username=…&password=<license>&scope=a b`, as a
+ * form of at most 16 KiB read within 10 s. The license is the password, as
+ * with GET and Basic; scopes are space-separated.
+ */
+async function readTokenForm(req: IncomingMessage): Promise<{ authorization: string; scopes: string[] }> {
+  const type = String(req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
+  if (type !== "application/x-www-form-urlencoded") throw new ProxyError(400, "UNSUPPORTED", "POST /v2/token takes an application/x-www-form-urlencoded form (OAuth2 password grant).");
+  const declared = Number(req.headers["content-length"] ?? NaN);
+  if (declared > TOKEN_FORM_LIMIT) throw new ProxyError(400, "UNSUPPORTED", "The token request is too large.");
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const deadline = setTimeout(() => req.destroy(), 10_000);
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      if (total > TOKEN_FORM_LIMIT) throw new ProxyError(400, "UNSUPPORTED", "The token request is too large.");
+      chunks.push(chunk);
+    }
+  } finally {
+    clearTimeout(deadline);
+  }
+  const form = new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
+  if (form.get("grant_type") !== "password") throw new ProxyError(400, "UNSUPPORTED", "Only the password grant is supported: the license is the password.");
+  const password = form.get("password") ?? "";
+  const username = form.get("username") ?? "";
+  const scopes = (form.get("scope") ?? "").split(" ").filter(Boolean);
+  return { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`, scopes };
 }
 
 /** tags/list, passed through with the name and the pagination link rewritten to the proxied name. */
