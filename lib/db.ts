@@ -15,7 +15,7 @@ const defaultOmit = {
 } as const;
 
 /** GANTRY_COUNT_DB_QUERIES=1 (tests measuring a hot path's cost) counts every query the client sends. */
-const countQueries = process.env.GANTRY_COUNT_DB_QUERIES === "1";
+const countQueries = env().countDbQueries;
 const counted = { queries: [] as string[] };
 
 function createClient(url: string) {

@@ -135,6 +135,8 @@ export const envSchema = z.object({
   GANTRY_CACHE_MAX_BYTES: byteSize(20 * 2 ** 30),
   /** How long after a tag was last seen upstream its digest is served while the upstream is down. */
   GANTRY_CACHE_STALE_TAG_SECONDS: z.coerce.number().int().min(0).default(7 * 24 * 3600),
+  /** Tests that measure a hot path's cost: count every database query (lib/db.ts takeQueryLog). */
+  GANTRY_COUNT_DB_QUERIES: z.enum(["0", "1"]).default("0"),
   GANTRY_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
 });
@@ -168,6 +170,7 @@ export interface Env {
   };
   /** The proxy's content cache (lib/cache); maxBytes 0: off. */
   cache: { dir: string; maxBytes: number; staleTagSeconds: number };
+  countDbQueries: boolean;
   logLevel: RawEnv["GANTRY_LOG_LEVEL"];
   nodeEnv: RawEnv["NODE_ENV"];
 }
@@ -255,6 +258,7 @@ export function parseEnv(source: Record<string, string | undefined>, warn: (m: s
       maxBytes: raw.GANTRY_CACHE_MAX_BYTES,
       staleTagSeconds: raw.GANTRY_CACHE_STALE_TAG_SECONDS,
     },
+    countDbQueries: raw.GANTRY_COUNT_DB_QUERIES === "1",
     logLevel: raw.GANTRY_LOG_LEVEL,
     nodeEnv: raw.NODE_ENV,
   };
