@@ -210,6 +210,17 @@ describe("containerd pulling through the proxy", () => {
     expect(proxyLog.filter((x) => x.path.includes("/blobs/")).map((x) => x.path.split("/blobs/")[1]).sort()).toEqual(img.blobDigests);
   });
 
+  it("a warm pull (a new containerd, same image) is served by Gantry's cache: byte-identical, no blob crosses from the upstream again", async () => {
+    // beforeEach gave this case an empty containerd; the previous case filled Gantry's cache.
+    await basic.flushRequests();
+    const r = await cd.pull(apiRef(), asLicense(licenseId));
+    expect(r, r.stderr).toMatchObject({ code: 0, timedOut: false });
+    expect((await upstreamLog(basic)).filter((x) => x.path.includes("/blobs/"))).toEqual([]);
+    const img = await cd.image(apiRef());
+    expect(img.blobDigests.length).toBe(2);
+    for (const d of img.blobDigests) expect((await cd.contentGet(d)).equals(await upstreamGet(basic, "acme/api", "blobs", d))).toBe(true);
+  });
+
   it("refuses an unknown license (401) and another app's license (403); containerd fails with the status, nothing is stored", async () => {
     await expectRefused(await cd.pull(apiRef(), asLicense(generateLicenseId())), apiRef(), "401 Unauthorized", {
       code: "UNAUTHORIZED",
