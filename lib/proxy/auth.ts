@@ -129,6 +129,14 @@ export async function issueToken(authorization: string | undefined, scopes: stri
 export type Caller = { keyHash: string; grants: string[] | "basic" };
 
 /**
+ * Tokens whose signature was checked, until they expire: a client sends the
+ * same token with every request of a pull, and the HMAC and claim checks need
+ * not run again. Only valid tokens are kept (bounded: 10,000 entries); what a
+ * token grants is still decided on every request (authorizePull).
+ */
+const verifiedTokens = new LRUCache<string, { caller: Caller; expiresAt: number }>({ max: 10_000 });
+
+/**
  * Who is calling a /v2/ API path: a Bearer token from /v2/token, or Basic with
  * the license. Null when anonymous or the token is invalid. A Basic license is
  * a license attempt like /v2/token's: an address over the failure limit is
@@ -137,11 +145,16 @@ export type Caller = { keyHash: string; grants: string[] | "basic" };
 export async function authenticate(authorization: string | undefined, ip: string | null): Promise<Caller | null> {
   if (!authorization) return null;
   if (authorization.startsWith("Bearer ")) {
+    const jwt = authorization.slice(7);
+    const known = verifiedTokens.get(jwt);
+    if (known) return known.expiresAt > Date.now() ? known.caller : null;
     try {
-      const { payload } = await jwtVerify(authorization.slice(7), key(), { issuer: "gantry-proxy", audience: env().proxyDomain, algorithms: ["HS256"] });
+      const { payload } = await jwtVerify(jwt, key(), { issuer: "gantry-proxy", audience: env().proxyDomain, algorithms: ["HS256"] });
       const access = Array.isArray(payload.access) ? (payload.access as { name?: unknown }[]) : [];
-      if (typeof payload.lic !== "string") return null;
-      return { keyHash: payload.lic, grants: access.map((a) => String(a.name ?? "")) };
+      if (typeof payload.lic !== "string" || typeof payload.exp !== "number") return null;
+      const caller = { keyHash: payload.lic, grants: access.map((a) => String(a.name ?? "")) };
+      if (jwt.length <= 8192) verifiedTokens.set(jwt, { caller, expiresAt: payload.exp * 1000 });
+      return caller;
     } catch {
       return null;
     }
