@@ -12,6 +12,11 @@ describe("humanBytes", () => {
     expect(humanBytes(5 * 2 ** 60)).toBe("5,120 PiB");
   });
 
+  it("rounds to whole units for axis ticks", () => {
+    expect(humanBytes(715.3 * 2 ** 20, 0)).toBe("715 MiB");
+    expect(humanBytes(1023.7 * 2 ** 20, 0)).toBe("1 GiB");
+  });
+
   it("never prints 1,024 of a unit", () => {
     expect(humanBytes(1024 * 1024 - 1)).toBe("1 MiB");
     expect(humanBytes(2 ** 30 - 20)).toBe("1 GiB");

@@ -1,12 +1,12 @@
 const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"] as const;
-const number = new Intl.NumberFormat("en", { maximumFractionDigits: 1 });
+const formats = [0, 1].map((digits) => new Intl.NumberFormat("en", { maximumFractionDigits: digits }));
 
 /**
  * A byte count for people: binary units (as GANTRY_CACHE_MAX_BYTES' default,
- * 20 GiB), at most one decimal. `formatBytes` in lib/registry-client/errors.ts
+ * 20 GiB), at most one decimal (or none, for axis ticks). `formatBytes` in lib/registry-client/errors.ts
  * is the exact form for limits in error messages; this one rounds.
  */
-export function humanBytes(bytes: number): string {
+export function humanBytes(bytes: number, decimals: 0 | 1 = 1): string {
   if (!Number.isFinite(bytes) || bytes < 0) return "–";
   let value = bytes;
   let unit = 0;
@@ -15,9 +15,9 @@ export function humanBytes(bytes: number): string {
     unit++;
   }
   // 1023.96 KiB would print as "1,024 KiB": step up instead.
-  if (unit < UNITS.length - 1 && Number(value.toFixed(1)) >= 1024) {
+  if (unit < UNITS.length - 1 && Number(value.toFixed(decimals)) >= 1024) {
     value /= 1024;
     unit++;
   }
-  return `${number.format(value)} ${UNITS[unit]}`;
+  return `${formats[decimals]?.format(value) ?? value} ${UNITS[unit]}`;
 }
