@@ -127,7 +127,7 @@ describe("gantry cache (CLI)", () => {
       objects: 1,
       storedBytes: 64,
       links: 1,
-      teams: 1,
+      teamsWithContent: 1,
       disk: { files: 1, bytes: 64, complete: true },
       usage: { hits: 3, misses: 1, hitRatio: 0.75, bytesFromCache: 192, bytesFromUpstream: 64 },
     });

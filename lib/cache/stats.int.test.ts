@@ -139,7 +139,7 @@ describe("operatorCacheStats", () => {
     expect(after.objects - before.objects).toBe(1);
     expect(after.storedBytes - before.storedBytes).toBe(700);
     expect(after.links - before.links).toBe(2);
-    expect(after.teams - before.teams).toBe(2);
+    expect(after.teamsWithContent - before.teamsWithContent).toBe(2);
     expect(after.usage.hits - before.usage.hits).toBe(2);
     expect(after.usage.bytesFromCache - before.usage.bytesFromCache).toBe(1400);
     expect(after.disk).toEqual({ files: 2, bytes: 1000, complete: true });

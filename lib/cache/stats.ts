@@ -195,7 +195,7 @@ export async function operatorCacheStats(options: { dir?: string; maxBytes?: num
     objects: stored.objects,
     links,
     tags,
-    teams: teams.length,
+    teamsWithContent: teams.length,
     disk,
     usage: usageTotals(usage._sum),
   };
