@@ -13,7 +13,7 @@ test("sign up, land in the new team, sign out, sign in again", async ({ page }) 
   await expect(page).toHaveURL(/\/t\/ada-software[a-z0-9-]*\/apps$/);
   await expect(page.getByTestId("current-team")).toHaveText("Ada Software");
   const nav = page.getByRole("navigation", { name: "Main" });
-  for (const item of ["Apps", "Registries", "Customers", "Activity", "Settings"]) {
+  for (const item of ["Apps", "Registries", "Customers", "Cache", "Activity", "Settings"]) {
     await expect(nav.getByRole("link", { name: item })).toBeVisible();
   }
   await expect(page.getByText("No apps yet")).toBeVisible();

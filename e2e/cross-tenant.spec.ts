@@ -13,7 +13,7 @@ test("another team's pages, actions and API are not found, and the owner keeps a
   await signIn(pageB, b.email);
 
   // Pages: every area of A's team is a 404 for B, and shows nothing of A.
-  for (const area of ["", "/apps", "/registries", "/customers", "/activity", "/settings"]) {
+  for (const area of ["", "/apps", "/registries", "/customers", "/cache", "/activity", "/settings"]) {
     const res = await pageB.goto(`/t/${a.team.slug}${area}`);
     expect(res?.status(), `GET /t/${a.team.slug}${area}`).toBe(404);
     await expect(pageB.getByText("Not found", { exact: true })).toBeVisible();

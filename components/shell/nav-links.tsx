@@ -2,13 +2,14 @@
 
 import Link from "next/link";
 import { usePathname } from "next/navigation";
-import { Activity, Boxes, Package, Settings, Users } from "lucide-react";
+import { Activity, Boxes, HardDrive, Package, Settings, Users } from "lucide-react";
 import { cn } from "@/components/ui/cn";
 
 const ITEMS = [
   { segment: "apps", label: "Apps", icon: Package },
   { segment: "registries", label: "Registries", icon: Boxes },
   { segment: "customers", label: "Customers", icon: Users },
+  { segment: "cache", label: "Cache", icon: HardDrive },
   { segment: "activity", label: "Activity", icon: Activity },
   { segment: "settings", label: "Settings", icon: Settings },
 ] as const;

@@ -5,6 +5,7 @@
  */
 import { CliError, parseArgs } from "./args";
 import { bootstrap } from "./commands/bootstrap";
+import { cacheCommand } from "./commands/cache";
 import { createToken } from "./commands/create-token";
 import { rotateKekCommand } from "./commands/rotate-kek";
 import { verifyLicense } from "./commands/verify-license";
@@ -17,6 +18,8 @@ Commands:
                                                 create a team API token (member: read-only); printed on the last line
   rotate-kek                                    re-wrap every data key under the current KEK (safe to re-run)
   verify-license FILE --key PUBLIC_KEY.pem      check a license file's signature and expiry offline
+  cache stats                                   the proxy cache's totals across all teams, and its size on disk
+  cache purge [--app SLUG]                      empty the proxy cache, or one app's share of it
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -25,6 +28,10 @@ async function main(argv: string[]): Promise<number> {
     const report = verifyLicense(file?.startsWith("--") ? undefined : file, parseArgs(["verify-license", ...rest]).options);
     console.log(JSON.stringify(report));
     return report.valid && report.state === "active" ? 0 : 1;
+  }
+  if (argv[0] === "cache") {
+    console.log(JSON.stringify(await cacheCommand(argv.slice(1))));
+    return 0;
   }
   const { command, options } = parseArgs(argv);
   switch (command) {
