@@ -50,13 +50,14 @@ describe("purgeApp", () => {
     const fill = fillInProgress(dir);
 
     const report = await purgeApp(Drop.slug, { dir });
-    expect(report).toEqual({ scope: { app: Drop.slug }, links: 4, tags: 0, usageRows: 1, files: 1, bytesFreed: 2000 });
+    expect(report).toEqual({ scope: { app: Drop.slug }, links: 4, tags: 0, files: 1, bytesFreed: 2000 });
     expect(fs.existsSync(ownFile)).toBe(false);
     expect(fs.existsSync(sharedFile)).toBe(true);
     expect(fs.readFileSync(fill, "utf8")).toBe("partial");
     expect(await db.cacheLink.count({ where: { appId: Drop.id } })).toBe(0);
     expect(await db.cacheLink.count({ where: { appId: Keep.id } })).toBe(1);
     expect(await db.cacheUsage.count({ where: { appId: Keep.id } })).toBe(1);
+    expect(await db.cacheUsage.count({ where: { appId: Drop.id } })).toBe(1); // the traffic history stays
     expect(await db.cacheTag.count({ where: { registryId: t.registryId } })).toBe(1); // tags are per registry
 
     // purging again finds nothing left
@@ -69,7 +70,7 @@ describe("purgeApp", () => {
 });
 
 describe("purgeAll", () => {
-  it("removes every link, tag and usage row and every content file, unreferenced ones too, but no fill in progress", async () => {
+  it("removes every link and tag and every content file, unreferenced ones too, but no fill in progress nor the traffic history", async () => {
     const dir = cacheDir();
     const a = await cacheTeam(["First"]);
     const b = await cacheTeam(["Second"]);
@@ -86,10 +87,10 @@ describe("purgeAll", () => {
     const usageRows = await db.cacheUsage.count();
 
     const report = await purgeAll({ dir });
-    expect(report).toEqual({ scope: "all", links, tags, usageRows, files: 3, bytesFreed: 100 });
+    expect(report).toEqual({ scope: "all", links, tags, files: 3, bytesFreed: 100 });
     expect(files.some((f) => fs.existsSync(f))).toBe(false);
     expect(fs.readFileSync(fill, "utf8")).toBe("partial");
-    expect([await db.cacheLink.count(), await db.cacheTag.count(), await db.cacheUsage.count()]).toEqual([0, 0, 0]);
+    expect([await db.cacheLink.count(), await db.cacheTag.count(), await db.cacheUsage.count()]).toEqual([0, 0, usageRows]);
     expect(await purgeAll({ dir: cacheDir() })).toMatchObject({ files: 0, bytesFreed: 0 }); // no content root at all
   });
 });
@@ -140,7 +141,7 @@ describe("gantry cache (CLI)", () => {
 
     const one = cli(dir, "purge", "--app", t.apps.Cli!.slug);
     expect(one.code).toBe(0);
-    expect(JSON.parse(one.out[0] ?? "")).toEqual({ scope: { app: t.apps.Cli!.slug }, links: 1, tags: 0, usageRows: 1, files: 1, bytesFreed: 64 });
+    expect(JSON.parse(one.out[0] ?? "")).toEqual({ scope: { app: t.apps.Cli!.slug }, links: 1, tags: 0, files: 1, bytesFreed: 64 });
     expect(fs.existsSync(file)).toBe(false);
 
     contentFile(dir, randomDigest(), 5);

@@ -11,7 +11,6 @@ export interface PurgeReport {
   scope: "all" | { app: string };
   links: number;
   tags: number;
-  usageRows: number;
   files: number;
   bytesFreed: number;
 }
@@ -32,15 +31,16 @@ async function unlinkCounting(file: string): Promise<number | null> {
 }
 
 /**
- * Empties the proxy cache (`gantry cache purge`). Every CacheLink, CacheTag
- * and CacheUsage row goes, then every file under the content root. Fills in
+ * Empties the proxy cache (`gantry cache purge`). Every CacheLink and CacheTag
+ * row goes, then every file under the content root. The traffic history
+ * (CacheUsage) stays: it describes what was served, not what is stored. Fills in
  * progress write under `<dir>/tmp/`, which is left alone. Deleting a file a
  * running server streams from is safe on Linux (its open descriptor keeps the
  * data); a server that then finds a link without its file treats it as a miss.
  */
 export async function purgeAll(options: { dir?: string } = {}): Promise<PurgeReport> {
   const dir = options.dir ?? env().cache.dir;
-  const [links, tags, usage] = await db.$transaction([db.cacheLink.deleteMany(), db.cacheTag.deleteMany(), db.cacheUsage.deleteMany()]);
+  const [links, tags] = await db.$transaction([db.cacheLink.deleteMany(), db.cacheTag.deleteMany()]);
   let files = 0;
   let bytesFreed = 0;
   for await (const f of contentFiles(contentRoot(dir))) {
@@ -49,12 +49,12 @@ export async function purgeAll(options: { dir?: string } = {}): Promise<PurgeRep
     files++;
     bytesFreed += size;
   }
-  return { scope: "all", links: links.count, tags: tags.count, usageRows: usage.count, files, bytesFreed };
+  return { scope: "all", links: links.count, tags: tags.count, files, bytesFreed };
 }
 
 /**
  * Empties one app's share of the cache (`gantry cache purge --app SLUG`): its
- * CacheLinks and CacheUsage rows, then the content files no other app's link
+ * CacheLinks, then the content files no other app's link
  * still references (content is shared by digest). CacheTags are per registry,
  * not per app, and stay. An unknown slug is NOT_FOUND.
  */
@@ -63,10 +63,7 @@ export async function purgeApp(slug: string, options: { dir?: string } = {}): Pr
   const app = await db.app.findUnique({ where: { slug }, select: { id: true, slug: true } });
   if (!app) throw notFound("App");
   const linked = await db.cacheLink.findMany({ where: { appId: app.id }, distinct: ["digest"], select: { digest: true } });
-  const [links, usage] = await db.$transaction([
-    db.cacheLink.deleteMany({ where: { appId: app.id } }),
-    db.cacheUsage.deleteMany({ where: { appId: app.id } }),
-  ]);
+  const links = await db.cacheLink.deleteMany({ where: { appId: app.id } });
   let files = 0;
   let bytesFreed = 0;
   const digests = linked.map((l) => l.digest);
@@ -88,5 +85,5 @@ export async function purgeApp(slug: string, options: { dir?: string } = {}): Pr
       bytesFreed += size;
     }
   }
-  return { scope: { app: app.slug }, links: links.count, tags: 0, usageRows: usage.count, files, bytesFreed };
+  return { scope: { app: app.slug }, links: links.count, tags: 0, files, bytesFreed };
 }
