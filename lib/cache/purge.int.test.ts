@@ -7,6 +7,7 @@ import { db } from "@/lib/db";
 import { cacheTeam, contentFile, link, randomDigest, usage } from "@/lib/testing/cache-fixtures";
 import { tmpDir } from "./layout";
 import { purgeAll, purgeApp } from "./purge";
+import { operatorCacheStats } from "./stats";
 
 const dirs: string[] = [];
 function cacheDir() {
@@ -116,6 +117,8 @@ describe("gantry cache (CLI)", () => {
     const t = await cacheTeam(["Cli"]);
     const d = randomDigest();
     await link(t.teamId, t.registryId, t.apps.Cli!.id, d, 64);
+    // Traffic history outlives purges: the totals are what was there plus what this test adds.
+    const before = (await operatorCacheStats({ dir })).usage;
     await usage(t.teamId, t.apps.Cli!.id, new Date("2026-11-20T10:00:00Z"), { hits: 3, misses: 1, bytesFromCache: 192, bytesFromUpstream: 64 });
     const file = contentFile(dir, d, 64);
 
@@ -130,7 +133,7 @@ describe("gantry cache (CLI)", () => {
       links: 1,
       teamsWithContent: 1,
       disk: { files: 1, bytes: 64, complete: true },
-      usage: { hits: 3, misses: 1, hitRatio: 0.75, bytesFromCache: 192, bytesFromUpstream: 64 },
+      usage: { hits: before.hits + 3, misses: before.misses + 1, bytesFromCache: before.bytesFromCache + 192, bytesFromUpstream: before.bytesFromUpstream + 64 },
     });
 
     const missing = cli(dir, "purge", "--app", "no-such-app-anywhere");
