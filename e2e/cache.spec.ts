@@ -93,6 +93,7 @@ test("a cold pull misses and a warm pull hits: the page shows the hit ratio, the
   await expect(async () => {
     await page.goto(`/t/${owner.team.slug}/cache`);
     await expect(page.getByText("No cache traffic yet")).toHaveCount(0, { timeout: 500 });
+    await expect(page.getByTestId("cache-hit-ratio-value")).toHaveText(/^\d/, { timeout: 500 });
   }).toPass({ timeout: 15_000 });
   const ratio = Number.parseFloat((await page.getByTestId("cache-hit-ratio-value").textContent()) ?? "");
   expect(ratio).toBeGreaterThan(0); // the warm pull's layers came from disk
@@ -108,7 +109,7 @@ test("a cold pull misses and a warm pull hits: the page shows the hit ratio, the
   const phone = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
   await signIn(phone, owner.email);
   await phone.goto(`/t/${owner.team.slug}/cache`);
-  await expect(phone.getByTestId("cache-chart").locator(".recharts-surface")).toBeVisible();
+  await expect(phone.getByTestId("cache-chart").locator(".recharts-bar-rectangle").first()).toBeVisible();
   await noHorizontalScroll(phone);
 
   // Another team sees none of it: its own page stays empty, and this one is not found.
