@@ -7,6 +7,7 @@ import path from "node:path";
 export interface ContentFile {
   file: string;
   size: number;
+  mtimeMs: number;
 }
 
 function isMissing(e: unknown): boolean {
@@ -33,10 +34,10 @@ export async function* contentFiles(root: string, limit = Number.POSITIVE_INFINI
   for await (const shard of top) {
     const shardPath = path.join(root, shard.name);
     if (!shard.isDirectory()) {
-      const size = await sizeOf(shardPath);
-      if (size !== null) {
+      const st = await statOf(shardPath);
+      if (st !== null) {
         if (seen++ >= limit) return;
-        yield { file: shardPath, size };
+        yield { file: shardPath, ...st };
       }
       continue;
     }
@@ -50,18 +51,19 @@ export async function* contentFiles(root: string, limit = Number.POSITIVE_INFINI
     for await (const entry of dir) {
       if (entry.isDirectory()) continue;
       const file = path.join(shardPath, entry.name);
-      const size = await sizeOf(file);
-      if (size === null) continue;
+      const st = await statOf(file);
+      if (st === null) continue;
       // Returning inside for-await closes the directory handles.
       if (seen++ >= limit) return;
-      yield { file, size };
+      yield { file, ...st };
     }
   }
 }
 
-async function sizeOf(file: string): Promise<number | null> {
+async function statOf(file: string): Promise<{ size: number; mtimeMs: number } | null> {
   try {
-    return (await fs.lstat(file)).size;
+    const st = await fs.lstat(file);
+    return { size: st.size, mtimeMs: st.mtimeMs };
   } catch (e) {
     if (isMissing(e)) return null;
     throw e;

@@ -3,6 +3,7 @@ import fs from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { log } from "@/lib/log";
+import { contentFiles } from "./disk-walk";
 import { contentPath, contentRoot, digestOfPath, tmpDir } from "./layout";
 
 /**
@@ -85,23 +86,11 @@ export class ContentStore {
       const st = await fs.stat(file).catch(() => null);
       if (st && this.now() - st.mtimeMs > 3_600_000) await fs.rm(file, { force: true });
     }
-    for (const prefix of await fs.readdir(contentRoot(this.dir))) {
-      const sub = path.join(contentRoot(this.dir), prefix);
-      let names: string[];
-      try {
-        names = await fs.readdir(sub);
-      } catch {
-        continue;
-      }
-      for (const name of names) {
-        const file = path.join(sub, name);
-        const digest = digestOfPath(file);
-        if (!digest) continue;
-        const st = await fs.stat(file).catch(() => null);
-        if (!st?.isFile()) continue;
-        this.entries.set(digest, { digest, size: st.size, lastUsed: st.mtimeMs, readers: 0, verified: null });
-        this.total += st.size;
-      }
+    for await (const { file, size, mtimeMs } of contentFiles(contentRoot(this.dir))) {
+      const digest = digestOfPath(file);
+      if (!digest) continue;
+      this.entries.set(digest, { digest, size, lastUsed: mtimeMs, readers: 0, verified: null });
+      this.total += size;
     }
     await this.evictIfNeeded();
   }
