@@ -29,13 +29,15 @@
  *
  * Options: RUNS (default 5), SKIP_1GB=1, LINK_MBIT (400), IMAGE_MB (200),
  * WRK_SECONDS (10), CACHE_MAX_BYTES (8GiB), QUICK=1 (a smoke run: 16 MB
- * image, RUNS=1, 3 s wrk, no 1 GB stream).
+ * image, RUNS=1, 3 s wrk, no 1 GB stream), GANTRY_SERVER=full (the production
+ * server with the portal, lib/server/main.ts, after `npm run build`, instead
+ * of the proxy handler alone).
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { startGantry, rssBytes, type GantryProcess } from "./gantry-process";
+import { startGantry, rssBytes, type GantryProcess, type GantryServerKind } from "./gantry-process";
 import { createLink, type Link } from "./netns";
 import { bearerToken, blobGets, children, exec, hashTree, layoutBlobs, pull, settled, timedPull } from "./pulls";
 import { atLeast, atMost, check, mb, printTable, printVerdicts, summarize, type Verdict } from "./stats";
@@ -48,6 +50,7 @@ const LINK_MBIT = Number(process.env.LINK_MBIT ?? "400");
 const IMAGE_MB = Number(process.env.IMAGE_MB ?? (QUICK ? "16" : "200"));
 const WRK_SECONDS = Number(process.env.WRK_SECONDS ?? (QUICK ? "3" : "10"));
 const CACHE_MAX_BYTES = process.env.CACHE_MAX_BYTES ?? "8GiB";
+const GANTRY_SERVER: GantryServerKind = process.env.GANTRY_SERVER === "full" ? "full" : "proxy";
 const CONCURRENT_PULLS = 32;
 const STREAMS = 8;
 
@@ -174,7 +177,7 @@ async function main() {
     await db.cacheTag.deleteMany({});
     const dir = path.join(scratch, `cache-${++cacheDirs}`);
     fs.rmSync(path.join(scratch, `cache-${cacheDirs - 1}`), { recursive: true, force: true });
-    gantry = await startGantry({ port: gantryPort, env: { ...gantryEnv, GANTRY_CACHE_DIR: dir, NODE_ENV: "production" } });
+    gantry = await startGantry({ port: gantryPort, server: GANTRY_SERVER, env: { ...gantryEnv, GANTRY_CACHE_DIR: dir } });
     // Loads every module of the pull path (token, manifest, blob) without touching the big image.
     fs.rmSync(await pull(`docker://${viaGantry(small.repo)}:${small.tag}`, licenseCreds, sink), { recursive: true });
     return gantry;
@@ -307,7 +310,7 @@ async function main() {
   const direct = m.direct.median;
   console.log(`\n=== bench:proxy — ${new Date().toISOString()}, ${os.cpus().length} cores, ${((Date.now() - started) / 60000).toFixed(1)} min`);
   console.log(link ? `link: upstream in netns ${link.netns} at ${link.nsIp}, veth shaped with tbf ${LINK_MBIT} Mbit/s each way; token realm on ${link.hostIp}; clients → Gantry on loopback` : "link: LOOPBACK FALLBACK (no network namespace): the upstream is not behind a shaped link");
-  console.log(`image: ${IMAGE_MB} MB random layer (${big.blobs.layers.map((l) => mb(l.size)).join(" + ")} compressed), skopeo copy to /dev/shm; Gantry = lib/ops/bench/proxy-server.ts, cache max ${CACHE_MAX_BYTES}`);
+  console.log(`image: ${IMAGE_MB} MB random layer (${big.blobs.layers.map((l) => mb(l.size)).join(" + ")} compressed), skopeo copy to ${sink.startsWith("/dev/shm") ? "/dev/shm" : "disk"}; Gantry = ${GANTRY_SERVER === "full" ? "lib/server/main.ts (production server)" : "lib/ops/bench/proxy-server.ts (the /v2/ handler alone)"}, cache max ${CACHE_MAX_BYTES}`);
   console.log(`\n1. pull times, ${RUNS} alternating rounds`);
   const label = { direct: "direct over the link", gantryCold: "Gantry cold", gantryWarm: "Gantry warm", distCold: "distribution proxy cold", distWarm: "distribution proxy warm" };
   printTable([
