@@ -31,7 +31,7 @@
  * WRK_SECONDS (10), CACHE_MAX_BYTES (8GiB), QUICK=1 (a smoke run: 16 MB
  * image, RUNS=1, 3 s wrk, no 1 GB stream), GANTRY_SERVER=full (the production
  * server with the portal, lib/server/main.ts, after `npm run build`, instead
- * of the proxy handler alone).
+ * of the proxy handler alone), NO_NETNS=1 (force the loopback fallback).
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -98,6 +98,7 @@ async function main() {
 
   let link: Link | undefined;
   try {
+    if (process.env.NO_NETNS === "1") throw new Error("NO_NETNS=1");
     link = createLink();
     cleanups.push(link.remove);
   } catch (e) {
@@ -139,7 +140,7 @@ async function main() {
   });
   const tokenServer = upstream.tokenServer!;
 
-  console.log(`building and pushing the ${IMAGE_MB} MB image${SKIP_1GB ? "" : " and the 1 GB one"} (before the link is shaped)…`);
+  console.log(`building and pushing the ${IMAGE_MB} MB image${SKIP_1GB ? "" : " and the 1 GB one"} ${link ? " (before the link is shaped)" : ""}…`);
   const bigImage = await buildImage({ randomBytes: IMAGE_MB * 2 ** 20, files: { "b.txt": "bench\n" } });
   const big = { repo: "private/big", tag: "1", ...(await pushImage(bigImage, { registry: upstream, repo: "private/big", tag: "1", creds: "bob:bob-pw" })), blobs: layoutBlobs(bigImage.layoutDir) };
   const smallImage = await buildImage({ files: { "s.txt": "small\n" } });
@@ -312,7 +313,7 @@ async function main() {
   console.log(link ? `link: upstream in netns ${link.netns} at ${link.nsIp}, veth shaped with tbf ${LINK_MBIT} Mbit/s each way; token realm on ${link.hostIp}; clients → Gantry on loopback` : "link: LOOPBACK FALLBACK (no network namespace): the upstream is not behind a shaped link");
   console.log(`image: ${IMAGE_MB} MB random layer (${big.blobs.layers.map((l) => mb(l.size)).join(" + ")} compressed), skopeo copy to ${sink.startsWith("/dev/shm") ? "/dev/shm" : "disk"}; Gantry = ${GANTRY_SERVER === "full" ? "lib/server/main.ts (production server)" : "lib/ops/bench/proxy-server.ts (the /v2/ handler alone)"}, cache max ${CACHE_MAX_BYTES}`);
   console.log(`\n1. pull times, ${RUNS} alternating rounds`);
-  const label = { direct: "direct over the link", gantryCold: "Gantry cold", gantryWarm: "Gantry warm", distCold: "distribution proxy cold", distWarm: "distribution proxy warm" };
+  const label = { direct: link ? "direct over the link" : "direct (loopback)", gantryCold: "Gantry cold", gantryWarm: "Gantry warm", distCold: "distribution proxy cold", distWarm: "distribution proxy warm" };
   printTable([
     ["variant", "median", "min", "max", "× direct", "runs"],
     ...(Object.keys(times) as (keyof typeof times)[]).map((k) => [label[k], fmt(m[k].median), fmt(m[k].min), fmt(m[k].max), `×${(m[k].median / direct).toFixed(2)}`, times[k].map((t) => t.toFixed(2)).join(" ")]),
