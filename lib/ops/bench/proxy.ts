@@ -140,7 +140,7 @@ async function main() {
   });
   const tokenServer = upstream.tokenServer!;
 
-  console.log(`building and pushing the ${IMAGE_MB} MB image${SKIP_1GB ? "" : " and the 1 GB one"} ${link ? " (before the link is shaped)" : ""}…`);
+  console.log(`building and pushing the ${IMAGE_MB} MB image${SKIP_1GB ? "" : " and the 1 GB one"}${link ? " (before the link is shaped)" : ""}…`);
   const bigImage = await buildImage({ randomBytes: IMAGE_MB * 2 ** 20, files: { "b.txt": "bench\n" } });
   const big = { repo: "private/big", tag: "1", ...(await pushImage(bigImage, { registry: upstream, repo: "private/big", tag: "1", creds: "bob:bob-pw" })), blobs: layoutBlobs(bigImage.layoutDir) };
   const smallImage = await buildImage({ files: { "s.txt": "small\n" } });
