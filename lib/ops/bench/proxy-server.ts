@@ -8,5 +8,10 @@ import { env } from "../../env";
 import { handleRegistryRequest } from "../../proxy/handler";
 
 const server = http.createServer((req, res) => void handleRegistryRequest(req, res, { clientIp: req.socket.remoteAddress ?? null }));
+server.keepAliveTimeout = 65_000; // as lib/server/main.ts
 server.listen(env().port, "127.0.0.1", () => console.log("ready"));
-process.on("SIGTERM", () => server.close(() => process.exit(0)));
+process.on("SIGTERM", () => {
+  // Idle keep-alive connections (skopeo, wrk) would hold close() open for 65 s.
+  server.closeAllConnections();
+  server.close(() => process.exit(0));
+});

@@ -16,16 +16,31 @@ import { startTokenServer, type TokenServer } from "./token-server";
  * Each registry logs every request as JSON; `requests()` returns them parsed,
  * so tests can count what a client really sent upstream.
  */
-export type RegistryOptions =
-  | { auth: "none" }
-  | { auth: "htpasswd"; users: Record<string, string> }
-  | {
-      auth: "token";
-      users: Record<string, string>;
-      publicPrefixes?: string[];
-      /** Loopback address the token server (the realm) listens on; another one (127.0.0.2) puts it outside the registry's host. */
-      realmHost?: string;
-    };
+/**
+ * Where the registry listens. By default a free port on 127.0.0.1 of this
+ * host; benchmarks can put it in a network namespace they created (`ip netns
+ * exec NS docker-registry …`) on that namespace's address, so it is reached
+ * over a (shaped) veth link like a remote registry.
+ */
+export interface ListenOptions {
+  /** Address to listen on (default 127.0.0.1); must exist in `netns` when that is set. */
+  listenHost?: string;
+  /** Name of an existing network namespace (`ip netns add`) to run the registry in; needs root. */
+  netns?: string;
+}
+
+export type RegistryOptions = ListenOptions &
+  (
+    | { auth: "none" }
+    | { auth: "htpasswd"; users: Record<string, string> }
+    | {
+        auth: "token";
+        users: Record<string, string>;
+        publicPrefixes?: string[];
+        /** Address the token server (the realm) listens on (default 127.0.0.1); another one (127.0.0.2, a veth address) puts it outside the registry's host. */
+        realmHost?: string;
+      }
+  );
 
 export interface RegistryRequestRecord {
   method: string;
@@ -48,6 +63,8 @@ export interface RunningRegistry {
    * has the answer; clear with this before counting requests.
    */
   flushRequests(): Promise<void>;
+  /** The registry process's pid while it runs. */
+  pid(): number | undefined;
   /** Stops the registry process (the port then refuses connections). */
   stop(): Promise<void>;
   /** Starts it again on the same port with the same storage. */
@@ -65,7 +82,7 @@ function installExitHook() {
   });
 }
 
-function configYaml(o: { port: number; storage: string; auth: string }): string {
+function configYaml(o: { host: string; port: number; storage: string; auth: string }): string {
   return `version: 0.1
 log:
   level: info
@@ -78,7 +95,7 @@ storage:
   delete:
     enabled: true
 http:
-  addr: 127.0.0.1:${o.port}
+  addr: ${o.host}:${o.port}
   secret: gantry-test-secret
 ${o.auth}`;
 }
@@ -88,7 +105,9 @@ export async function startRegistry(opts: RegistryOptions): Promise<RunningRegis
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `gantry-registry-${opts.auth}-`));
   const storage = path.join(dir, "storage");
   fs.mkdirSync(storage);
-  const port = await freePort();
+  const listenHost = opts.listenHost ?? "127.0.0.1";
+  // A fresh namespace has every port free; a loopback port must be probed.
+  const port = opts.netns ? 5000 + crypto.randomInt(20_000) : await freePort();
   let tokenServer: TokenServer | undefined;
   let auth = "";
   if (opts.auth === "htpasswd") {
@@ -101,7 +120,7 @@ export async function startRegistry(opts: RegistryOptions): Promise<RunningRegis
     auth = `auth:\n  token:\n    realm: ${tokenServer.realm}\n    service: ${tokenServer.service}\n    issuer: ${tokenServer.issuer}\n    rootcertbundle: ${tokenServer.certFile}\n`;
   }
   const configFile = path.join(dir, "config.yml");
-  fs.writeFileSync(configFile, configYaml({ port, storage, auth }));
+  fs.writeFileSync(configFile, configYaml({ host: listenHost, port, storage, auth }));
 
   const records: RegistryRequestRecord[] = [];
   let child: ChildProcess | undefined;
@@ -130,10 +149,12 @@ export async function startRegistry(opts: RegistryOptions): Promise<RunningRegis
   };
 
   const start = async () => {
-    child = spawn("docker-registry", ["serve", configFile], { stdio: ["ignore", "pipe", "pipe"] });
+    // `ip netns exec` execs the command: the child is the registry itself, signals reach it.
+    const [cmd, args] = opts.netns ? ["ip", ["netns", "exec", opts.netns, "docker-registry", "serve", configFile]] : ["docker-registry", ["serve", configFile]];
+    child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
     child.stdout?.on("data", onData);
     child.stderr?.on("data", onData);
-    await waitForHttp(`http://127.0.0.1:${port}/v2/`);
+    await waitForHttp(`http://${listenHost}:${port}/v2/`);
   };
   const stopProcess = async () => {
     const c = child;
@@ -149,8 +170,8 @@ export async function startRegistry(opts: RegistryOptions): Promise<RunningRegis
   await start();
   const reg: RunningRegistry = {
     kind: opts.auth,
-    host: `127.0.0.1:${port}`,
-    url: `http://127.0.0.1:${port}`,
+    host: `${listenHost}:${port}`,
+    url: `http://${listenHost}:${port}`,
     port,
     dir,
     tokenServer,
@@ -158,7 +179,7 @@ export async function startRegistry(opts: RegistryOptions): Promise<RunningRegis
     clearRequests: () => void records.splice(0),
     flushRequests: async () => {
       const marker = `/v2/?gantry-flush=${crypto.randomUUID()}`;
-      await (await fetch(`http://127.0.0.1:${port}${marker}`)).arrayBuffer();
+      await (await fetch(`http://${listenHost}:${port}${marker}`)).arrayBuffer();
       const deadline = Date.now() + 5000;
       while (!records.some((r) => r.path === marker)) {
         if (Date.now() > deadline) throw new Error("the registry did not log the flush marker within 5 s");
@@ -166,6 +187,7 @@ export async function startRegistry(opts: RegistryOptions): Promise<RunningRegis
       }
       records.splice(0);
     },
+    pid: () => (child && child.exitCode === null ? child.pid : undefined),
     stop: async () => {
       await stopProcess();
     },
