@@ -51,6 +51,10 @@ let slowPort = 0;
 let slowGets = 0;
 let slowOpen = 0;
 let releaseSlow: () => void = () => undefined;
+let tagHeads = 0;
+let tagGets = 0;
+const TAG_MANIFEST = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: BIG_DIGEST, size: 1 }, layers: [] }));
+const TAG_DIGEST = `sha256:${crypto.createHash("sha256").update(TAG_MANIFEST).digest("hex")}`;
 let gate = Promise.resolve();
 
 function resetGate() {
@@ -76,6 +80,14 @@ beforeAll(async () => {
       res.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(BIG.length) });
       res.write(BIG.subarray(0, BIG.length / 2));
       void gate.then(() => res.end(BIG.subarray(BIG.length / 2)));
+      return;
+    }
+    if (url === "/v2/acme/slowtag/manifests/1") {
+      // A tag whose HEAD takes 300 ms: concurrent requests for it should share one.
+      if (req.method === "HEAD") tagHeads++;
+      else tagGets++;
+      const headers = { "content-type": "application/vnd.oci.image.manifest.v1+json", "content-length": String(TAG_MANIFEST.length), "docker-content-digest": TAG_DIGEST };
+      setTimeout(() => res.writeHead(200, headers).end(req.method === "HEAD" ? undefined : TAG_MANIFEST), req.method === "HEAD" ? 300 : 0);
       return;
     }
     if (url === `/v2/acme/liar/blobs/${LIAR_DIGEST}` && req.method === "GET") {
@@ -281,15 +293,35 @@ describe("one upstream fetch for many clients", () => {
     for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
   });
 
+  it("requests for one tag that arrive together share one upstream HEAD, and the manifest is fetched once", async () => {
+    tagHeads = 0;
+    tagGets = 0;
+    const answers = await Promise.all(Array.from({ length: 16 }, () => fetch(proxied(slowPort, "acme/slowtag/manifests/1"), { headers: { ...auth(), accept: MANIFEST_ACCEPT } })));
+    for (const a of answers) {
+      expect(a.status).toBe(200);
+      expect(a.headers.get("docker-content-digest")).toBe(TAG_DIGEST);
+      expect(Buffer.from(await a.arrayBuffer()).equals(TAG_MANIFEST)).toBe(true);
+    }
+    expect(tagHeads).toBe(1);
+    expect(tagGets).toBeLessThanOrEqual(16); // before the first GET lands, each may fetch it; after, none
+    // The next request asks again: a tag is never answered from memory alone.
+    await (await fetch(proxied(slowPort, "acme/slowtag/manifests/1"), { headers: { ...auth(), accept: MANIFEST_ACCEPT } })).arrayBuffer();
+    expect(tagHeads).toBe(2);
+  });
+
   it("never serves content whose digest does not match: the response is cut and nothing is cached", async () => {
     slowGets = 0;
     const url = proxied(slowPort, `acme/liar/blobs/${LIAR_DIGEST}`);
-    const res = await fetch(url, { headers: auth() });
-    expect(res.headers.get("content-length")).toBe("1024");
-    await expect(res.arrayBuffer()).rejects.toThrow();
+    // The response is cut: before its headers or within its body, depending on how far the
+    // fill got when the mismatch was found; either way the client never gets the content whole.
+    const attempt = async () => {
+      const res = await fetch(url, { headers: auth() });
+      expect(res.headers.get("content-length")).toBe("1024");
+      return res.arrayBuffer();
+    };
+    await expect(attempt()).rejects.toThrow();
     expect(fs.existsSync(contentPath(cacheDir, LIAR_DIGEST))).toBe(false);
-    const again = await fetch(url, { headers: auth() });
-    await expect(again.arrayBuffer()).rejects.toThrow();
+    await expect(attempt()).rejects.toThrow();
     expect(slowGets).toBe(2);
   });
 });

@@ -128,6 +128,11 @@ export class ProxyCache {
     }
     const started = await pending;
     if (started.kind === "pass") return initiator ? started : { kind: "pass", upstream: await start() };
+    if (started.fill.error && !initiator) {
+      // Failed and not yet cleared away: a retry deserves a new upstream fetch, not the failure.
+      if (this.fills.get(key) === pending) this.fills.delete(key);
+      return this.blobFill(scope, digest, start, floor);
+    }
     started.joined.set(scope.appId, scope);
     return { kind: "fill", fill: started.fill, contentType: started.contentType, initiator };
   }

@@ -8,7 +8,7 @@ import { log } from "@/lib/log";
 import { BODY_LIMITS, readBounded, type HttpResponse } from "@/lib/registry-client/http";
 import { MANIFEST_ACCEPT } from "@/lib/registry-client/media-types";
 import { API_VERSION_HEADER, ProxyError } from "./errors";
-import { ask, passThrough, type Exchange } from "./exchange";
+import { ask, passThrough, upstreamScope, type Exchange } from "./exchange";
 import { drop, isOutage, mapNetworkError, throwForUpstreamStatus } from "./upstream-errors";
 
 /**
@@ -73,8 +73,32 @@ function passHeadersFor(x: Exchange, accept: string): Record<string, string> {
  * outage); any other refusal yields no digest, and the GET that follows gets
  * the upstream's own error body to pass on (a HEAD answer has none).
  */
-async function headTag(x: Exchange, tag: string, accept: string): Promise<{ digest: string | null; mediaType: string | null }> {
-  const upstream = await ask(x, "HEAD", `v2/${x.name.repository}/manifests/${tag}`, { accept }, "buffered");
+const tagHeads = new Map<string, Promise<{ digest: string | null; mediaType: string | null }>>();
+
+/**
+ * One HEAD in flight per (registry, repository, tag, Accept): requests for a
+ * tag that arrive while its HEAD is out share its answer, which is at most one
+ * round trip old. Under a burst of installs this is one upstream request
+ * instead of one per client, and the upstream's own latency stops adding up.
+ */
+function headTag(x: Exchange, tag: string, accept: string): Promise<{ digest: string | null; mediaType: string | null }> {
+  const key = `${x.registryId}\u0000${x.name.repository}\u0000${tag}\u0000${accept}`;
+  let pending = tagHeads.get(key);
+  if (!pending) {
+    pending = headTagUpstream(x, tag, accept).finally(() => tagHeads.delete(key));
+    tagHeads.set(key, pending);
+  }
+  return pending;
+}
+
+async function headTagUpstream(x: Exchange, tag: string, accept: string): Promise<{ digest: string | null; mediaType: string | null }> {
+  // Shared by every request that joins it: not aborted with the first client (the 30 s deadline bounds it).
+  let upstream: HttpResponse;
+  try {
+    upstream = await x.client.request("HEAD", `v2/${x.name.repository}/manifests/${tag}`, { scope: upstreamScope(x), headers: { accept }, mode: "buffered" });
+  } catch (e) {
+    throw mapNetworkError(e, x.registryId);
+  }
   const status = upstream.statusCode;
   if (status === 429 || status >= 500) await throwForUpstreamStatus(upstream, "manifests", `${x.name.repository}:${tag}`, x.registryId, x.client.host);
   drop(upstream);
