@@ -74,6 +74,17 @@ describe("ContentStore", () => {
     expect(store.bytes).toBe(0);
   });
 
+  it("puts content back that was removed behind its back, even while still indexed", async () => {
+    const { dir, store } = newStore(10_000);
+    await store.init();
+    const x = blob(100, 6);
+    await store.put(x.digest, x.body);
+    fs.rmSync(contentPath(dir, x.digest)); // the index still lists it
+    await store.put(x.digest, x.body); // fetched again after the miss
+    expect(fs.readFileSync(contentPath(dir, x.digest)).equals(x.body)).toBe(true);
+    expect(store.bytes).toBe(100);
+  });
+
   it("removes temp files of dead fills older than an hour at start, and keeps younger ones", async () => {
     const { dir } = newStore(10_000);
     fs.mkdirSync(path.join(dir, "tmp"), { recursive: true });

@@ -197,8 +197,11 @@ export class ContentStore {
     const file = contentPath(this.dir, digest);
     await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
     if (this.entries.has(digest)) {
-      await fs.rm(tempFile, { force: true });
-      return;
+      if (await fs.stat(file).then((st) => st.isFile(), () => false)) {
+        await fs.rm(tempFile, { force: true });
+        return;
+      }
+      this.forget(digest); // indexed, but removed behind our back (a purge from the CLI): put it back
     }
     await fs.rename(tempFile, file);
     const st = await fs.stat(file);
@@ -209,7 +212,6 @@ export class ContentStore {
 
   /** Writes small content (a manifest) whose digest the caller verified. */
   async put(digest: string, body: Buffer): Promise<void> {
-    if (this.entries.has(digest)) return;
     const temp = this.tempPath();
     await fs.writeFile(temp, body, { mode: 0o600 });
     await this.commit(digest, temp, body.length);

@@ -45,10 +45,12 @@ export async function serveBlob(x: Exchange, digest: string): Promise<void> {
 
   const open = await cache.openBlob(scope, digest);
   if (open) {
-    let served: ByteRange | null = null;
+    const served: ByteRange | null = rangeHeader ? parseRange(String(rangeHeader), open.size) : null;
+    if (served?.kind === "unsatisfiable") {
+      open.release();
+      throw rangeNotSatisfiable(open.size);
+    }
     try {
-      served = rangeHeader ? parseRange(String(rangeHeader), open.size) : null;
-      if (served && served.kind === "unsatisfiable") throw rangeNotSatisfiable(open.size);
       const source = open.fh.createReadStream({ start: served?.start ?? 0, end: served ? served.end : undefined, autoClose: false, highWaterMark: 1024 * 1024 });
       if (served) x.res.writeHead(206, { ...blobHeaders(digest, served.end - served.start + 1, OCTET), "content-range": `bytes ${served.start}-${served.end}/${open.size}` });
       else x.res.writeHead(200, blobHeaders(digest, open.size, OCTET));
