@@ -2,7 +2,6 @@ import crypto from "node:crypto";
 import { EventEmitter } from "node:events";
 import fs from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
-import { Readable } from "node:stream";
 import { log } from "@/lib/log";
 import type { ContentStore } from "./store";
 
@@ -34,8 +33,6 @@ export class FillTooLargeError extends Error {
     this.name = "FillTooLargeError";
   }
 }
-
-const READ_CHUNK = 256 * 1024;
 
 export interface FillOptions {
   store: ContentStore;
@@ -81,81 +78,39 @@ export class Fill extends EventEmitter {
   }
 
   /**
-   * A stream of [start, end) of the blob, as the bytes arrive. It errors when
-   * the fill fails (upstream cut, digest mismatch), so the response is cut.
+   * A cursor over [start, end) of the blob as the bytes arrive: `read(buf)`
+   * fills `buf` from the file (waiting for the fill when it is ahead of it),
+   * returns 0 at the end, and throws when the fill fails (upstream cut,
+   * digest mismatch), so the response is cut. `close()` must be called once.
    */
-  reader(start = 0, end: number | null = null): Readable {
+  cursor(start = 0, end: number | null = null): { read(buf: Buffer): Promise<number>; close(): void } {
     this.refs++;
     let pos = start;
-    let waiting: (() => void) | null = null;
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      if (waiting) this.off("progress", waiting);
-      this.unref();
-    };
-    // read() asks for more; one pump runs at a time and looks again when it stops.
-    let demand = false;
-    let pumping = false;
-    const kick = () => {
-      pumping = true;
-      pump()
-        .catch((e: unknown) => stream.destroy(e instanceof Error ? e : new Error(String(e))))
-        .finally(() => {
-          pumping = false;
-          if (demand && !stream.destroyed && !stream.readableEnded) kick();
-        });
-    };
-    const stream = new Readable({
-      highWaterMark: 1024 * 1024,
-      read() {
-        demand = true;
-        if (!pumping) kick();
-      },
-      destroy(err, cb) {
-        release();
-        cb(err);
-      },
-    });
-    const pump = async (): Promise<void> => {
-      const fh = await this.opened;
-      while (demand) {
-        if (stream.destroyed) return;
-        if (this.error) {
-          stream.destroy(this.error);
-          return;
-        }
-        const limit = end ?? (this.done ? this.written : Infinity);
-        if (pos >= limit) {
-          demand = false;
-          stream.push(null);
-          release();
-          return;
-        }
-        const avail = Math.min(this.available(), limit);
-        if (pos < avail) {
-          const n = Math.min(avail - pos, READ_CHUNK);
-          const buf = Buffer.allocUnsafe(n);
-          const { bytesRead } = await fh.read(buf, 0, n, pos);
-          if (bytesRead === 0) {
-            stream.destroy(new Error("cache fill file shorter than written"));
-            return;
+    let closed = false;
+    return {
+      read: async (buf: Buffer) => {
+        const fh = await this.opened;
+        for (;;) {
+          if (closed) return 0;
+          if (this.error) throw this.error;
+          const limit = end ?? (this.done ? this.written : Infinity);
+          if (pos >= limit) return 0;
+          const avail = Math.min(this.available(), limit);
+          if (pos < avail) {
+            const { bytesRead } = await fh.read(buf, 0, Math.min(avail - pos, buf.length), pos);
+            if (bytesRead === 0) throw new Error("cache fill file shorter than written");
+            pos += bytesRead;
+            return bytesRead;
           }
-          pos += bytesRead;
-          if (!stream.push(bytesRead === n ? buf : buf.subarray(0, bytesRead))) demand = false; // backpressure: read() asks again
-          continue;
+          await new Promise<void>((resolve) => this.once("progress", resolve));
         }
-        await new Promise<void>((resolve) => {
-          waiting = () => {
-            waiting = null;
-            resolve();
-          };
-          this.once("progress", waiting);
-        });
-      }
+      },
+      close: () => {
+        if (closed) return;
+        closed = true;
+        this.unref();
+      },
     };
-    return stream;
   }
 
   private unref(): void {

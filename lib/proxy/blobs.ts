@@ -1,4 +1,3 @@
-import type { Readable } from "node:stream";
 import { proxyCache, type UpstreamBlob } from "@/lib/cache/cache";
 import type { Fill } from "@/lib/cache/fill";
 import { isCacheableDigest } from "@/lib/cache/layout";
@@ -7,7 +6,7 @@ import { log } from "@/lib/log";
 import { RegistryNetworkError } from "@/lib/registry-client/errors";
 import { watchThroughput } from "@/lib/registry-client/http";
 import { API_VERSION_HEADER, ProxyError } from "./errors";
-import { passThrough, streamLocal, streamUpstream, type Exchange } from "./exchange";
+import { passThrough, sendLocal, streamUpstream, type Exchange } from "./exchange";
 import { parseRange, type ByteRange } from "./range";
 import { mapNetworkError, throwForUpstreamStatus } from "./upstream-errors";
 import { proxyStreamFloor } from "./upstream";
@@ -51,10 +50,17 @@ export async function serveBlob(x: Exchange, digest: string): Promise<void> {
       throw rangeNotSatisfiable(open.size);
     }
     try {
-      const source = open.fh.createReadStream({ start: served?.start ?? 0, end: served ? served.end : undefined, autoClose: false, highWaterMark: 1024 * 1024 });
+      let pos = served?.start ?? 0;
+      const end = served ? served.end + 1 : open.size;
       if (served) x.res.writeHead(206, { ...blobHeaders(digest, served.end - served.start + 1, OCTET), "content-range": `bytes ${served.start}-${served.end}/${open.size}` });
       else x.res.writeHead(200, blobHeaders(digest, open.size, OCTET));
-      await streamLocal(x, source);
+      await sendLocal(x, async (buf) => {
+        if (pos >= end) return 0;
+        const { bytesRead } = await open.fh.read(buf, 0, Math.min(buf.length, end - pos), pos);
+        if (bytesRead === 0) throw new Error("cached file shorter than its index says");
+        pos += bytesRead;
+        return bytesRead;
+      });
     } finally {
       open.release();
       countCacheUse(scope.teamId, scope.appId, { hits: 1, bytesFromCache: x.bytes });
@@ -96,7 +102,7 @@ export async function serveBlob(x: Exchange, digest: string): Promise<void> {
   const { fill, initiator } = joined;
   const size = fill.expectedSize;
   const type = joined.contentType ?? OCTET;
-  let source: Readable;
+  let cursor: ReturnType<Fill["cursor"]>;
   if (rangeHeader && size !== null) {
     const range = parseRange(String(rangeHeader), size);
     if (range?.kind === "unsatisfiable") throw rangeNotSatisfiable(size);
@@ -106,21 +112,22 @@ export async function serveBlob(x: Exchange, digest: string): Promise<void> {
     }
     if (range) {
       x.res.writeHead(206, { ...blobHeaders(digest, range.end - range.start + 1, type), "content-range": `bytes ${range.start}-${range.end}/${size}` });
-      source = fill.reader(range.start, range.end + 1);
+      cursor = fill.cursor(range.start, range.end + 1);
     } else {
       x.res.writeHead(200, blobHeaders(digest, size, type));
-      source = fill.reader();
+      cursor = fill.cursor();
     }
   } else if (rangeHeader) {
     // No length announced: a range cannot be resolved against the fill; the upstream answers it.
     return passThrough(x, "blobs", digest, { range: String(rangeHeader) });
   } else {
     x.res.writeHead(200, blobHeaders(digest, size, type));
-    source = fill.reader();
+    cursor = fill.cursor();
   }
   try {
-    await streamLocal(x, source);
+    await sendLocal(x, (buf) => cursor.read(buf));
   } finally {
+    cursor.close();
     // The first client's request is the miss; those that joined its fill were spared an upstream fetch.
     countCacheUse(scope.teamId, scope.appId, initiator ? { misses: 1 } : { hits: 1, bytesFromCache: x.bytes });
   }

@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { pipeline } from "node:stream/promises";
-import type { Readable } from "node:stream";
 import type { CacheScope } from "@/lib/cache/cache";
 import { log } from "@/lib/log";
 import type { RegistryClient } from "@/lib/registry-client/client";
@@ -124,15 +123,44 @@ export async function streamUpstream(x: Exchange, body: HttpResponse["body"], bl
   }
 }
 
-/** Streams content Gantry holds (a cached file or a fill in progress) to the client. */
-export async function streamLocal(x: Exchange, source: Readable): Promise<void> {
-  source.on("data", (chunk: Buffer) => {
-    x.bytes += chunk.length;
+const COPY_CHUNK = 256 * 1024;
+
+/**
+ * Sends content Gantry holds (a cached file, or a fill in progress) to the
+ * client with two buffers per response, reused: the next chunk is read while
+ * the previous one is being written, and a buffer is filled again only after
+ * the socket took it. Memory per client stays at 512 KiB however long the
+ * blob, and streaming makes no garbage (a Readable would allocate a new
+ * buffer per chunk: ~100 MB of RSS between collections at 8 × 1 GB).
+ * `read` returns 0 at the end and throws when the source fails; either
+ * failure cuts the response.
+ */
+export async function sendLocal(x: Exchange, read: (buf: Buffer) => Promise<number>): Promise<void> {
+  const buffers = [Buffer.allocUnsafe(COPY_CHUNK), Buffer.allocUnsafe(COPY_CHUNK)];
+  let writing: Promise<void> = Promise.resolve();
+  let which = 0;
+  const closed = new Promise<never>((_, reject) => {
+    const onClose = () => reject(new Error("client closed the connection"));
+    if (x.res.destroyed) onClose();
+    else x.res.once("close", onClose);
   });
+  closed.catch(() => undefined);
   try {
-    await pipeline(source, x.res);
+    for (;;) {
+      const buf = buffers[which]!;
+      const n = await Promise.race([read(buf), closed]);
+      await Promise.race([writing, closed]); // the other buffer is free again
+      if (n === 0) break;
+      const chunk = n === buf.length ? buf : buf.subarray(0, n);
+      writing = new Promise<void>((resolve, reject) => x.res.write(chunk, (e) => (e ? reject(e) : resolve())));
+      writing.catch(() => undefined);
+      x.bytes += n;
+      which ^= 1;
+    }
+    await Promise.race([writing, closed]);
+    await Promise.race([new Promise<void>((resolve) => x.res.end(resolve)), closed]).catch(() => undefined); // the body is whole either way
   } catch (e) {
-    cut(x, source, e);
+    cut(x, { destroy: () => undefined }, e);
   }
 }
 
