@@ -124,6 +124,8 @@ export async function serveBlob(x: Exchange, digest: string): Promise<void> {
     x.res.writeHead(200, blobHeaders(digest, size, type));
     cursor = fill.cursor();
   }
+  // The headers go now: the first bytes may take a while to arrive (and a reader waits for a batch).
+  x.res.flushHeaders();
   try {
     await sendLocal(x, (buf) => cursor.read(buf));
   } finally {

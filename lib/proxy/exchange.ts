@@ -139,26 +139,23 @@ export async function sendLocal(x: Exchange, read: (buf: Buffer) => Promise<numb
   const buffers = [Buffer.allocUnsafe(COPY_CHUNK), Buffer.allocUnsafe(COPY_CHUNK)];
   let writing: Promise<void> = Promise.resolve();
   let which = 0;
-  const closed = new Promise<never>((_, reject) => {
-    const onClose = () => reject(new Error("client closed the connection"));
-    if (x.res.destroyed) onClose();
-    else x.res.once("close", onClose);
-  });
-  closed.catch(() => undefined);
+  // A write's callback settles even when the client goes away (with an error), and every
+  // source read settles (a fill always ends): no long-lived promise to race against.
+  const write = (chunk: Buffer) => new Promise<void>((resolve, reject) => x.res.write(chunk, (e) => (e ? reject(e) : resolve())));
   try {
     for (;;) {
+      if (x.res.destroyed) throw new Error("client closed the connection");
       const buf = buffers[which]!;
-      const n = await Promise.race([read(buf), closed]);
-      await Promise.race([writing, closed]); // the other buffer is free again
+      const n = await read(buf);
+      await writing; // the other buffer is free again
       if (n === 0) break;
-      const chunk = n === buf.length ? buf : buf.subarray(0, n);
-      writing = new Promise<void>((resolve, reject) => x.res.write(chunk, (e) => (e ? reject(e) : resolve())));
-      writing.catch(() => undefined);
+      writing = write(n === buf.length ? buf : buf.subarray(0, n));
+      writing.catch(() => undefined); // awaited on the next turn
       x.bytes += n;
       which ^= 1;
     }
-    await Promise.race([writing, closed]);
-    await Promise.race([new Promise<void>((resolve) => x.res.end(resolve)), closed]).catch(() => undefined); // the body is whole either way
+    await writing;
+    x.res.end();
   } catch (e) {
     cut(x, { destroy: () => undefined }, e);
   }
