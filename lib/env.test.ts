@@ -47,6 +47,13 @@ describe("parseEnv", () => {
     }
   });
 
+  it("reads the pull-log retention (default 90 days) and the shutdown grace (default 30 s)", () => {
+    expect(parseEnv({ GANTRY_DATA_DIR: tmp() }, () => {})).toMatchObject({ pullLogDays: 90, shutdownGraceSeconds: 30 });
+    expect(parseEnv({ GANTRY_DATA_DIR: tmp(), GANTRY_PULL_LOG_DAYS: "7", GANTRY_SHUTDOWN_GRACE_SECONDS: "0" }, () => {})).toMatchObject({ pullLogDays: 7, shutdownGraceSeconds: 0 });
+    expect(() => parseEnv({ GANTRY_DATA_DIR: tmp(), GANTRY_PULL_LOG_DAYS: "0" }, () => {})).toThrow(/GANTRY_PULL_LOG_DAYS/);
+    expect(() => parseEnv({ GANTRY_DATA_DIR: tmp(), GANTRY_SHUTDOWN_GRACE_SECONDS: "-1" }, () => {})).toThrow(/GANTRY_SHUTDOWN_GRACE_SECONDS/);
+  });
+
   it("rejects malformed values with the variable's name", () => {
     expect(() => parseEnv({ PORT: "70000", GANTRY_DATA_DIR: tmp() })).toThrow(/PORT/);
     expect(() => parseEnv({ GANTRY_PROXY_DOMAIN: "https://gantry.example.com/x", GANTRY_DATA_DIR: tmp() })).toThrow(/GANTRY_PROXY_DOMAIN/);

@@ -135,6 +135,10 @@ export const envSchema = z.object({
   GANTRY_CACHE_MAX_BYTES: byteSize(20 * 2 ** 30),
   /** How long after a tag was last seen upstream its digest is served while the upstream is down. */
   GANTRY_CACHE_STALE_TAG_SECONDS: z.coerce.number().int().min(0).default(7 * 24 * 3600),
+  /** How many days pull events are kept (lib/ops/retention.ts purges older ones). */
+  GANTRY_PULL_LOG_DAYS: positiveInt(90),
+  /** On SIGTERM, how long in-flight requests (pulls) may take to finish before the process exits. */
+  GANTRY_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).default(30),
   /** Tests that measure a hot path's cost: count every database query (lib/db.ts takeQueryLog). */
   GANTRY_COUNT_DB_QUERIES: z.enum(["0", "1"]).default("0"),
   GANTRY_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
@@ -170,6 +174,10 @@ export interface Env {
   };
   /** The proxy's content cache (lib/cache); maxBytes 0: off. */
   cache: { dir: string; maxBytes: number; staleTagSeconds: number };
+  /** Days of pull events kept (GANTRY_PULL_LOG_DAYS). */
+  pullLogDays: number;
+  /** Seconds in-flight requests get to finish on SIGTERM (GANTRY_SHUTDOWN_GRACE_SECONDS). */
+  shutdownGraceSeconds: number;
   countDbQueries: boolean;
   logLevel: RawEnv["GANTRY_LOG_LEVEL"];
   nodeEnv: RawEnv["NODE_ENV"];
@@ -258,6 +266,8 @@ export function parseEnv(source: Record<string, string | undefined>, warn: (m: s
       maxBytes: raw.GANTRY_CACHE_MAX_BYTES,
       staleTagSeconds: raw.GANTRY_CACHE_STALE_TAG_SECONDS,
     },
+    pullLogDays: raw.GANTRY_PULL_LOG_DAYS,
+    shutdownGraceSeconds: raw.GANTRY_SHUTDOWN_GRACE_SECONDS,
     countDbQueries: raw.GANTRY_COUNT_DB_QUERIES === "1",
     logLevel: raw.GANTRY_LOG_LEVEL,
     nodeEnv: raw.NODE_ENV,

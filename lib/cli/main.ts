@@ -7,6 +7,7 @@ import { CliError, parseArgs } from "./args";
 import { bootstrap } from "./commands/bootstrap";
 import { cacheCommand } from "./commands/cache";
 import { createToken } from "./commands/create-token";
+import { purgeCommand } from "./commands/purge";
 import { rotateKekCommand } from "./commands/rotate-kek";
 import { verifyLicense } from "./commands/verify-license";
 
@@ -20,6 +21,8 @@ Commands:
   verify-license FILE --key PUBLIC_KEY.pem      check a license file's signature and expiry offline
   cache stats                                   the proxy cache's totals across all teams, and its size on disk
   cache purge [--app SLUG]                      empty the proxy cache, or one app's share of it
+  purge [--pull-log-days N]                     delete pull events older than GANTRY_PULL_LOG_DAYS (90), ended
+                                                rate-limit windows and long-expired invitations (servers do it hourly)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -44,6 +47,9 @@ async function main(argv: string[]): Promise<number> {
       console.log(token);
       return 0;
     }
+    case "purge":
+      console.log(JSON.stringify(await purgeCommand(options)));
+      return 0;
     case "rotate-kek": {
       const report = await rotateKekCommand();
       console.log(JSON.stringify(report));

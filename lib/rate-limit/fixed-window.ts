@@ -8,7 +8,7 @@ import { db } from "@/lib/db";
  * atomic upsert (INSERT … ON CONFLICT DO UPDATE SET count = count + 1 on both
  * SQLite and PostgreSQL) with no read before it: N concurrent hits count N, and
  * the count a hit returns tells the caller exactly where it stands. Old windows
- * are left behind and purged by `purgeExpiredBuckets`.
+ * are left behind and purged by lib/ops/retention.ts.
  *
  * - `peek` tells whether a key is at its limit without counting;
  * - `hit` counts one event and returns the state after it (`limited` once past
@@ -58,10 +58,4 @@ export async function unhit(key: string, windowSeconds: number, now = new Date()
 
 export async function reset(key: string, windowSeconds: number, now = new Date()): Promise<void> {
   await db.rateLimitBucket.deleteMany({ where: { key: bucketKey(key, window(windowSeconds, now).index) } });
-}
-
-/** Deletes windows that ended before `olderThan` (the longest window in use is a day). */
-export async function purgeExpiredBuckets(olderThan = new Date(Date.now() - 24 * 3600 * 1000)): Promise<number> {
-  const { count } = await db.rateLimitBucket.deleteMany({ where: { windowStart: { lt: olderThan } } });
-  return count;
 }

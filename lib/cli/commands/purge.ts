@@ -1,0 +1,15 @@
+import { purgeExpired, type RetentionReport } from "@/lib/ops/retention";
+import { CliError } from "../args";
+
+/**
+ * `purge [--pull-log-days N]`: deletes what has aged out (lib/ops/retention.ts):
+ * pull events older than GANTRY_PULL_LOG_DAYS, ended rate-limit windows and
+ * long-expired invitations. Safe while servers run (they purge hourly too).
+ */
+export async function purgeCommand(options: Record<string, string | true>): Promise<RetentionReport> {
+  const { "pull-log-days": days, ...unknown } = options;
+  if (Object.keys(unknown).length) throw new CliError("purge takes only --pull-log-days N.");
+  if (days === undefined) return purgeExpired();
+  if (days === true || !/^\d+$/.test(days) || Number(days) < 1) throw new CliError("--pull-log-days needs a whole number of days (at least 1).");
+  return purgeExpired({ pullLogDays: Number(days) });
+}
