@@ -82,18 +82,23 @@ describe("revoke and restore under concurrency", () => {
 
 describe("the slug lock under concurrency", () => {
   it(`a slug change racing the app's first license (${N} + ${N} calls): never both succeed`, async () => {
-    for (let round = 0; round < 3; round++) {
+    // Which side reaches the database first depends on timing: the renames start
+    // first and the first licenses follow at once or after an event-loop turn,
+    // so both orders are raced (a license first: renames get 409; a rename
+    // first: creations by the old slug get 404).
+    for (let round = 0; round < 6; round++) {
       const ctx = await team();
       const slug = `lock-${uniq()}`;
       await createApp(ctx, { name: "Lock", slug });
-      const calls: Promise<{ kind: "customer" | "rename" }>[] = [];
-      for (let i = 0; i < N; i++) {
-        calls.push(createCustomer(ctx, slug, { name: `C${i}` }).then(() => ({ kind: "customer" as const })));
-        calls.push(updateApp(ctx, slug, { slug: `${slug}-r${i}` }).then(() => ({ kind: "rename" as const })));
-      }
-      const { ok, codes } = outcome(await Promise.allSettled(calls));
-      const customers = ok.filter((o) => o.kind === "customer").length;
-      const renames = ok.filter((o) => o.kind === "rename").length;
+      const calls: Promise<PromiseSettledResult<"customer" | "rename">>[] = [];
+      const settle = (p: Promise<unknown>, kind: "customer" | "rename") =>
+        calls.push(p.then(() => ({ status: "fulfilled" as const, value: kind }), (reason: unknown) => ({ status: "rejected" as const, reason })));
+      for (let i = 0; i < N; i++) settle(updateApp(ctx, slug, { slug: `${slug}-r${i}` }), "rename");
+      for (let t = 0; t < round % 3; t++) await new Promise((r) => setImmediate(r));
+      for (let i = 0; i < N; i++) settle(createCustomer(ctx, slug, { name: `C${i}` }), "customer");
+      const { ok, codes } = outcome(await Promise.all(calls));
+      const customers = ok.filter((o) => o === "customer").length;
+      const renames = ok.filter((o) => o === "rename").length;
       // Every call names the app by its original slug: once renamed, creating is NOT_FOUND;
       // once licensed, renaming is CONFLICT. Whichever commits first, the other side loses.
       expect(customers === 0 || renames === 0, `customers ${customers}, renames ${renames}`).toBe(true);
