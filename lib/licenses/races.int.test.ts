@@ -4,6 +4,8 @@ import { signUp } from "@/lib/auth/sign-up";
 import { createApp, getApp, updateApp } from "@/lib/apps/apps";
 import { createCustomer, restoreLicense, revokeLicense, setLicenseExpiry } from "@/lib/licenses/customers";
 import { teamContextForUser } from "@/lib/teams/access";
+import { createApiToken, revokeApiToken } from "@/lib/api-tokens/tokens";
+import { setExtraPatterns, setLicensePin } from "@/lib/releases/scope";
 
 // Races through the real functions, which read and then write in separate
 // awaits: with the guard gone, several of the racing calls succeed. Only Prisma
@@ -119,5 +121,36 @@ describe("the slug lock under concurrency", () => {
     expect(ok).toHaveLength(1);
     expect(codes).toEqual(Array(N - 1).fill("CONFLICT"));
     expect(await db.app.count({ where: { slug } })).toBe(1);
+  });
+});
+
+describe("other conditional writes under concurrency", () => {
+  it(`${N} concurrent pins of one license: one wins and is logged; none is lost half-merged`, async () => {
+    const { ctx, licenseRowId } = await license();
+    const { ok, codes } = outcome(
+      await Promise.allSettled(Array.from({ length: N }, (_, i) => (i % 2 === 0 ? setLicensePin(ctx, licenseRowId, { maxVersion: `1.${i}.0` }) : setLicensePin(ctx, licenseRowId, { releasedBefore: new Date(Date.UTC(2030, 0, i + 1)) })))),
+    );
+    expect(ok).toHaveLength(1);
+    expect(codes).toEqual(Array(N - 1).fill("CONFLICT"));
+    expect(await events(licenseRowId, "license.pinned")).toBe(1);
+  });
+
+  it(`${N} concurrent pattern changes of one app: one wins, its "from" is what it replaced`, async () => {
+    const ctx = await team();
+    const slug = `pat-${uniq()}`;
+    const app = await createApp(ctx, { name: "Patterns", slug });
+    const { ok, codes } = outcome(await Promise.allSettled(Array.from({ length: N }, (_, i) => setExtraPatterns(ctx, slug, [`docker.io/acme/p${i}`]))));
+    expect(ok).toHaveLength(1);
+    expect(codes).toEqual(Array(N - 1).fill("CONFLICT"));
+    const logged = await db.activityEvent.findMany({ where: { resourceId: app.id, action: "app.patterns_changed" } });
+    expect(logged.map((e) => JSON.parse(e.metadata) as { from: string })).toEqual([expect.objectContaining({ from: "none" })]);
+  });
+
+  it(`${N} concurrent revokes of one API token: one revocation logged`, async () => {
+    const ctx = await team();
+    const { id } = await createApiToken(ctx, { name: "ci" });
+    const results = await Promise.all(Array.from({ length: N }, () => revokeApiToken(ctx, id)));
+    expect(results.every((r) => r.revokedAt !== null)).toBe(true);
+    expect(await db.activityEvent.count({ where: { resourceId: id, action: "api_token.revoked" } })).toBe(1);
   });
 });
