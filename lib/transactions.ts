@@ -10,7 +10,7 @@ import { db, type Tx } from "@/lib/db";
  * (one writer at a time), so there it never retries. `fn` must only touch the
  * database through `tx`: it may run more than once.
  */
-export async function serializable<T>(fn: (tx: Tx) => Promise<T>, attempts = 6): Promise<T> {
+export async function serializable<T>(fn: (tx: Tx) => Promise<T>, attempts = 8): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await db.$transaction(fn, { isolationLevel: "Serializable" });
