@@ -76,6 +76,39 @@ test.describe("vendor API /api/v1", () => {
     expect(fs.readFileSync(e2eServerLog, "utf8")).not.toContain(licenseId);
   });
 
+  test("customer pages follow an opaque cursor that survives a revoke; a bad cursor is 422; concurrent revokes: one 200, the rest 409", async ({ request }) => {
+    const owner = seedOwner("api-pages");
+    const auth = { Authorization: `Bearer ${createToken(owner.email, owner.team.slug)}` };
+    const slug = `pages-${Date.now().toString(36)}`;
+    expect((await request.post("/api/v1/apps", { headers: auth, data: { name: "Pages", slug } })).status()).toBe(201);
+    const names: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await request.post(`/api/v1/apps/${slug}/customers`, { headers: auth, data: { name: `Customer ${i}` } });
+      expect(res.status()).toBe(201);
+      names.push(`Customer ${i}`);
+    }
+    const list = async (query: string) => request.get(`/api/v1/apps/${slug}/customers?state=active&pageSize=2${query}`, { headers: auth });
+    const first = await (await list("")).json();
+    expect(first.customers.map((c: { name: string }) => c.name)).toEqual(["Customer 4", "Customer 3"]);
+    expect(first.nextCursor).toMatch(/^[A-Za-z0-9_-]+$/);
+
+    // Twenty revokes of page 1's last customer at once: exactly one wins.
+    const licenseRowId: string = first.customers[1].license.id;
+    const statuses = await Promise.all(Array.from({ length: 20 }, () => request.post(`/api/v1/licenses/${licenseRowId}/revoke`, { headers: auth, data: {} }).then((r) => r.status())));
+    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 409)).toHaveLength(19);
+
+    // The cursor row has left the "active" filter; page 2 still carries on after it.
+    const second = await (await list(`&before=${first.nextCursor}`)).json();
+    expect(second.customers.map((c: { name: string }) => c.name)).toEqual(["Customer 2", "Customer 1"]);
+
+    for (const bad of ["garbage!", first.customers[0].id]) {
+      const res = await list(`&before=${encodeURIComponent(bad)}`);
+      expect(res.status(), bad).toBe(422);
+      expect((await res.json()).error).toMatchObject({ code: "VALIDATION", fields: { before: [expect.stringMatching(/cursor/)] } });
+    }
+  });
+
   test("unknown API paths answer 404", async ({ request }) => {
     const owner = seedOwner("api404");
     const token = createToken(owner.email, owner.team.slug);

@@ -1,5 +1,6 @@
 import "server-only";
 import { db } from "@/lib/db";
+import { keysetPage, olderThan, parseCursor } from "@/lib/pagination/keyset";
 
 export const ACTIVITY_PAGE_SIZE = 25;
 
@@ -19,20 +20,20 @@ export interface ActivityPage {
   nextCursor: string | null;
 }
 
-/** A team's events, newest first, keyset-paginated on (createdAt, id). */
+/**
+ * A team's events, newest first, keyset-paginated on (createdAt, id): `before`
+ * is the previous page's `nextCursor` (lib/pagination/keyset.ts); a malformed
+ * one throws a ZodError (422 through the API, the first page in the portal).
+ */
 export async function listActivity(teamId: string, options: { before?: string; pageSize?: number } = {}): Promise<ActivityPage> {
   const take = Math.min(Math.max(options.pageSize ?? ACTIVITY_PAGE_SIZE, 1), 100);
   const rows = await db.activityEvent.findMany({
-    where: { teamId },
+    where: { teamId, ...(options.before ? { AND: [olderThan(parseCursor(options.before))] } : {}) },
     orderBy: [{ createdAt: "desc" }, { id: "desc" }],
     take: take + 1,
-    ...(options.before ? { cursor: { id: options.before, teamId }, skip: 1 } : {}),
   });
-  const page = rows.slice(0, take);
-  return {
-    events: page.map((r) => ({ ...r, metadata: safeJson(r.metadata) })),
-    nextCursor: rows.length > take ? (page.at(-1)?.id ?? null) : null,
-  };
+  const { page, nextCursor } = keysetPage(rows, take);
+  return { events: page.map((r) => ({ ...r, metadata: safeJson(r.metadata) })), nextCursor };
 }
 
 function safeJson(text: string): Record<string, unknown> {

@@ -115,7 +115,10 @@ export async function revokeApiToken(ctx: TeamContext, tokenId: string) {
   if (!token) throw notFound("API token");
   if (token.revokedAt) return token;
   return db.$transaction(async (tx) => {
-    const updated = await tx.apiToken.update({ where: { id: token.id }, data: { revokedAt: new Date() }, select: { id: true, name: true, revokedAt: true } });
+    // Conditional on "not revoked yet": of two concurrent revokes, one writes and logs; the other returns the token as it is.
+    const { count } = await tx.apiToken.updateMany({ where: { id: token.id, teamId: ctx.team.id, revokedAt: null }, data: { revokedAt: new Date() } });
+    const updated = await tx.apiToken.findUniqueOrThrow({ where: { id: token.id }, select: { id: true, name: true, revokedAt: true } });
+    if (count !== 1) return updated;
     await recordActivity(tx, {
       teamId: ctx.team.id,
       actor: ctx.actor,

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { db } from "@/lib/db";
 import { AppError, notFound } from "@/lib/errors";
 import { recordActivity } from "@/lib/activity/record";
+import { isUniqueViolation, serializable } from "@/lib/transactions";
 import type { TeamContext } from "@/lib/teams/access";
 import { slugProblem } from "./slug";
 
@@ -62,12 +63,25 @@ export async function getApp(teamId: string, slug: string) {
   return withCounts(app);
 }
 
-async function assertSlugFree(slug: string) {
-  if (await db.app.findUnique({ where: { slug }, select: { id: true } })) {
-    const message = `The slug "${slug}" is taken. Slugs are unique across Gantry because they appear in image paths.`;
-    throw new AppError("CONFLICT", message, { fields: { slug: [message] } });
-  }
+function slugTaken(slug: string) {
+  const message = `The slug "${slug}" is taken. Slugs are unique across Gantry because they appear in image paths.`;
+  return new AppError("CONFLICT", message, { fields: { slug: [message] } });
 }
+
+/** A friendly early answer; the unique index on App.slug decides races (see `slugTakenOnRace`). */
+async function assertSlugFree(slug: string) {
+  if (await db.app.findUnique({ where: { slug }, select: { id: true } })) throw slugTaken(slug);
+}
+
+/** Two requests taking the same free slug at once: the unique index refuses the second; answer 409, not 500. */
+function slugTakenOnRace(slug: string) {
+  return (e: unknown): never => {
+    throw isUniqueViolation(e) ? slugTaken(slug) : e;
+  };
+}
+
+const SLUG_LOCKED = "The slug is locked: customers' image paths already use it.";
+const SLUG_LOCKED_FIELD = "The slug is locked because the app has licenses: customers' image paths already use it.";
 
 export async function createApp(ctx: TeamContext, input: z.input<typeof createAppSchema>) {
   const data = createAppSchema.parse(input);
@@ -84,7 +98,7 @@ export async function createApp(ctx: TeamContext, input: z.input<typeof createAp
       ip: ctx.ip,
     });
     return { ...present(app), licenseCount: 0, slugLocked: false };
-  });
+  }).catch(slugTakenOnRace(data.slug));
 }
 
 export async function updateApp(ctx: TeamContext, slug: string, input: z.input<typeof updateAppSchema>) {
@@ -92,23 +106,27 @@ export async function updateApp(ctx: TeamContext, slug: string, input: z.input<t
   const data = updateAppSchema.parse(input);
   const slugChange = data.slug !== undefined && data.slug !== app.slug;
   if (slugChange) {
-    if (app.slugLocked) {
-      throw new AppError("CONFLICT", "The slug is locked: customers' image paths already use it.", {
-        fields: { slug: ["The slug is locked because the app has licenses: customers' image paths already use it."] },
-      });
-    }
+    if (app.slugLocked) throw new AppError("CONFLICT", SLUG_LOCKED, { fields: { slug: [SLUG_LOCKED_FIELD] } });
     await assertSlugFree(data.slug ?? "");
   }
-  return db.$transaction(async (tx) => {
-    const updated = await tx.app.update({
-      where: { id: app.id },
+  // The lock is derived from the license count, so it is counted again inside a
+  // serializable transaction: a first license racing this change (createCustomer
+  // re-reads the slug in its own) makes one of the two fail, never both succeed.
+  return serializable(async (tx) => {
+    if (slugChange && (await tx.license.count({ where: { appId: app.id } })) > 0) {
+      throw new AppError("CONFLICT", SLUG_LOCKED, { fields: { slug: [SLUG_LOCKED_FIELD] } });
+    }
+    // From the slug that was read: a concurrent rename makes this a 409, not a silent overwrite.
+    const { count } = await tx.app.updateMany({
+      where: { id: app.id, teamId: ctx.team.id, slug: app.slug },
       data: {
         name: data.name,
         slug: slugChange ? data.slug : undefined,
         additionalNamespaces: data.additionalNamespaces ? JSON.stringify(data.additionalNamespaces) : undefined,
       },
-      select: APP_FIELDS,
     });
+    if (count !== 1) throw new AppError("CONFLICT", "The app was renamed meanwhile. Reload the page and try again.");
+    const updated = await tx.app.findUniqueOrThrow({ where: { id: app.id }, select: APP_FIELDS });
     await recordActivity(tx, {
       teamId: ctx.team.id,
       actor: ctx.actor,
@@ -123,5 +141,5 @@ export async function updateApp(ctx: TeamContext, slug: string, input: z.input<t
       ip: ctx.ip,
     });
     return { ...present(updated), licenseCount: app.licenseCount, slugLocked: app.slugLocked };
-  });
+  }).catch(slugTakenOnRace(data.slug ?? app.slug));
 }

@@ -1,6 +1,8 @@
 import "server-only";
 import { z } from "zod";
 import { db } from "@/lib/db";
+import { cursorSchema, keysetPage, olderThan, parseCursor } from "@/lib/pagination/keyset";
+import { serializable } from "@/lib/transactions";
 import { env } from "@/lib/env";
 import { AppError, notFound } from "@/lib/errors";
 import { recordActivity } from "@/lib/activity/record";
@@ -52,7 +54,8 @@ export const revokeSchema = z.object({ reason: z.string().trim().max(500, "At mo
 export const listCustomersSchema = z.object({
   q: z.string().trim().max(100).optional(),
   state: z.enum(LICENSE_STATES).optional(),
-  before: z.string().max(100).optional(),
+  /** The `nextCursor` of the previous page (opaque; a malformed one is a validation error). */
+  before: cursorSchema.optional(),
   pageSize: z.coerce.number().int().min(1).max(200).optional(),
 });
 
@@ -101,7 +104,11 @@ export async function createCustomer(ctx: TeamContext, appSlug: string, input: z
   const app = await getApp(ctx.team.id, appSlug);
   const data = createCustomerSchema.parse(input);
   const licenseId = generateLicenseId();
-  const result = await db.$transaction(async (tx) => {
+  // Serializable, and the app re-read inside: a slug change that commits first
+  // makes this NOT_FOUND, one that races it is aborted and retried (updateApp
+  // counts licenses in its own serializable transaction). Never both.
+  const result = await serializable(async (tx) => {
+    if (!(await tx.app.findFirst({ where: { id: app.id, teamId: ctx.team.id, slug: app.slug }, select: { id: true } }))) throw notFound("App");
     const customer = await tx.customer.create({
       data: {
         teamId: ctx.team.id,
@@ -153,16 +160,16 @@ export async function listCustomers(teamId: string, options: z.input<typeof list
       ...(options.appId ? { appId: options.appId } : {}),
       ...(q ? { searchText: { contains: q.toLowerCase() } } : {}),
       ...(state ? { license: stateWhere(state, now) } : {}),
+      ...(before ? { AND: [olderThan(parseCursor(before))] } : {}),
     },
     orderBy: [{ createdAt: "desc" }, { id: "desc" }],
     take: take + 1,
-    ...(before ? { cursor: { id: before }, skip: 1 } : {}),
     select: CUSTOMER_FIELDS,
   });
-  const page = rows.slice(0, take);
+  const { page, nextCursor } = keysetPage(rows, take);
   return {
     customers: page.map((c) => ({ ...c, license: c.license ? presentLicense(c.license, now) : null })),
-    nextCursor: rows.length > take ? (page.at(-1)?.id ?? null) : null,
+    nextCursor,
   };
 }
 
@@ -197,23 +204,35 @@ async function loadLicense(teamId: string, licenseRowId: string) {
   return l;
 }
 
+type LoadedLicense = Awaited<ReturnType<typeof loadLicense>>;
+
+/**
+ * Moves a license from the state that was read (`expected`) to `data`, with
+ * one conditional update: when two requests race, the second finds the row no
+ * longer in the expected state, changes nothing, logs nothing and gets 409.
+ */
 async function changeLicense(
   ctx: TeamContext,
-  licenseRowId: string,
-  action: "license.revoked" | "license.restored" | "license.expiry_changed",
-  data: { revokedAt?: Date | null; revokedById?: string | null; revokedByLabel?: string | null; revokeReason?: string | null; expiresAt?: Date | null },
-  metadata: Record<string, string | null>,
+  current: LoadedLicense,
+  change: {
+    action: "license.revoked" | "license.restored" | "license.expiry_changed";
+    expected: { revokedAt?: null | { not: null }; expiresAt?: Date | null };
+    conflict: string;
+    data: { revokedAt?: Date | null; revokedById?: string | null; revokedByLabel?: string | null; revokeReason?: string | null; expiresAt?: Date | null };
+    metadata: Record<string, string | null>;
+  },
 ) {
-  const current = await loadLicense(ctx.team.id, licenseRowId);
   const changed = await db.$transaction(async (tx) => {
-    const updated = await tx.license.update({ where: { id: current.id }, data, select: LICENSE_FIELDS });
+    const { count } = await tx.license.updateMany({ where: { id: current.id, teamId: ctx.team.id, ...change.expected }, data: change.data });
+    if (count !== 1) throw new AppError("CONFLICT", change.conflict);
+    const updated = await tx.license.findUniqueOrThrow({ where: { id: current.id }, select: LICENSE_FIELDS });
     await recordActivity(tx, {
       teamId: ctx.team.id,
       actor: ctx.actor,
-      action,
+      action: change.action,
       resourceType: "license",
       resourceId: current.id,
-      metadata: { customer: current.customer.name, app: current.app.slug, license: current.fingerprint, ...metadata },
+      metadata: { customer: current.customer.name, app: current.app.slug, license: current.fingerprint, ...change.metadata },
       ip: ctx.ip,
     });
     return { ...presentLicense(updated), customer: current.customer, app: current.app };
@@ -222,31 +241,43 @@ async function changeLicense(
   return changed;
 }
 
+const ALREADY_REVOKED = "This license is already revoked.";
+const NOT_REVOKED = "This license is not revoked.";
+
 /** Revokes at once: the proxy's next request with this license is denied. */
 export async function revokeLicense(ctx: TeamContext, licenseRowId: string, reason?: string) {
   const current = await loadLicense(ctx.team.id, licenseRowId);
-  if (current.revokedAt) throw new AppError("CONFLICT", "This license is already revoked.");
-  return changeLicense(
-    ctx,
-    licenseRowId,
-    "license.revoked",
-    { revokedAt: new Date(), revokedById: ctx.actor.id ?? null, revokedByLabel: ctx.actor.label, revokeReason: reason || null },
-    { reason: reason || null },
-  );
+  if (current.revokedAt) throw new AppError("CONFLICT", ALREADY_REVOKED);
+  return changeLicense(ctx, current, {
+    action: "license.revoked",
+    expected: { revokedAt: null },
+    conflict: ALREADY_REVOKED,
+    data: { revokedAt: new Date(), revokedById: ctx.actor.id ?? null, revokedByLabel: ctx.actor.label, revokeReason: reason || null },
+    metadata: { reason: reason || null },
+  });
 }
 
 export async function restoreLicense(ctx: TeamContext, licenseRowId: string) {
   const current = await loadLicense(ctx.team.id, licenseRowId);
-  if (!current.revokedAt) throw new AppError("CONFLICT", "This license is not revoked.");
-  return changeLicense(ctx, licenseRowId, "license.restored", { revokedAt: null, revokedById: null, revokedByLabel: null, revokeReason: null }, {});
+  if (!current.revokedAt) throw new AppError("CONFLICT", NOT_REVOKED);
+  return changeLicense(ctx, current, {
+    action: "license.restored",
+    expected: { revokedAt: { not: null } },
+    conflict: NOT_REVOKED,
+    data: { revokedAt: null, revokedById: null, revokedByLabel: null, revokeReason: null },
+    metadata: {},
+  });
 }
 
-/** Sets or clears the expiry; takes effect on the next pull. */
+/** Sets or clears the expiry; takes effect on the next pull. 409 if someone else changed it meanwhile (the log's "from" stays true). */
 export async function setLicenseExpiry(ctx: TeamContext, licenseRowId: string, expiresAt: Date | null) {
   const current = await loadLicense(ctx.team.id, licenseRowId);
-  return changeLicense(ctx, licenseRowId, "license.expiry_changed", { expiresAt }, {
-    from: current.expiresAt?.toISOString() ?? "never",
-    to: expiresAt?.toISOString() ?? "never",
+  return changeLicense(ctx, current, {
+    action: "license.expiry_changed",
+    expected: { expiresAt: current.expiresAt },
+    conflict: "The expiry was changed meanwhile. Reload the page and try again.",
+    data: { expiresAt },
+    metadata: { from: current.expiresAt?.toISOString() ?? "never", to: expiresAt?.toISOString() ?? "never" },
   });
 }
 

@@ -183,7 +183,9 @@ export async function setExtraPatterns(ctx: TeamContext, appSlug: string, patter
   }
   const before = parseStoredPatterns(app.extraPatterns);
   await db.$transaction(async (tx) => {
-    await tx.app.update({ where: { id: app.id }, data: { extraPatterns: JSON.stringify(list) } });
+    // From the list that was read (the log's "from"): a concurrent change makes this a 409, not a lost update.
+    const { count } = await tx.app.updateMany({ where: { id: app.id, extraPatterns: app.extraPatterns }, data: { extraPatterns: JSON.stringify(list) } });
+    if (count !== 1) throw new AppError("CONFLICT", "The patterns were changed meanwhile. Reload the page and try again.");
     await recordActivity(tx, {
       teamId: ctx.team.id,
       actor: ctx.actor,
@@ -221,7 +223,13 @@ export async function setLicensePin(ctx: TeamContext, licenseRowId: string, pin:
     throw new AppError("VALIDATION", "Give a valid date.", { fields: { releasedBefore: ["Give a valid date."] } });
   }
   const pinned = await db.$transaction(async (tx) => {
-    const updated = await tx.license.update({ where: { id: current.id }, data: { maxVersion, releasedBefore }, select: { maxVersion: true, releasedBefore: true } });
+    // An omitted field keeps the value read above, so the write is conditional on both values still being those.
+    const { count } = await tx.license.updateMany({
+      where: { id: current.id, maxVersion: current.maxVersion, releasedBefore: current.releasedBefore },
+      data: { maxVersion, releasedBefore },
+    });
+    if (count !== 1) throw new AppError("CONFLICT", "The pin was changed meanwhile. Reload the page and try again.");
+    const updated = await tx.license.findUniqueOrThrow({ where: { id: current.id }, select: { maxVersion: true, releasedBefore: true } });
     await recordActivity(tx, {
       teamId: ctx.team.id,
       actor: ctx.actor,

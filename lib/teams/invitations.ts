@@ -3,6 +3,7 @@ import { z } from "zod";
 import { db } from "@/lib/db";
 import { AppError, forbidden, notFound } from "@/lib/errors";
 import { recordActivity } from "@/lib/activity/record";
+import { serializable } from "@/lib/transactions";
 import type { TeamContext } from "@/lib/teams/access";
 import { canAssignRole, isRole, ROLES, type Role } from "@/lib/teams/roles";
 
@@ -44,7 +45,10 @@ export async function inviteMember(ctx: TeamContext, input: z.input<typeof invit
     throw new AppError("CONFLICT", "Already a member of this team.", { fields: { email: ["Already a member of this team."] } });
   }
   const now = new Date();
-  const invitation = await db.$transaction(async (tx) => {
+  // Serializable: two invitations of one address at once would both delete the
+  // previous row and both create one (the second a unique violation); one is
+  // retried instead and replaces the other, as a re-invite does.
+  const invitation = await serializable(async (tx) => {
     const previous = await tx.invitation.findUnique({ where: { teamId_email: { teamId: ctx.team.id, email } }, select: { status: true, role: true } });
     if (previous?.status === "pending" && isRole(previous.role) && !canAssignRole(ctx.role, previous.role, role)) {
       throw forbidden("Only an owner can change an invitation to the owner role.");

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { db, type Tx } from "@/lib/db";
 import { AppError, forbidden, notFound } from "@/lib/errors";
 import { recordActivity } from "@/lib/activity/record";
+import { serializable } from "@/lib/transactions";
 import type { TeamContext } from "@/lib/teams/access";
 import { canAssignRole, canRemoveMember, isRole, ROLES, type Role } from "@/lib/teams/roles";
 
@@ -27,19 +28,30 @@ async function loadMember(teamId: string, membershipId: string) {
   return { ...m, role: m.role };
 }
 
-/** Counts owners inside the transaction, so two concurrent demotions cannot both pass. */
+/**
+ * Counts owners inside the (serializable) transaction that demotes or removes
+ * one. Two owners demoting each other read the same two owners: SQLite runs
+ * one transaction at a time, PostgreSQL aborts one of them (retried by
+ * `serializable`, it then sees a single owner). A conditional update on the
+ * target alone could not state "some other row is still an owner".
+ */
 async function assertNotLastOwner(tx: Tx, teamId: string, message: string) {
   const owners = await tx.membership.count({ where: { teamId, role: "owner" } });
   if (owners <= 1) throw new AppError("CONFLICT", message);
 }
 
+const CHANGED_MEANWHILE = "This member was changed or removed meanwhile. Reload the page and try again.";
+
 export async function changeMemberRole(ctx: TeamContext, membershipId: string, nextRole: Role) {
   const target = await loadMember(ctx.team.id, membershipId);
   if (!canAssignRole(ctx.role, target.role, nextRole)) throw forbidden("Only an owner can grant or remove the owner role.");
   if (target.role === nextRole) return target;
-  return db.$transaction(async (tx) => {
+  return serializable(async (tx) => {
     if (target.role === "owner") await assertNotLastOwner(tx, ctx.team.id, "A team needs at least one owner. Make someone else an owner first.");
-    const updated = await tx.membership.update({ where: { id: target.id }, data: { role: nextRole } });
+    // Only from the role that was read (and checked above): a concurrent change makes this a 409, logged once.
+    const { count } = await tx.membership.updateMany({ where: { id: target.id, teamId: ctx.team.id, role: target.role }, data: { role: nextRole } });
+    if (count !== 1) throw new AppError("CONFLICT", CHANGED_MEANWHILE);
+    const updated = await tx.membership.findUniqueOrThrow({ where: { id: target.id } });
     await recordActivity(tx, {
       teamId: ctx.team.id,
       actor: ctx.actor,
@@ -58,11 +70,12 @@ export async function removeMember(ctx: TeamContext, membershipId: string) {
   const target = await loadMember(ctx.team.id, membershipId);
   const leaving = ctx.userId !== null && target.userId === ctx.userId;
   if (!leaving && !canRemoveMember(ctx.role, target.role)) throw forbidden("Only an owner can remove an owner.");
-  await db.$transaction(async (tx) => {
+  await serializable(async (tx) => {
     if (target.role === "owner") {
       await assertNotLastOwner(tx, ctx.team.id, "The last owner cannot leave or be removed. Make someone else an owner first.");
     }
-    await tx.membership.delete({ where: { id: target.id } });
+    const { count } = await tx.membership.deleteMany({ where: { id: target.id, teamId: ctx.team.id, role: target.role } });
+    if (count !== 1) throw new AppError("CONFLICT", CHANGED_MEANWHILE);
     await recordActivity(tx, {
       teamId: ctx.team.id,
       actor: ctx.actor,

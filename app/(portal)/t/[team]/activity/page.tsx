@@ -8,6 +8,7 @@ import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@
 import { PageHeader } from "@/components/shell/page-header";
 import { describeAction } from "@/lib/activity/actions";
 import { listActivity } from "@/lib/activity/list";
+import { cursorSchema } from "@/lib/pagination/keyset";
 import { listTeamPulls } from "@/lib/licenses/pulls";
 import { PullsTable } from "@/components/licenses/pulls-table";
 import { teamPageContext } from "@/lib/http/page-context";
@@ -55,7 +56,9 @@ export default async function ActivityPage({
       </>
     );
   }
-  const page = await listActivity(ctx.team.id, { before: before || undefined });
+  // A stale or hand-edited cursor shows the first page rather than an error page.
+  const cursor = before && cursorSchema.safeParse(before).success ? before : undefined;
+  const page = await listActivity(ctx.team.id, { before: cursor });
   return (
     <>
       <PageHeader title="Activity" description="Who did what in this team, newest first. The log is append-only." />
@@ -96,7 +99,7 @@ export default async function ActivityPage({
         </div>
       )}
       <div className="mt-4 flex gap-2">
-        {before ? (
+        {cursor ? (
           <Button asChild variant="outline" size="sm">
             <Link href={`/t/${ctx.team.slug}/activity`}>Newest</Link>
           </Button>

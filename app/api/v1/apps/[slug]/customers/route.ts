@@ -6,7 +6,8 @@ import { createCustomer, createCustomerSchema, listCustomers, listCustomersSchem
 
 const params = z.object({ slug: z.string().min(1).max(64) });
 
-// GET /api/v1/apps/{slug}/customers?q=&state=&before= — customers with their license's id, fingerprint and state (never the license ID)
+// GET /api/v1/apps/{slug}/customers?q=&state=&pageSize=&before= — customers with their license's id, fingerprint and state (never the
+// license ID), newest first; `before` is the previous page's opaque `nextCursor` (a malformed one is 422)
 export const GET = apiRoute({ permission: "app:view", params }, async (ctx, { params, request }) => {
   const app = await getApp(ctx.team.id, params.slug);
   const query = listCustomersSchema.parse(Object.fromEntries(request.nextUrl.searchParams));
