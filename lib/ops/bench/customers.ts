@@ -22,6 +22,7 @@ const RUNS = 15;
 async function main() {
   const { db } = await import("@/lib/db");
   const { listCustomers } = await import("@/lib/licenses/customers");
+  const { encodeCursor } = await import("@/lib/pagination/keyset");
   const team = await db.team.create({ data: { name: "Bench", slug: `bench-${Date.now()}` } });
   const app = await db.app.create({ data: { teamId: team.id, name: "Bench", slug: `bench-${Date.now()}` } });
   const t0 = performance.now();
@@ -36,7 +37,8 @@ async function main() {
     });
   }
   const seedMs = performance.now() - t0;
-  const deepCursor = (await db.customer.findMany({ where: { appId: app.id }, orderBy: [{ createdAt: "desc" }, { id: "desc" }], skip: 8999, take: 1, select: { id: true } }))[0]?.id;
+  const deepRow = (await db.customer.findMany({ where: { appId: app.id }, orderBy: [{ createdAt: "desc" }, { id: "desc" }], skip: 8999, take: 1, select: { id: true, createdAt: true } }))[0];
+  const deepCursor = deepRow ? encodeCursor(deepRow) : undefined;
 
   async function median(fn: () => Promise<unknown>) {
     const times: number[] = [];
