@@ -62,7 +62,7 @@ type ModelsMatch = {
       : false
     : false;
 };
-const clientsMatch: [Same<keyof Db, keyof PgDb>, Same<keyof SqliteModels, keyof PgModels>, ModelsMatch[keyof ModelsMatch]] = [true, true, true];
+const clientsMatch: [Same<keyof Db, keyof PgDb>, Same<keyof SqliteModels, keyof PgModels>, Same<ModelsMatch[keyof ModelsMatch], true>] = [true, true, true];
 void clientsMatch;
 
 function asDb(client: PgDb): Db {

@@ -29,7 +29,7 @@ export function postgresSchemaFrom(sqlite: string): string {
   let text = sqlite;
   text = replaceOnce(text, /^(\s*output\s*=\s*)"\.\.\/generated\/prisma"/m, '$1"../../generated/prisma-pg"', 'generator output "../generated/prisma"');
   text = replaceOnce(text, /^(\s*provider\s*=\s*)"sqlite"/m, '$1"postgresql"', 'provider "sqlite"');
-  text = replaceOnce(text, /^(\s*url\s*=\s*)"file:[^"]*"/m, '$1"postgresql://unused-see-lib-env"', 'datasource url "file:…"');
+  text = replaceOnce(text, /^(\s*url\s*=\s*)"file:[^"]*"/m, '$1"postgresql://localhost/unused-see-lib-env"', 'datasource url "file:…"');
   if (/@db\./.test(sqlite)) {
     throw new Error("prisma/schema.prisma uses native types (@db.*): map them for PostgreSQL in lib/ops/db-schema-postgres.ts");
   }
