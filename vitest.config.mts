@@ -9,11 +9,15 @@ const alias = {
   "server-only": path.resolve(import.meta.dirname, "lib/testing/empty-module.ts"),
 };
 
-// Integration tests run against a real SQLite file, migrated by the global setup.
+// Integration tests run against a real SQLite file, migrated by the global setup;
+// or, with GANTRY_TEST_DATABASE_URL=postgresql://… (`npm run test:integration:pg`,
+// which starts a throwaway cluster: lib/ops/postgres-cluster.sh), a PostgreSQL database.
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "gantry-it-"));
+// eslint-disable-next-line no-restricted-properties -- test configuration, read before lib/env.ts exists
+const testDatabaseUrl = process.env.GANTRY_TEST_DATABASE_URL;
 const integrationEnv = {
   GANTRY_DATA_DIR: scratch,
-  DATABASE_URL: `file:${path.join(scratch, "gantry.db")}`,
+  DATABASE_URL: testDatabaseUrl || `file:${path.join(scratch, "gantry.db")}`,
   AUTH_SECRET: "integration-tests-secret-0123456789abcdef",
   GANTRY_LOG_LEVEL: "error",
   // The real test registries listen on loopback.

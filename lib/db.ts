@@ -1,6 +1,9 @@
 import "server-only";
 import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
-import { PrismaClient } from "@/generated/prisma/client";
+import { PrismaPg } from "@prisma/adapter-pg";
+import { PrismaClient, type Prisma as SqlitePrisma } from "@/generated/prisma/client";
+import { PrismaClient as PgPrismaClient, type Prisma as PgPrisma } from "@/generated/prisma-pg/client";
+import { isPostgresUrl } from "@/lib/db-provider";
 import { env } from "@/lib/env";
 
 /**
@@ -17,18 +20,58 @@ const defaultOmit = {
 /** GANTRY_COUNT_DB_QUERIES=1 (tests measuring a hot path's cost) counts every query the client sends. */
 const countQueries = env().countDbQueries;
 const counted = { queries: [] as string[] };
+const log = countQueries ? [{ emit: "event" as const, level: "query" as const }] : [];
 
-function createClient(url: string) {
-  return new PrismaClient({
-    adapter: new PrismaBetterSQLite3({ url, timeout: 10_000 }),
-    omit: defaultOmit,
-    ...(countQueries ? { log: [{ emit: "event" as const, level: "query" as const }] } : {}),
-  });
+/** The SQLite client (the embedded default). Its type is the public `Db` type. */
+function createSqliteClient(url: string) {
+  return new PrismaClient({ adapter: new PrismaBetterSQLite3({ url, timeout: 10_000 }), omit: defaultOmit, log });
 }
 
-export type Db = ReturnType<typeof createClient>;
+/**
+ * The PostgreSQL client: generated from prisma/postgres/schema.prisma, itself
+ * generated from the SQLite schema (lib/ops/db-schema-postgres.ts), so both
+ * clients have the same models and API. Sessions run in UTC.
+ */
+function createPostgresClient(url: string) {
+  return new PgPrismaClient({ adapter: new PrismaPg({ connectionString: url, options: "-c TimeZone=UTC" }), omit: defaultOmit, log });
+}
+
+export type Db = ReturnType<typeof createSqliteClient>;
 /** A transaction client: what `db.$transaction(async (tx) => …)` hands over. */
 export type Tx = Parameters<Parameters<Db["$transaction"]>[0]>[0];
+
+/**
+ * The PostgreSQL client is used where a `Db` (the SQLite client's type) is
+ * expected. TypeScript cannot relate two generated clients' generic method
+ * signatures, so what makes them interchangeable is checked here instead, at
+ * compile time: the same client members, the same models, and for every model
+ * the same row (scalar) types, relations and filterable fields. PostgreSQL only
+ * accepts more (e.g. `mode: "insensitive"` on string filters), which Gantry
+ * does not use. This stops compiling the day the two schemas drift.
+ */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type PgDb = ReturnType<typeof createPostgresClient>;
+type SqliteModels = SqlitePrisma.TypeMap["model"];
+type PgModels = PgPrisma.TypeMap["model"];
+type ModelsMatch = {
+  [M in keyof SqliteModels]: M extends keyof PgModels
+    ? Same<SqliteModels[M]["payload"]["scalars"], PgModels[M]["payload"]["scalars"]> extends true
+      ? Same<keyof SqliteModels[M]["payload"]["objects"], keyof PgModels[M]["payload"]["objects"]> extends true
+        ? Same<keyof SqliteModels[M]["fields"], keyof PgModels[M]["fields"]>
+        : false
+      : false
+    : false;
+};
+const clientsMatch: [Same<keyof Db, keyof PgDb>, Same<keyof SqliteModels, keyof PgModels>, Same<ModelsMatch[keyof ModelsMatch], true>] = [true, true, true];
+void clientsMatch;
+
+function asDb(client: PgDb): Db {
+  return client as unknown as Db;
+}
+
+function createClient(url: string): Db {
+  return isPostgresUrl(url) ? asDb(createPostgresClient(url)) : createSqliteClient(url);
+}
 
 const globalForDb = globalThis as unknown as { gantryDb?: Db };
 

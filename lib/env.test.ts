@@ -54,10 +54,17 @@ describe("parseEnv", () => {
     expect(() => parseEnv({ GANTRY_DATA_DIR: tmp(), GANTRY_SHUTDOWN_GRACE_SECONDS: "-1" }, () => {})).toThrow(/GANTRY_SHUTDOWN_GRACE_SECONDS/);
   });
 
+  it("accepts a PostgreSQL URL as well as a SQLite file: URL", () => {
+    expect(parseEnv({ DATABASE_URL: "postgresql://gantry@127.0.0.1:5432/gantry", GANTRY_DATA_DIR: tmp() }, () => {}).databaseUrl).toBe("postgresql://gantry@127.0.0.1:5432/gantry");
+    expect(parseEnv({ DATABASE_URL: "postgres://u:p@db/gantry?sslmode=require", GANTRY_DATA_DIR: tmp() }, () => {}).databaseUrl).toMatch(/^postgres:/);
+    expect(parseEnv({ DATABASE_URL: "file:/tmp/x.db", GANTRY_DATA_DIR: tmp() }, () => {}).databaseUrl).toBe("file:/tmp/x.db");
+  });
+
   it("rejects malformed values with the variable's name", () => {
     expect(() => parseEnv({ PORT: "70000", GANTRY_DATA_DIR: tmp() })).toThrow(/PORT/);
     expect(() => parseEnv({ GANTRY_PROXY_DOMAIN: "https://gantry.example.com/x", GANTRY_DATA_DIR: tmp() })).toThrow(/GANTRY_PROXY_DOMAIN/);
-    expect(() => parseEnv({ DATABASE_URL: "postgres://x", GANTRY_DATA_DIR: tmp() })).toThrow(/DATABASE_URL/);
+    expect(() => parseEnv({ DATABASE_URL: "mysql://x", GANTRY_DATA_DIR: tmp() })).toThrow(/DATABASE_URL/);
+    expect(() => parseEnv({ DATABASE_URL: "/var/lib/gantry.db", GANTRY_DATA_DIR: tmp() })).toThrow(/DATABASE_URL/);
     expect(() => parseEnv({ AUTH_SECRET: "short", GANTRY_DATA_DIR: tmp() })).toThrow(/AUTH_SECRET/);
   });
 

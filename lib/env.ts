@@ -101,7 +101,11 @@ const byteSize = (fallback: number) =>
 export const envSchema = z.object({
   GANTRY_ENV: z.enum(["embedded", "production"]).default("embedded"),
   GANTRY_DATA_DIR: z.string().min(1).default("data"),
-  DATABASE_URL: z.string().regex(/^file:/, "must be a file: URL (SQLite)").optional(),
+  /** `file:` (SQLite, the embedded default) or `postgresql://` / `postgres://` (PostgreSQL through @prisma/adapter-pg). */
+  DATABASE_URL: z
+    .string()
+    .regex(/^(file:|postgres(ql)?:\/\/[^\s]+$)/i, "must be a file: URL (SQLite) or a postgresql:// URL (PostgreSQL)")
+    .optional(),
   AUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   HOST: z.string().min(1).default("127.0.0.1"),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),

@@ -28,9 +28,12 @@ install_node_deps() {
   echo "$want" > "$stamp"
 }
 
+# Both clients: SQLite (generated/prisma) and PostgreSQL (generated/prisma-pg,
+# from prisma/postgres/schema.prisma, itself generated from prisma/schema.prisma).
 generate_prisma_client() {
-  say "Generating the Prisma client"
-  npx prisma generate < /dev/null > /dev/null
+  say "Generating the Prisma clients (SQLite, PostgreSQL)"
+  npx prisma generate --schema prisma/schema.prisma < /dev/null > /dev/null
+  npx prisma generate --schema prisma/postgres/schema.prisma < /dev/null > /dev/null
 }
 
 migrate_db() {

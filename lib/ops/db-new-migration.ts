@@ -9,10 +9,18 @@
  *   3. diff the introspected datamodel against prisma/schema.prisma (pure, offline);
  *   4. write the SQL as prisma/migrations/<timestamp>_<name>/migration.sql;
  *   5. apply it to the scratch DB and diff again: the result must be empty.
+ * It then writes the PostgreSQL migration with the same name under
+ * prisma/postgres/migrations, also offline (no server needed):
+ *   6. regenerate prisma/postgres/schema.prisma from prisma/schema.prisma;
+ *   7. turn the datamodel introspected in step 2 (what the migrations reach
+ *      before this change; both folders are kept in step) into its PostgreSQL
+ *      form and diff it against prisma/postgres/schema.prisma.
+ * `npm run test:integration:pg` applies the PostgreSQL folder to a real server.
  */
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { POSTGRES_SCHEMA, postgresSchemaFrom } from "./db-schema-postgres";
 
 const root = path.resolve(__dirname, "../..");
 const name = (process.argv[2] ?? "").trim();
@@ -35,6 +43,9 @@ function prisma(args: string[], extraEnv: Record<string, string> = {}): string {
   });
 }
 
+/** The datamodel the SQLite migrations reach, introspected from the shadow DB (step 2). */
+let introspectedBefore: string | undefined;
+
 function diffAgainstShadow(): string {
   const schemaCopy = path.join(scratch, "introspected.prisma");
   fs.copyFileSync(path.join(root, "prisma", "schema.prisma"), schemaCopy);
@@ -54,6 +65,7 @@ export default defineConfig({
   const introspected = prisma(["db", "pull", "--config", config, "--print"]);
   const start = introspected.indexOf("generator ");
   fs.writeFileSync(schemaCopy, introspected.slice(start >= 0 ? start : 0));
+  introspectedBefore ??= fs.readFileSync(schemaCopy, "utf8");
   return prisma([
     "migrate", "diff", "--from-schema-datamodel", schemaCopy,
     "--to-schema-datamodel", path.join("prisma", "schema.prisma"), "--script",
@@ -78,6 +90,17 @@ try {
     process.exit(1);
   }
   console.log(`Created ${path.relative(root, dir)}/migration.sql`);
+
+  // PostgreSQL: the same step, from the same starting model.
+  fs.writeFileSync(POSTGRES_SCHEMA, postgresSchemaFrom(fs.readFileSync(path.join(root, "prisma", "schema.prisma"), "utf8")));
+  const beforePg = path.join(scratch, "before-postgres.prisma");
+  fs.writeFileSync(beforePg, postgresSchemaFrom(introspectedBefore ?? ""));
+  const pgSql = prisma(["migrate", "diff", "--from-schema-datamodel", beforePg, "--to-schema-datamodel", POSTGRES_SCHEMA, "--script"])
+    .replace(/^.*Loaded Prisma config.*\n/m, "");
+  const pgDir = path.join(root, "prisma", "postgres", "migrations", path.basename(dir));
+  fs.mkdirSync(pgDir, { recursive: true });
+  fs.writeFileSync(path.join(pgDir, "migration.sql"), pgSql.trimStart());
+  console.log(`Created ${path.relative(root, pgDir)}/migration.sql (check it with npm run test:integration:pg)`);
 } finally {
   fs.rmSync(scratch, { recursive: true, force: true });
 }

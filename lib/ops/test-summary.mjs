@@ -19,7 +19,7 @@ function read(name) {
   return JSON.parse(fs.readFileSync(file, "utf8"));
 }
 
-for (const name of ["unit.json", "integration.json"]) {
+for (const name of ["unit.json", "integration.json", "integration-postgres.json"]) {
   const r = read(name);
   if (!r) continue;
   const p = r.numPassedTests ?? 0;

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # README command 2: install what the tests need, then run every test:
-# typecheck, lint, unit, integration (real SQLite, real registries) and
-# Playwright (Debian Chromium against the production build).
+# typecheck, lint, the PostgreSQL schema drift check, unit, integration on
+# SQLite and then on PostgreSQL (a throwaway cluster: lib/ops/postgres-cluster.sh;
+# real registries), and Playwright (Debian Chromium against the production
+# build, SQLite only for now).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 bash lib/ops/install-test-packages.sh
@@ -16,12 +18,16 @@ rm -rf .next/types .next/dev/types # route types of an older build would be stal
 npx tsc --noEmit
 say "Lint"
 npx eslint --max-warnings 0 .
+say "PostgreSQL schema is in step with prisma/schema.prisma"
+npx tsx lib/ops/db-schema-postgres.ts --check
 
 status=0
 say "Unit tests"
 npx vitest run --project unit --reporter=default --reporter=json --outputFile.json="$RESULTS/unit.json" || status=1
-say "Integration tests"
+say "Integration tests (SQLite)"
 npx vitest run --project integration --reporter=default --reporter=json --outputFile.json="$RESULTS/integration.json" || status=1
+say "Integration tests (PostgreSQL)"
+bash lib/ops/postgres-cluster.sh npx vitest run --project integration --reporter=default --reporter=json --outputFile.json="$RESULTS/integration-postgres.json" || status=1
 build_app
 say "End-to-end tests (Playwright, Debian Chromium)"
 PLAYWRIGHT_JSON_OUTPUT_NAME="$RESULTS/e2e.json" npx playwright test || status=1

@@ -117,7 +117,8 @@ describe("the proxy's hot path", () => {
     const res = await fetch(`${base}/blobs/${blob}`, { headers: { authorization: bearer } });
     await res.arrayBuffer();
     const log = takeQueryLog();
-    const tables = reads(log).map((q) => /FROM\s+[`"]?(?:main[`"]?\.[`"]?)?(\w+)/i.exec(q)?.[1] ?? "?");
+    // SQLite qualifies tables with "main", PostgreSQL with "public".
+    const tables = reads(log).map((q) => /FROM\s+[`"]?(?:(?:main|public)[`"]?\.[`"]?)?(\w+)/i.exec(q)?.[1] ?? "?");
     console.log(`[hot-path] cold lookups, one cached blob GET: ${tables.length} reads (${tables.join(", ")}), ${writes(log).length} writes`);
     expect(res.status).toBe(200);
     // The license with its app (500 ms), the registry (500 ms), the app's release scope (750 ms snapshot), the cache link (2 s).

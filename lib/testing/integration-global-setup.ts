@@ -3,7 +3,11 @@ import fs from "node:fs";
 import path from "node:path";
 import type { TestProject } from "vitest/node";
 
-/** Migrates the integration project's scratch SQLite file with the real migrations. */
+/**
+ * Migrates the integration project's database with the real migrations:
+ * prisma.config.ts picks prisma/migrations for a SQLite file: URL and
+ * prisma/postgres/migrations for a postgresql:// URL.
+ */
 export default function setup(project: TestProject) {
   const env = project.config.env as Record<string, string>;
   const root = path.resolve(__dirname, "../..");
