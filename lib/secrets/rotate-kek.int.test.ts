@@ -1,5 +1,5 @@
 import crypto from "node:crypto";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, onTestFinished } from "vitest";
 import { db } from "@/lib/db";
 import { StaticKekProvider } from "@/lib/crypto/kek";
 import { setKekProviderForTests } from "@/lib/crypto/provider";
@@ -20,6 +20,8 @@ describe("KEK rotation under concurrency", () => {
     setKekProviderForTests(new StaticKekProvider({ [oldId]: oldKey }, oldId));
     const teamId = `kek-race-${Date.now()}`;
     const team = await db.team.create({ data: { id: teamId, name: "KEK race", slug: teamId } });
+    // Its secrets end up under a key no other test knows: take them away (cascade) so later rotations are not failing on them.
+    onTestFinished(() => db.team.delete({ where: { id: teamId } }).then(() => undefined));
     const secrets = Array.from({ length: 30 }, (_, i) => ({ resourceId: `r${i}`, value: `secret-${i}-${crypto.randomUUID()}` }));
     for (const s of secrets) await storeSecret(db, { teamId: team.id, resourceId: s.resourceId, purpose: "race" }, s.value);
 
