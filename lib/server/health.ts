@@ -3,6 +3,8 @@ import type http from "node:http";
 import path from "node:path";
 import { kekProvider } from "../crypto/provider";
 import { db } from "../db";
+import { dbProviderOf, PRISMA_LAYOUT } from "../db-provider";
+import { env } from "../env";
 import { log } from "../log";
 
 /**
@@ -31,7 +33,7 @@ export interface ReadyReport {
 }
 
 export interface HealthOptions {
-  /** The folder of migrations this build expects applied (default prisma/migrations under the working directory). */
+  /** The folder of migrations this build expects applied (default: the database provider's, under the working directory). */
   migrationsDir?: string;
   /** How long the database checks may take before they count as failed (ms). */
   timeoutMs?: number;
@@ -63,7 +65,7 @@ export class Health {
   private readonly timeoutMs: number;
 
   constructor(opts: HealthOptions = {}) {
-    this.migrationsDir = opts.migrationsDir ?? path.join(process.cwd(), "prisma", "migrations");
+    this.migrationsDir = opts.migrationsDir ?? path.join(process.cwd(), PRISMA_LAYOUT[dbProviderOf(env().databaseUrl)].migrations);
     this.timeoutMs = opts.timeoutMs ?? 3_000;
   }
 
