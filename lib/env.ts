@@ -139,7 +139,7 @@ export const envSchema = z.object({
   GANTRY_CACHE_MAX_BYTES: byteSize(20 * 2 ** 30),
   /** How long after a tag was last seen upstream its digest is served while the upstream is down. */
   GANTRY_CACHE_STALE_TAG_SECONDS: z.coerce.number().int().min(0).default(7 * 24 * 3600),
-  /** How many days pull events are kept (lib/ops/retention.ts purges older ones). */
+  /** How many days pull events are kept (lib/retention/retention.ts purges older ones). */
   GANTRY_PULL_LOG_DAYS: positiveInt(90),
   /** On SIGTERM, how long in-flight requests (pulls) may take to finish before the process exits. */
   GANTRY_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).default(30),

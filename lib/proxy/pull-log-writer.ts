@@ -1,5 +1,19 @@
 import { db } from "@/lib/db";
-import type { PullRecord } from "./pull-log";
+
+export interface PullRecord {
+  teamId: string;
+  appId: string;
+  licenseId: string;
+  repository: string;
+  kind: string;
+  reference: string;
+  method: string;
+  status: number;
+  bytesSent: number;
+  durationMs: number;
+  clientIp: string | null;
+  userAgent: string | null;
+}
 
 /**
  * Writes a batch of pull records: one INSERT, or row by row when the batch

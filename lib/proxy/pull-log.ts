@@ -2,20 +2,9 @@ import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { log } from "@/lib/log";
 
-export interface PullRecord {
-  teamId: string;
-  appId: string;
-  licenseId: string;
-  repository: string;
-  kind: string;
-  reference: string;
-  method: string;
-  status: number;
-  bytesSent: number;
-  durationMs: number;
-  clientIp: string | null;
-  userAgent: string | null;
-}
+import type { PullRecord } from "./pull-log-writer";
+
+export type { PullRecord };
 
 /**
  * Pull records are appended in batches: one INSERT of up to 500 rows a second,

@@ -8,7 +8,7 @@ import { db } from "@/lib/db";
  * atomic upsert (INSERT … ON CONFLICT DO UPDATE SET count = count + 1 on both
  * SQLite and PostgreSQL) with no read before it: N concurrent hits count N, and
  * the count a hit returns tells the caller exactly where it stands. Old windows
- * are left behind and purged by lib/ops/retention.ts.
+ * are left behind and purged by lib/retention/retention.ts.
  *
  * - `peek` tells whether a key is at its limit without counting;
  * - `hit` counts one event and returns the state after it (`limited` once past

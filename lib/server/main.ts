@@ -17,7 +17,7 @@ import next from "next";
 import { env } from "../env";
 import { kekProvider } from "../crypto/provider";
 import { proxyCache } from "../cache/cache";
-import { startRetentionTimer } from "../ops/retention";
+import { startRetentionTimer } from "../retention/retention";
 import { createGantryHttpServer } from "./http-server";
 import { installSignalHandlers } from "./signals";
 

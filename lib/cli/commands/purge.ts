@@ -1,8 +1,8 @@
-import { purgeExpired, type RetentionReport } from "@/lib/ops/retention";
+import { purgeExpired, type RetentionReport } from "@/lib/retention/retention";
 import { CliError } from "../args";
 
 /**
- * `purge [--pull-log-days N]`: deletes what has aged out (lib/ops/retention.ts):
+ * `purge [--pull-log-days N]`: deletes what has aged out (lib/retention/retention.ts):
  * pull events older than GANTRY_PULL_LOG_DAYS, ended rate-limit windows and
  * long-expired invitations. Safe while servers run (they purge hourly too).
  */
