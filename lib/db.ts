@@ -20,7 +20,7 @@ const defaultOmit = {
 /** GANTRY_COUNT_DB_QUERIES=1 (tests measuring a hot path's cost) counts every query the client sends. */
 const countQueries = env().countDbQueries;
 const counted = { queries: [] as string[] };
-const log = countQueries ? [{ emit: "event" as const, level: "query" as const }] : [];
+const log: { emit: "event"; level: "query" }[] = countQueries ? [{ emit: "event", level: "query" }] : [];
 
 /** The SQLite client (the embedded default). Its type is the public `Db` type. */
 function createSqliteClient(url: string) {
@@ -77,7 +77,7 @@ const globalForDb = globalThis as unknown as { gantryDb?: Db };
 
 /** The process-wide Prisma client (one per process, kept across dev reloads). */
 export const db: Db = (globalForDb.gantryDb ??= createClient(env().databaseUrl));
-if (countQueries) (db as unknown as { $on(e: "query", f: (q: { query: string }) => void): void }).$on("query", (q) => void counted.queries.push(q.query));
+if (countQueries) db.$on("query", (q) => void counted.queries.push(q.query));
 
 /** The SQL sent since the last call (only with GANTRY_COUNT_DB_QUERIES=1; else always empty). */
 export function takeQueryLog(): string[] {

@@ -137,11 +137,6 @@ export class ProxyCache {
     return { kind: "fill", fill: started.fill, contentType: started.contentType, initiator };
   }
 
-  /** Fills in progress (for tests and stats). */
-  get fillsInProgress(): number {
-    return this.fills.size;
-  }
-
   /** A cached manifest for this scope, or null on a miss. */
   async manifest(scope: CacheScope, digest: string): Promise<{ body: Buffer; mediaType: string } | null> {
     await this.ready;

@@ -66,10 +66,6 @@ export async function unlinkDigest(digest: string): Promise<{ teamId: string; ap
   return [...seen.values()];
 }
 
-export function forgetLinkLookups(): void {
-  lookups.clear();
-}
-
 /** Last use of links, written in batches (the Cache page's "last pulled"). */
 const usedLinks = new Set<string>();
 let usedTimer: NodeJS.Timeout | null = null;

@@ -4,11 +4,11 @@ import { isCacheableDigest } from "@/lib/cache/layout";
 import { countCacheUse } from "@/lib/cache/usage";
 import { log } from "@/lib/log";
 import { RegistryNetworkError } from "@/lib/registry-client/errors";
-import { watchThroughput } from "@/lib/registry-client/http";
+import { firstHeader, watchThroughput } from "@/lib/registry-client/http";
 import { API_VERSION_HEADER, ProxyError } from "./errors";
-import { passThrough, sendLocal, streamUpstream, type Exchange } from "./exchange";
+import { ask, passThrough, sendLocal, streamUpstream, type Exchange } from "./exchange";
 import { parseRange, type ByteRange } from "./range";
-import { mapNetworkError, throwForUpstreamStatus } from "./upstream-errors";
+import { throwForUpstreamStatus } from "./upstream-errors";
 import { proxyStreamFloor } from "./upstream";
 
 /**
@@ -69,17 +69,11 @@ export async function serveBlob(x: Exchange, digest: string): Promise<void> {
   }
 
   const start = async (): Promise<UpstreamBlob> => {
-    // Not the client's signal: the fill is everyone's and outlives the client that started it.
-    let upstream;
-    try {
-      upstream = await x.client.request("GET", `v2/${x.name.repository}/blobs/${digest}`, { scope: `repository:${x.name.repository}:pull`, mode: "stream" });
-    } catch (e) {
-      throw mapNetworkError(e, x.registryId);
-    }
+    // Shared: the fill is everyone's and outlives the client that started it.
+    const upstream = await ask(x, "GET", `v2/${x.name.repository}/blobs/${digest}`, {}, "stream", { shared: true });
     if (upstream.statusCode !== 200) await throwForUpstreamStatus(upstream, "blobs", `${x.name.repository}@${digest}`, x.registryId, x.client.host);
-    const length = Number(upstream.headers["content-length"]);
-    const type = upstream.headers["content-type"];
-    return { contentLength: Number.isFinite(length) && length >= 0 ? length : null, contentType: typeof type === "string" ? type : null, body: upstream.body };
+    const length = Number(firstHeader(upstream.headers["content-length"]) ?? NaN);
+    return { contentLength: Number.isFinite(length) && length >= 0 ? length : null, contentType: firstHeader(upstream.headers["content-type"]) ?? null, body: upstream.body };
   };
   const floor = (fill: Fill, body: UpstreamBlob["body"]) =>
     watchThroughput(

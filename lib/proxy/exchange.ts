@@ -41,12 +41,17 @@ export function passHeaders(upstream: HttpResponse): Record<string, string> {
   return out;
 }
 
-export const upstreamScope = (x: Exchange) => `repository:${x.name.repository}:pull`;
+const upstreamScope = (x: Exchange) => `repository:${x.name.repository}:pull`;
 
-/** An upstream request on behalf of this exchange (aborted with the client). */
-export async function ask(x: Exchange, method: "GET" | "HEAD", path: string, headers: Record<string, string>, mode: "buffered" | "stream"): Promise<HttpResponse> {
+/**
+ * An upstream request on behalf of this exchange, aborted with the client,
+ * unless `shared` (a fill or a tag HEAD that other requests join outlives
+ * the client that started it; buffered requests are bounded by their deadline,
+ * streamed ones by the throughput floor).
+ */
+export async function ask(x: Exchange, method: "GET" | "HEAD", path: string, headers: Record<string, string>, mode: "buffered" | "stream", options: { shared?: boolean } = {}): Promise<HttpResponse> {
   try {
-    return await x.client.request(method, path, { scope: upstreamScope(x), headers, signal: x.signal, mode });
+    return await x.client.request(method, path, { scope: upstreamScope(x), headers, signal: options.shared ? undefined : x.signal, mode });
   } catch (e) {
     throw mapNetworkError(e, x.registryId);
   }
@@ -157,7 +162,7 @@ export async function sendLocal(x: Exchange, read: (buf: Buffer) => Promise<numb
     await writing;
     x.res.end();
   } catch (e) {
-    cut(x, { destroy: () => undefined }, e);
+    cut(x, null, e);
   }
 }
 
@@ -165,9 +170,9 @@ export async function sendLocal(x: Exchange, read: (buf: Buffer) => Promise<numb
  * A body that dies mid-way, or a client that goes away: never end the
  * response cleanly, so the client's length/digest check cannot be fooled.
  */
-function cut(x: Exchange, source: { destroy(): void }, e: unknown): void {
+function cut(x: Exchange, source: { destroy(): void } | null, e: unknown): void {
   x.res.destroy();
-  source.destroy();
+  source?.destroy();
   if (!x.signal.aborted) log.warn("stream aborted", { repository: x.name.repository, error: e instanceof Error ? e.message : String(e) });
 }
 

@@ -5,10 +5,10 @@ import { lastKnownTag, recordTag } from "@/lib/cache/links";
 import { countCacheUse } from "@/lib/cache/usage";
 import { env } from "@/lib/env";
 import { log } from "@/lib/log";
-import { BODY_LIMITS, readBounded, type HttpResponse } from "@/lib/registry-client/http";
+import { BODY_LIMITS, firstHeader, readBounded } from "@/lib/registry-client/http";
 import { MANIFEST_ACCEPT } from "@/lib/registry-client/media-types";
 import { API_VERSION_HEADER, ProxyError } from "./errors";
-import { ask, passThrough, upstreamScope, type Exchange } from "./exchange";
+import { ask, passThrough, type Exchange } from "./exchange";
 import { drop, isOutage, mapNetworkError, throwForUpstreamStatus } from "./upstream-errors";
 
 /**
@@ -93,18 +93,13 @@ function headTag(x: Exchange, tag: string, accept: string): Promise<{ digest: st
 
 async function headTagUpstream(x: Exchange, tag: string, accept: string): Promise<{ digest: string | null; mediaType: string | null }> {
   // Shared by every request that joins it: not aborted with the first client (the 30 s deadline bounds it).
-  let upstream: HttpResponse;
-  try {
-    upstream = await x.client.request("HEAD", `v2/${x.name.repository}/manifests/${tag}`, { scope: upstreamScope(x), headers: { accept }, mode: "buffered" });
-  } catch (e) {
-    throw mapNetworkError(e, x.registryId);
-  }
+  const upstream = await ask(x, "HEAD", `v2/${x.name.repository}/manifests/${tag}`, { accept }, "buffered", { shared: true });
   const status = upstream.statusCode;
   if (status === 429 || status >= 500) await throwForUpstreamStatus(upstream, "manifests", `${x.name.repository}:${tag}`, x.registryId, x.client.host);
   drop(upstream);
   if (status !== 200) return { digest: null, mediaType: null };
-  const digest = header(upstream, "docker-content-digest");
-  return { digest: digest && DIGEST_PATTERN.test(digest) ? digest : null, mediaType: header(upstream, "content-type") };
+  const digest = firstHeader(upstream.headers["docker-content-digest"]);
+  return { digest: digest && DIGEST_PATTERN.test(digest) ? digest : null, mediaType: firstHeader(upstream.headers["content-type"]) ?? null };
 }
 
 /** GETs a manifest upstream (at most 4 MiB), checks it against the digest asked for, caches it. */
@@ -117,7 +112,7 @@ async function fetchManifest(x: Exchange, cache: ProxyCache, reference: string, 
   } catch (e) {
     throw mapNetworkError(e, x.registryId);
   }
-  const mediaType = header(upstream, "content-type") ?? mediaTypeOf(body);
+  const mediaType = firstHeader(upstream.headers["content-type"]) || mediaTypeOf(body);
   const actual = `sha256:${crypto.createHash("sha256").update(body).digest("hex")}`;
   if (reference.includes(":") && actual !== reference) {
     log.error("upstream manifest does not match its digest; not cached, not served", { registryId: x.registryId, repository: x.name.repository, digest: reference, actual });
@@ -165,11 +160,6 @@ function answer(x: Exchange, digest: string, body: Buffer, mediaType: string, ou
   if (x.scope) countCacheUse(x.scope.teamId, x.scope.appId, outcome === "hit" ? { hits: 1, bytesFromCache: body.length } : { misses: 1, bytesFromUpstream: body.length });
 }
 
-function header(res: HttpResponse, name: string): string | null {
-  const v = res.headers[name];
-  const s = Array.isArray(v) ? v[0] : v;
-  return typeof s === "string" && s ? s : null;
-}
 
 /** A manifest's mediaType field, for an upstream that sent no Content-Type. */
 function mediaTypeOf(body: Buffer): string {

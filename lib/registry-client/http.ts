@@ -231,6 +231,7 @@ export function watchThroughput(bytesSoFar: () => number, floor: { windowMs: num
   return () => clearInterval(timer);
 }
 
-function firstHeader(v: string | string[] | undefined): string | undefined {
+/** A response header's first value. */
+export function firstHeader(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
