@@ -23,7 +23,7 @@ export async function serializable<T>(fn: (tx: Tx) => Promise<T>, attempts = 8):
 }
 
 /** P2034 ("write conflict or deadlock, retry"), or the PostgreSQL codes underneath it. */
-export function isSerializationFailure(e: unknown): boolean {
+function isSerializationFailure(e: unknown): boolean {
   for (let cur: unknown = e, depth = 0; cur && typeof cur === "object" && depth < 5; depth++) {
     const code = (cur as { code?: unknown }).code;
     const original = (cur as { meta?: { code?: unknown }; originalCode?: unknown }).meta?.code ?? (cur as { originalCode?: unknown }).originalCode;

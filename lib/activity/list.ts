@@ -1,6 +1,6 @@
 import "server-only";
 import { db } from "@/lib/db";
-import { keysetPage, olderThan, parseCursor } from "@/lib/pagination/keyset";
+import { afterCursor, keysetPage } from "@/lib/pagination/keyset";
 
 export const ACTIVITY_PAGE_SIZE = 25;
 
@@ -28,7 +28,7 @@ export interface ActivityPage {
 export async function listActivity(teamId: string, options: { before?: string; pageSize?: number } = {}): Promise<ActivityPage> {
   const take = Math.min(Math.max(options.pageSize ?? ACTIVITY_PAGE_SIZE, 1), 100);
   const rows = await db.activityEvent.findMany({
-    where: { teamId, ...(options.before ? { AND: [olderThan(parseCursor(options.before))] } : {}) },
+    where: { teamId, ...afterCursor(options.before) },
     orderBy: [{ createdAt: "desc" }, { id: "desc" }],
     take: take + 1,
   });

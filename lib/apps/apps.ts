@@ -101,12 +101,14 @@ export async function createApp(ctx: TeamContext, input: z.input<typeof createAp
   }).catch(slugTakenOnRace(data.slug));
 }
 
+const slugLocked = () => new AppError("CONFLICT", SLUG_LOCKED, { fields: { slug: [SLUG_LOCKED_FIELD] } });
+
 export async function updateApp(ctx: TeamContext, slug: string, input: z.input<typeof updateAppSchema>) {
   const app = await getApp(ctx.team.id, slug);
   const data = updateAppSchema.parse(input);
   const slugChange = data.slug !== undefined && data.slug !== app.slug;
   if (slugChange) {
-    if (app.slugLocked) throw new AppError("CONFLICT", SLUG_LOCKED, { fields: { slug: [SLUG_LOCKED_FIELD] } });
+    if (app.slugLocked) throw slugLocked();
     await assertSlugFree(data.slug ?? "");
   }
   // The lock is derived from the license count, so it is counted again inside a
@@ -114,7 +116,7 @@ export async function updateApp(ctx: TeamContext, slug: string, input: z.input<t
   // re-reads the slug in its own) makes one of the two fail, never both succeed.
   return serializable(async (tx) => {
     if (slugChange && (await tx.license.count({ where: { appId: app.id } })) > 0) {
-      throw new AppError("CONFLICT", SLUG_LOCKED, { fields: { slug: [SLUG_LOCKED_FIELD] } });
+      throw slugLocked();
     }
     // From the slug that was read: a concurrent rename makes this a 409, not a silent overwrite.
     const { count } = await tx.app.updateMany({

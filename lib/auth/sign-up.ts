@@ -8,6 +8,7 @@ import { normalizeEmail } from "@/lib/auth/credentials";
 import { createTeamInTx } from "@/lib/teams/create-team";
 import { env } from "@/lib/env";
 import { enforceLimit, ipKey } from "@/lib/rate-limit/limits";
+import { isUniqueViolation } from "@/lib/transactions";
 
 export const teamNameSchema = z.string().trim().min(2, "At least 2 characters.").max(60, "At most 60 characters.");
 
@@ -43,7 +44,7 @@ export async function signUp(input: SignUpInput, ip: string | null = null) {
   return db.$transaction(async (tx) => {
     // Two sign-ups racing for one email: the unique index decides, and the loser hears the same words.
     const user = await tx.user.create({ data: { email, name: data.name ?? null, passwordHash } }).catch((e: unknown) => {
-      if ((e as { code?: unknown }).code === "P2002") throw new AppError("CONFLICT", SIGN_UP_REFUSED);
+      if (isUniqueViolation(e)) throw new AppError("CONFLICT", SIGN_UP_REFUSED);
       throw e;
     });
     const actor = { type: "user" as const, id: user.id, label: user.email };

@@ -18,16 +18,24 @@ export interface PurgeReport {
 /** SQLite allows 32766 bound parameters; stay far below for `IN (…)` lists. */
 const CHUNK = 500;
 
-async function unlinkCounting(file: string): Promise<number | null> {
+/** Removes a file; false when it was gone already (an eviction or another purge was faster). */
+async function unlinkIfPresent(file: string): Promise<boolean> {
   try {
-    const { size } = await fs.lstat(file);
     await fs.unlink(file);
-    return size;
+    return true;
   } catch (e) {
-    // Gone already: an eviction or another purge was faster.
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
     throw e;
   }
+}
+
+/** Removes a file and says how large it was; null when it was gone already. */
+async function unlinkCounting(file: string): Promise<number | null> {
+  const size = await fs.lstat(file).then((st) => st.size, (e: unknown) => {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw e;
+  });
+  return size !== null && (await unlinkIfPresent(file)) ? size : null;
 }
 
 /**
@@ -44,10 +52,10 @@ export async function purgeAll(options: { dir?: string } = {}): Promise<PurgeRep
   let files = 0;
   let bytesFreed = 0;
   for await (const f of contentFiles(contentRoot(dir))) {
-    const size = await unlinkCounting(f.file);
-    if (size === null) continue;
+    // The walk has the size already.
+    if (!(await unlinkIfPresent(f.file))) continue;
     files++;
-    bytesFreed += size;
+    bytesFreed += f.size;
   }
   return { scope: "all", links: links.count, tags: tags.count, files, bytesFreed };
 }

@@ -17,7 +17,7 @@ import { contentRoot } from "./layout";
 
 /** The chart's window: the last 48 hours by hour, or the last 14 days by day (UTC). */
 export type CacheRange = "48h" | "14d";
-export const DEFAULT_CACHE_RANGE: CacheRange = "14d";
+const DEFAULT_CACHE_RANGE: CacheRange = "14d";
 
 const RANGES: Record<CacheRange, { unitMs: number; buckets: number }> = {
   "48h": { unitMs: 3_600_000, buckets: 48 },
@@ -74,8 +74,6 @@ export function usageTotals(sum: Partial<UsageSums> | null | undefined) {
     evictedBytes: n(sum?.evictedBytes),
   };
 }
-
-export type UsageTotals = ReturnType<typeof usageTotals>;
 
 /**
  * Distinct digests and their bytes among some CacheLinks: content shared by
@@ -168,10 +166,9 @@ export async function teamCacheStats(teamId: string, options: { range?: CacheRan
 }
 
 export type TeamCacheStats = Awaited<ReturnType<typeof teamCacheStats>>;
-export type CacheSeriesPoint = TeamCacheStats["series"][number];
 
 /** At most this many files are counted on disk for `cache stats`; the rest is reported as incomplete. */
-export const DISK_WALK_LIMIT = 1_000_000;
+const DISK_WALK_LIMIT = 1_000_000;
 
 /**
  * The operator's view across every team (`gantry cache stats`): content the

@@ -1,7 +1,7 @@
 import "server-only";
 import { z } from "zod";
 import { db } from "@/lib/db";
-import { cursorSchema, keysetPage, olderThan, parseCursor } from "@/lib/pagination/keyset";
+import { afterCursor, cursorSchema, keysetPage } from "@/lib/pagination/keyset";
 import { serializable } from "@/lib/transactions";
 import { env } from "@/lib/env";
 import { AppError, notFound } from "@/lib/errors";
@@ -160,7 +160,7 @@ export async function listCustomers(teamId: string, options: z.input<typeof list
       ...(options.appId ? { appId: options.appId } : {}),
       ...(q ? { searchText: { contains: q.toLowerCase() } } : {}),
       ...(state ? { license: stateWhere(state, now) } : {}),
-      ...(before ? { AND: [olderThan(parseCursor(before))] } : {}),
+      ...afterCursor(before),
     },
     orderBy: [{ createdAt: "desc" }, { id: "desc" }],
     take: take + 1,

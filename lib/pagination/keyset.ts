@@ -31,7 +31,7 @@ export function decodeCursor(cursor: string): Keyset | null {
   return { createdAt, id };
 }
 
-export const CURSOR_MESSAGE = "This page link is not valid (bad cursor). Start again from the first page.";
+const CURSOR_MESSAGE = "This page link is not valid (bad cursor). Start again from the first page.";
 
 /**
  * A request's cursor parameter, checked but kept as the string (pages pass
@@ -54,6 +54,11 @@ export function parseCursor(cursor: string): Keyset {
 /** Rows after `c` in (createdAt desc, id desc) order; AND it with the rest of the filter. */
 export function olderThan(c: Keyset) {
   return { OR: [{ createdAt: { lt: c.createdAt } }, { createdAt: c.createdAt, id: { lt: c.id } }] };
+}
+
+/** The `where` part for the page after an opaque cursor (none for the first page); throws on a bad cursor. */
+export function afterCursor(before: string | undefined) {
+  return before ? { AND: [olderThan(parseCursor(before))] } : {};
 }
 
 /** Splits a `take + 1` result into the page and the cursor of the next one (null on the last page). */

@@ -13,6 +13,7 @@ import { IMAGE_STATUSES, type ImageStatus, type ProbeResult } from "@/lib/rewrit
 import type { TeamContext } from "@/lib/teams/access";
 import { createReleaseSchema, parseFiles, parseImageList, parseManifests, parseOccurrences, type CreateReleaseInput } from "./schema";
 import { isValidVersion, newestFirst } from "./version";
+import { isUniqueViolation } from "@/lib/transactions";
 
 export { createReleaseSchema } from "./schema";
 
@@ -110,7 +111,6 @@ export function upstreamRepositoryOf(r: Pick<ProbeResult, "image" | "rewritten" 
   return `${r.registry?.pathName ?? pathNameFor(ref.domain)}/${ref.path}`;
 }
 
-const isUniqueViolation = (e: unknown) => (e as { code?: unknown } | null)?.code === "P2002";
 const conflict = (version: string) => new AppError("CONFLICT", `Version ${version} already exists: a release is immutable, so give the change a new version.`, { fields: { version: [`Version ${version} already exists.`] } });
 
 /**

@@ -145,7 +145,7 @@ export function invalidateScope(appId?: string): void {
 }
 
 /** Whether a release is within a license's pin: up to maxVersion (semver-first order) and created before releasedBefore. */
-export function releaseWithinPin(release: ReleaseRef, pin: LicensePin): boolean {
+function releaseWithinPin(release: ReleaseRef, pin: LicensePin): boolean {
   if (pin.maxVersion !== null && compareVersions(release.version, pin.maxVersion) > 0) return false;
   if (pin.releasedBefore !== null && !(release.createdAt.getTime() < pin.releasedBefore.getTime())) return false;
   return true;

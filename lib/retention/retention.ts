@@ -23,9 +23,9 @@ import { log } from "@/lib/log";
  * first purge after an upgrade) never holds SQLite's write lock for long.
  * Plain Prisma queries: the same on SQLite and PostgreSQL.
  */
-export const PURGE_BATCH = 1_000;
-const BUCKET_MAX_AGE_MS = 24 * 3600 * 1000;
+const PURGE_BATCH = 1_000;
 const DAY_MS = 24 * 3600 * 1000;
+const BUCKET_MAX_AGE_MS = DAY_MS;
 
 export interface RetentionReport {
   pullEvents: number;
