@@ -1,7 +1,7 @@
 import { Badge, type BadgeVariant } from "@/components/ui/badge";
 
 /** How each probe status reads, on the Images preview and on a release. */
-export const IMAGE_STATUS: Record<string, { label: string; variant: BadgeVariant }> = {
+const IMAGE_STATUS: Record<string, { label: string; variant: BadgeVariant }> = {
   public: { label: "public", variant: "success" },
   private: { label: "private → proxy", variant: "default" },
   not_found: { label: "not found", variant: "warning" },
@@ -12,7 +12,7 @@ export const IMAGE_STATUS: Record<string, { label: string; variant: BadgeVariant
   invalid: { label: "invalid", variant: "destructive" },
 };
 
-export function imageStatus(status: string) {
+function imageStatus(status: string) {
   return IMAGE_STATUS[status] ?? { label: status.replaceAll("_", " "), variant: "secondary" as const };
 }
 

@@ -22,7 +22,7 @@ function whereLabel(occurrences: unknown): string {
 }
 
 /** Changed since the probe before: status or digest differs from what was recorded then. */
-export function changedSinceLastProbe(i: Pick<ReleaseImage, "status" | "digest" | "previousStatus" | "previousDigest">): boolean {
+function changedSinceLastProbe(i: Pick<ReleaseImage, "status" | "digest" | "previousStatus" | "previousDigest">): boolean {
   return (i.previousStatus != null && i.previousStatus !== i.status) || (i.previousDigest != null && i.previousDigest !== i.digest);
 }
 

@@ -21,8 +21,8 @@ export class PatternError extends Error {
   override name = "PatternError";
 }
 
-export const MAX_PATTERNS = 50;
-export const MAX_PATTERN_LENGTH = NAME_TOTAL_MAX;
+const MAX_PATTERNS = 50;
+const MAX_PATTERN_LENGTH = NAME_TOTAL_MAX;
 
 /** One segment of a pattern: `**`, or a glob within a segment split at its `*`s. */
 type Glob = { kind: "glob"; pieces: string[]; wildcard: boolean };

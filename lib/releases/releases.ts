@@ -14,16 +14,12 @@ import type { TeamContext } from "@/lib/teams/access";
 import { createReleaseSchema, parseFiles, parseImageList, parseManifests, parseOccurrences, type CreateReleaseInput } from "./schema";
 import { isValidVersion, newestFirst } from "./version";
 import { isUniqueViolation } from "@/lib/transactions";
+import { FILE_PATHS } from "@/lib/rewrite/file-paths";
 
 export { createReleaseSchema } from "./schema";
 
 /** Where each generated file goes in the installer (the kustomize overlay and the Helm values). */
-export const FILE_PATHS: Record<keyof GeneratedFiles, string> = {
-  "kustomization.yaml": "overlays/midstream/kustomization.yaml",
-  "secret.yaml": "overlays/midstream/secret.yaml",
-  "pullsecrets.yaml": "overlays/midstream/pullsecrets.yaml",
-  "helm-values.yaml": "helm-values.yaml",
-};
+export { FILE_PATHS };
 
 export const filesWithPaths = (files: GeneratedFiles) => (Object.keys(FILE_PATHS) as (keyof GeneratedFiles)[]).map((name) => ({ path: FILE_PATHS[name], content: files[name] }));
 
@@ -105,7 +101,7 @@ export type ReleaseDetail = Awaited<ReturnType<typeof loadDetail>>;
 export type ReleaseImageDetail = ReleaseDetail["images"][number];
 
 /** "<registry path name>/<repository>" of a rewritten image: what the proxy matches under proxy/<app>/. */
-export function upstreamRepositoryOf(r: Pick<ProbeResult, "image" | "rewritten" | "registry">): string | null {
+function upstreamRepositoryOf(r: Pick<ProbeResult, "image" | "rewritten" | "registry">): string | null {
   if (!r.rewritten) return null;
   const ref = parseReference(r.image);
   return `${r.registry?.pathName ?? pathNameFor(ref.domain)}/${ref.path}`;

@@ -3,7 +3,7 @@ import { notFound } from "@/lib/errors";
 import { MAX_FILES, MAX_IMAGES } from "@/lib/rewrite/extract";
 import { isValidVersion } from "./version";
 
-export const versionSchema = z
+const versionSchema = z
   .string()
   .trim()
   .refine(isValidVersion, "Use 1–64 letters, digits, dots, dashes, underscores or plus signs, starting with a letter or digit (e.g. 1.4.0).");

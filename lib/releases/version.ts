@@ -71,7 +71,7 @@ function compareNatural(a: string, b: string): number {
 }
 
 /** Whether a label parses as semver (and so sorts before every other label). */
-export function isSemverLabel(label: string): boolean {
+function isSemverLabel(label: string): boolean {
   return SEMVER_RE.test(label);
 }
 

@@ -39,7 +39,7 @@ function toMs(value: string, unit: string): number {
 }
 
 /** Parses wrk's `--latency` report. */
-export function parseWrk(out: string): WrkResult {
+function parseWrk(out: string): WrkResult {
   const mean = /Latency\s+([\d.]+)(us|ms|s|m)\b/.exec(out);
   const p99 = /\b99%\s+([\d.]+)(us|ms|s|m)\b/.exec(out);
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);

@@ -12,6 +12,8 @@ import { Label } from "@/components/ui/label";
 import { SelectNative } from "@/components/ui/select-native";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { Textarea } from "@/components/ui/textarea";
+import { FILE_PATHS } from "@/lib/rewrite/file-paths";
+import type { GeneratedFiles } from "@/lib/rewrite/generate";
 
 interface Row {
   image: string;
@@ -23,15 +25,7 @@ interface Row {
   missingRegistry?: boolean;
   occurrences: { file: string; document: number; kind: string; name: string; container: string }[];
 }
-type Files = Record<"kustomization.yaml" | "secret.yaml" | "pullsecrets.yaml" | "helm-values.yaml", string>;
-
-
-const FILE_PATHS: Record<keyof Files, string> = {
-  "kustomization.yaml": "overlays/midstream/kustomization.yaml",
-  "secret.yaml": "overlays/midstream/secret.yaml",
-  "pullsecrets.yaml": "overlays/midstream/pullsecrets.yaml",
-  "helm-values.yaml": "helm-values.yaml",
-};
+type Files = GeneratedFiles;
 
 function download(name: string, data: BlobPart, type: string) {
   const url = URL.createObjectURL(new Blob([data], { type }));
