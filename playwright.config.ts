@@ -1,5 +1,6 @@
 import path from "node:path";
 import { defineConfig, devices } from "@playwright/test";
+import { isPostgresUrl, type DbProvider } from "./lib/db-provider";
 
 /**
  * End-to-end tests drive Debian's Chromium (never `playwright install`) against
@@ -10,10 +11,18 @@ import { defineConfig, devices } from "@playwright/test";
 const PORT = Number(process.env.GANTRY_E2E_PORT ?? 3100);
 /** host:port of the e2e server: the proxy domain in generated files. */
 export const e2eHost = `127.0.0.1:${PORT}`;
-const dataDir = path.join(__dirname, "test-results", "e2e-data");
+/**
+ * The database: a SQLite file by default; PostgreSQL when the suite runs inside
+ * lib/ops/postgres-cluster.sh (`npm test` runs it both ways), which sets
+ * GANTRY_TEST_DATABASE_URL to a throwaway cluster.
+ */
+const pgUrl = process.env.GANTRY_TEST_DATABASE_URL;
+export const e2eProvider: DbProvider = pgUrl && isPostgresUrl(pgUrl) ? "postgresql" : "sqlite";
+const suffix = e2eProvider === "postgresql" ? "-postgres" : "";
+const dataDir = path.join(__dirname, "test-results", `e2e-data${suffix}`);
 export const e2eEnv = {
   GANTRY_DATA_DIR: dataDir,
-  DATABASE_URL: `file:${path.join(dataDir, "gantry.db")}`,
+  DATABASE_URL: e2eProvider === "postgresql" ? pgUrl! : `file:${path.join(dataDir, "gantry.db")}`,
   AUTH_SECRET: "e2e-tests-only-secret-0123456789abcdefghij",
   PORT: String(PORT),
   HOST: "127.0.0.1",
@@ -25,11 +34,11 @@ export const e2eEnv = {
   GANTRY_PREVIEW_RATE_PER_IP: "1000",
 };
 /** Everything the e2e server prints, for the tests that check logs for leaks. */
-export const e2eServerLog = path.join(__dirname, "test-results", "e2e-server.log");
+export const e2eServerLog = path.join(__dirname, "test-results", `e2e-server${suffix}.log`);
 
 export default defineConfig({
   testDir: "e2e",
-  outputDir: "test-results/playwright",
+  outputDir: `test-results/playwright${suffix}`,
   forbidOnly: !!process.env.CI,
   retries: 0,
   workers: 2,

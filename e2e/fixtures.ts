@@ -1,7 +1,8 @@
 import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { expect, type Browser, type Page } from "@playwright/test";
-import { e2eEnv } from "../playwright.config";
+import fs from "node:fs";
+import { e2eEnv, e2eProvider } from "../playwright.config";
 
 export const PASSWORD = "e2e-correct-horse-battery";
 const root = path.resolve(__dirname, "..");
@@ -81,4 +82,16 @@ export async function signOut(page: Page) {
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/sign-in/);
   await expect(page.getByRole("button", { name: "Sign in" })).toBeVisible();
+}
+
+/**
+ * Everything the e2e server's database stores, as bytes: the SQLite file, or a
+ * pg_dump of the PostgreSQL database (the cluster's own pg_dump). For the tests
+ * that check a secret never reaches the database in the clear.
+ */
+export function databaseBytes(): Buffer {
+  if (e2eProvider === "sqlite") return fs.readFileSync(e2eEnv.DATABASE_URL.replace(/^file:/, ""));
+  const bin = process.env.GANTRY_TEST_PG_BIN;
+  if (!bin) throw new Error("GANTRY_TEST_PG_BIN is not set: run the PostgreSQL suite through lib/ops/postgres-cluster.sh");
+  return execFileSync(path.join(bin, "pg_dump"), ["--data-only", "--dbname", e2eEnv.DATABASE_URL], { maxBuffer: 256 * 1024 * 1024 });
 }

@@ -5,7 +5,8 @@
 # install and fails), runs initdb in a temp directory, starts the server with
 # pg_ctl on a free loopback port (as the unprivileged user `nobody` when run as
 # root: the server refuses to run as root), creates a database, prints its URL,
-# runs the command with DATABASE_URL and GANTRY_TEST_DATABASE_URL set to it,
+# runs the command with DATABASE_URL and GANTRY_TEST_DATABASE_URL set to it
+# (and GANTRY_TEST_PG_BIN to the server's bin directory),
 # then stops the server and deletes the directory, also when the command fails
 # or is interrupted. Exits with the command's status.
 set -euo pipefail
@@ -73,5 +74,6 @@ PORT="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>
 
 URL="postgresql://gantry@127.0.0.1:$PORT/gantry"
 echo "==> Throwaway PostgreSQL $("$BIN/postgres" --version | awk '{print $3}'): $URL"
-export DATABASE_URL="$URL" GANTRY_TEST_DATABASE_URL="$URL"
+# GANTRY_TEST_PG_BIN: the server's tools (pg_dump), for tests that read the database whole.
+export DATABASE_URL="$URL" GANTRY_TEST_DATABASE_URL="$URL" GANTRY_TEST_PG_BIN="$BIN"
 "$@"

@@ -32,8 +32,9 @@ for (const name of ["unit.json", "integration.json", "integration-postgres.json"
   lines.push(`${name.replace(".json", "")}: ${p} passed, ${f} failed, ${s} skipped`);
 }
 
-const e2e = read("e2e.json");
-if (e2e) {
+for (const name of ["e2e.json", "e2e-postgres.json"]) {
+  const e2e = read(name);
+  if (!e2e) continue;
   const st = e2e.stats ?? {};
   const p = (st.expected ?? 0) + (st.flaky ?? 0);
   const f = st.unexpected ?? 0;
@@ -42,7 +43,7 @@ if (e2e) {
   passed += p;
   failed += f;
   skipped += s;
-  lines.push(`e2e: ${p} passed, ${f} failed, ${s} skipped${st.flaky ? ` (${st.flaky} flaky)` : ""}`);
+  lines.push(`${name.replace(".json", "")}: ${p} passed, ${f} failed, ${s} skipped${st.flaky ? ` (${st.flaky} flaky)` : ""}`);
 }
 
 console.log(lines.join("\n"));

@@ -3,7 +3,7 @@
 # typecheck, lint, the PostgreSQL schema drift check, unit, integration on
 # SQLite and then on PostgreSQL (a throwaway cluster: lib/ops/postgres-cluster.sh;
 # real registries), and Playwright (Debian Chromium against the production
-# build, SQLite only for now).
+# build) on SQLite and then on PostgreSQL.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 bash lib/ops/install-test-packages.sh
@@ -29,8 +29,10 @@ npx vitest run --project integration --reporter=default --reporter=json --output
 say "Integration tests (PostgreSQL)"
 bash lib/ops/postgres-cluster.sh npx vitest run --project integration --reporter=default --reporter=json --outputFile.json="$RESULTS/integration-postgres.json" || status=1
 build_app
-say "End-to-end tests (Playwright, Debian Chromium)"
+say "End-to-end tests (Playwright, Debian Chromium, SQLite)"
 PLAYWRIGHT_JSON_OUTPUT_NAME="$RESULTS/e2e.json" npx playwright test || status=1
+say "End-to-end tests (Playwright, Debian Chromium, PostgreSQL)"
+PLAYWRIGHT_JSON_OUTPUT_NAME="$RESULTS/e2e-postgres.json" bash lib/ops/postgres-cluster.sh npx playwright test || status=1
 
 node lib/ops/test-summary.mjs "$RESULTS" || status=1
 exit $status
