@@ -143,8 +143,21 @@ export async function revokeApiToken(ctx: TeamContext, tokenId: string) {
  */
 export async function authenticateApiToken(token: string, now = new Date()) {
   if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return null;
+  return resolveApiToken({ tokenHash: hashToken(token) }, now);
+}
+
+/**
+ * The same checks for a token known by its row ID: what a registry token
+ * (lib/hosted-registry) carries instead of the secret, re-checked on use so a
+ * revoked token, or a creator who left, stops working at once.
+ */
+export async function apiTokenById(id: string, now = new Date()) {
+  return resolveApiToken({ id }, now);
+}
+
+async function resolveApiToken(where: { tokenHash: string } | { id: string }, now: Date) {
   const row = await db.apiToken.findUnique({
-    where: { tokenHash: hashToken(token) },
+    where,
     select: {
       id: true,
       name: true,

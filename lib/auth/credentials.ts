@@ -21,9 +21,11 @@ export const normalizeEmail = (email: string) => email.trim().toLowerCase();
  * would let a stranger lock a vendor out of their own account from anywhere.
  * Returns the user, or null for a wrong email or password (the two are not told
  * apart). Throws AppError RATE_LIMITED while either limit is exceeded; only
- * failures count, and a success clears its (account, address) counter.
+ * failures count, and a success clears its (account, address) counter. The
+ * limits are shared with Gantry's own registry, where the same email and
+ * password log in (lib/hosted-registry/access.ts).
  */
-export async function checkCredentials(emailInput: string, password: string, ip: string | null): Promise<SignedInUser | null> {
+export async function checkCredentials(emailInput: string, password: string, ip: string | null, opts: { recordSignIn?: boolean } = {}): Promise<SignedInUser | null> {
   const { maxPerAccount, maxPerIp, windowSeconds } = env().signIn;
   const email = normalizeEmail(emailInput);
   const client = clientKey(ip) ?? "unknown";
@@ -46,6 +48,8 @@ export async function checkCredentials(emailInput: string, password: string, ip:
   const ok = user ? await verifyPassword(user.passwordHash, password) : (await burnPasswordCheck(password), false);
   if (!user || !ok) return null;
   await Promise.all([reset(accountKey, windowSeconds), unhit(ipKey, windowSeconds)]);
+  // A registry login (docker login, every token request of a push) is not a portal sign-in.
+  if (opts.recordSignIn === false) return { id: user.id, email: user.email, name: user.name };
   const memberships = await db.membership.findMany({ where: { userId: user.id }, select: { teamId: true } });
   for (const m of memberships) {
     await recordActivity(db, {

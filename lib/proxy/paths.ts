@@ -34,7 +34,7 @@ export function digestProblem(digest: string): string | null {
   if (encoded.length !== length || !/^[a-f0-9]+$/.test(encoded)) return `a ${algorithm} digest is ${length} lowercase hex digits`;
   return null;
 }
-const TAG_RE = /^[\w][\w.-]{0,127}$/;
+export const TAG_RE = /^[\w][\w.-]{0,127}$/;
 
 function parseName(raw: string): ProxyName {
   if (raw.length > NAME_TOTAL_MAX) throw new ProxyError(400, "NAME_INVALID", `Repository names are at most ${NAME_TOTAL_MAX} characters.`);

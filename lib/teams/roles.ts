@@ -23,6 +23,10 @@ export const PERMISSIONS = {
   "customer:manage": MANAGERS,
   "license:view-secret": MANAGERS,
   "license:revoke": MANAGERS,
+  /** Gantry's own registry: push and delete images of the team's apps; pull them. */
+  "image:push": MANAGERS,
+  "image:delete": MANAGERS,
+  "image:pull": EVERYONE,
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;
