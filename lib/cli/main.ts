@@ -8,6 +8,7 @@ import { bootstrap } from "./commands/bootstrap";
 import { cacheCommand } from "./commands/cache";
 import { createToken } from "./commands/create-token";
 import { purgeCommand } from "./commands/purge";
+import { registryCommand } from "./commands/registry";
 import { rotateKekCommand } from "./commands/rotate-kek";
 import { verifyLicense } from "./commands/verify-license";
 
@@ -21,6 +22,7 @@ Commands:
   verify-license FILE --key PUBLIC_KEY.pem      check a license file's signature and expiry offline
   cache stats                                   the proxy cache's totals across all teams, and its size on disk
   cache purge [--app SLUG]                      empty the proxy cache, or one app's share of it
+  registry gc [--dry-run] [--config FILE]       garbage-collect the registry's storage (read-only while it runs)
   purge [--pull-log-days N]                     delete pull events older than GANTRY_PULL_LOG_DAYS (90), ended
                                                 rate-limit windows and long-expired invitations (servers do it hourly)
 `;
@@ -31,6 +33,10 @@ async function main(argv: string[]): Promise<number> {
     const report = verifyLicense(file?.startsWith("--") ? undefined : file, parseArgs(["verify-license", ...rest]).options);
     console.log(JSON.stringify(report));
     return report.valid && report.state === "active" ? 0 : 1;
+  }
+  if (argv[0] === "registry") {
+    console.log(JSON.stringify(await registryCommand(argv.slice(1))));
+    return 0;
   }
   if (argv[0] === "cache") {
     console.log(JSON.stringify(await cacheCommand(argv.slice(1))));

@@ -443,7 +443,7 @@ async function startUpload(ctx: Ctx, caller: Caller, rights: Rights, name: Hoste
     const location = upstream.headers.location;
     if (typeof location !== "string") throw internal(new Error("distribution started an upload without a Location"));
     const id = crypto.randomUUID();
-    await db.registryUpload.create({ data: { id, appId: rights.app.id, repository: name.repository, location, offset: BigInt(rangeEnd(upstream) + 1) } });
+    await db.registryUpload.create({ data: { id, appId: rights.app.id, repository: name.repository, location, offset: 0n } });
     headers.location = `/v2/${name.full}/blobs/uploads/${id}`;
     headers["docker-upload-uuid"] = id;
     headers.range = "0-0";
