@@ -98,7 +98,7 @@ describe("a 200 MB layer in chunks", () => {
       res = await fetch(location, {
         method: "PATCH",
         headers: { ...auth, "content-type": "application/octet-stream", "content-range": `${off}-${off + piece.length - 1}`, "content-length": String(piece.length) },
-        body: piece,
+        body: new Uint8Array(piece),
       });
       expect(res.status).toBe(202);
       off += piece.length;
