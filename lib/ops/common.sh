@@ -45,3 +45,26 @@ build_app() {
   say "Building the portal (production build)"
   npx next build
 }
+
+# Gantry's own registry stores images in the CNCF distribution registry
+# (Debian's docker-registry), started by the server as a child process. When it
+# is missing: installed as root with apt-get; otherwise Gantry starts without
+# its own registry and says how to enable it. Not needed with
+# GANTRY_REGISTRY=off or an operator-run GANTRY_REGISTRY_BACKEND.
+ensure_registry_engine() {
+  [[ "${GANTRY_REGISTRY:-on}" == "off" || -n "${GANTRY_REGISTRY_BACKEND:-}" ]] && return 0
+  command -v docker-registry > /dev/null 2>&1 && return 0
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get > /dev/null; then
+    say "Installing Debian package: docker-registry (storage of Gantry's own registry)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq < /dev/null
+    apt-get install -y -qq --no-install-recommends docker-registry < /dev/null
+    # The package enables its own service on :5000; Gantry runs its own instance on loopback.
+    if command -v systemctl > /dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
+      systemctl disable --now docker-registry > /dev/null 2>&1 || true
+    fi
+  else
+    echo "Gantry's own registry needs the CNCF distribution registry: sudo apt-get install -y docker-registry" >&2
+    echo "Starting without it (the portal and the proxy work)." >&2
+  fi
+}
