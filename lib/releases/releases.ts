@@ -100,9 +100,14 @@ async function loadDetail(client: typeof db | Tx, teamId: string, app: string, v
 export type ReleaseDetail = Awaited<ReturnType<typeof loadDetail>>;
 export type ReleaseImageDetail = ReleaseDetail["images"][number];
 
-/** "<registry path name>/<repository>" of a rewritten image: what the proxy matches under proxy/<app>/. */
-function upstreamRepositoryOf(r: Pick<ProbeResult, "image" | "rewritten" | "registry">): string | null {
-  if (!r.rewritten) return null;
+/**
+ * "<registry path name>/<repository>" of an image a license pulls through Gantry:
+ * a rewritten image (what the proxy matches under proxy/<app>/), or an image on
+ * Gantry's own registry ("registry.example.com/<app>/<image>", what the registry
+ * matches). Null for images that stay public.
+ */
+function upstreamRepositoryOf(r: Pick<ProbeResult, "image" | "rewritten" | "registry" | "status">): string | null {
+  if (!r.rewritten && r.status !== "vendor_registry") return null;
   const ref = parseReference(r.image);
   return `${r.registry?.pathName ?? pathNameFor(ref.domain)}/${ref.path}`;
 }

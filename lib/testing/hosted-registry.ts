@@ -19,7 +19,8 @@ export interface TestHostedRegistry {
   stop(): Promise<void>;
 }
 
-export async function startTestHostedRegistry(): Promise<TestHostedRegistry> {
+/** publicHost: the registry's public host as configured (release images name it); default: where it listens. */
+export async function startTestHostedRegistry(opts: { publicHost?: string } = {}): Promise<TestHostedRegistry> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gantry-hosted-"));
   // The registry needs the server's address (its public host), so it is attached once listening.
   const attached: { registry?: HostedRegistry } = {};
@@ -31,7 +32,7 @@ export async function startTestHostedRegistry(): Promise<TestHostedRegistry> {
   const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
   const started = await startHostedRegistry({
     dir,
-    publicHost: host,
+    publicHost: opts.publicHost ?? host,
     secret: "test-secret-of-at-least-32-characters!!",
     realmFor: (req) => ({ realm: `http://${req.headers.host ?? host}/v2/token`, service: host }),
   });
