@@ -1,5 +1,6 @@
 import crypto from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { pipeline as pipelineCallback, Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Dispatcher } from "undici";
 import { db } from "@/lib/db";
@@ -443,7 +444,8 @@ async function startUpload(ctx: Ctx, caller: Caller, rights: Rights, name: Hoste
     const location = upstream.headers.location;
     if (typeof location !== "string") throw internal(new Error("distribution started an upload without a Location"));
     const id = crypto.randomUUID();
-    await db.registryUpload.create({ data: { id, appId: rights.app.id, repository: name.repository, location, offset: BigInt(rangeEnd(upstream) + 1) } });
+    // A new upload holds nothing yet (distribution's "Range: 0-0" here means 0 bytes, not 1).
+    await db.registryUpload.create({ data: { id, appId: rights.app.id, repository: name.repository, location, offset: 0n } });
     headers.location = `/v2/${name.full}/blobs/uploads/${id}`;
     headers["docker-upload-uuid"] = id;
     headers.range = "0-0";
@@ -465,11 +467,25 @@ function canRead(caller: Caller, name: string): boolean {
   return caller.grants === null || Boolean(caller.grants.get(name)?.has("pull"));
 }
 
-/** The end of distribution's `Range: 0-<end>` (-1 when nothing was received). */
-function rangeEnd(upstream: Dispatcher.ResponseData): number {
+/** The end of distribution's `Range: 0-<end>` (null when it sent none). "0-0" is 0 or 1 byte: distribution cannot say which. */
+function rangeEnd(upstream: Dispatcher.ResponseData): number | null {
   const range = upstream.headers.range;
   const m = typeof range === "string" ? /^0-(\d+)$/.exec(range) : null;
-  return m ? Number(m[1]) : -1;
+  return m ? Number(m[1]) : null;
+}
+
+/** The request body passed on, counting its bytes. */
+function counted(req: IncomingMessage): { body: Readable; bytes: () => number } {
+  let bytes = 0;
+  const body = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      bytes += chunk.length;
+      done(null, chunk);
+    },
+  });
+  // An aborted client request fails the body distribution is reading, so the PATCH fails too.
+  pipelineCallback(req, body, () => {});
+  return { body, bytes: () => bytes };
 }
 
 const rangeHeader = (offset: bigint) => (offset > 0n ? `0-${offset - 1n}` : "0-0");
@@ -513,11 +529,16 @@ async function continueUpload(ctx: Ctx, rights: Rights, name: HostedName, id: st
     const headers: Record<string, string> = { "content-type": "application/octet-stream" };
     if (length !== undefined) headers["content-length"] = String(length);
     if (contentRange !== undefined) headers["content-range"] = String(contentRange);
-    const upstream = await callStorage(ctx.config.backend, { method: "PATCH", path: upload.location, access: pushAccess(store), headers, body: ctx.req, signal: ctx.signal });
+    const sent = counted(ctx.req);
+    const upstream = await callStorage(ctx.config.backend, { method: "PATCH", path: upload.location, access: pushAccess(store), headers, body: sent.body, signal: ctx.signal });
     if (upstream.statusCode >= 400) throw await storageError(upstream, "upload");
     await upstream.body.dump();
     const location = upstream.headers.location;
-    const offset = BigInt(rangeEnd(upstream) + 1);
+    // What distribution holds now: its Range when unambiguous, else what Gantry passed on (0-0 is 0 or 1 byte).
+    const end = rangeEnd(upstream);
+    const total = upload.offset + BigInt(sent.bytes());
+    const offset = end !== null && end > 0 ? BigInt(end) + 1n : total;
+    if (offset !== total) log.warn("distribution's upload size differs from the bytes Gantry sent", { upload: id, distribution: String(offset), sent: String(total) });
     if (typeof location === "string") {
       const { count } = await db.registryUpload.updateMany({ where: { id, offset: upload.offset }, data: { location, offset } });
       if (count !== 1) throw new ProxyError(409, "BLOB_UPLOAD_INVALID", "Another request changed this upload at the same time: start a new upload.");
