@@ -416,7 +416,6 @@ async function startUpload(ctx: Ctx, caller: Caller, rights: Rights, name: Hoste
   const from = ctx.url.searchParams.get("from");
   if (digest !== null) {
     parseHostedPath(`/v2/${name.full}/blobs/${digest}`); // validates the digest (400 DIGEST_INVALID)
-    query.set("digest", digest);
   } else if (mount !== null) {
     parseHostedPath(`/v2/${name.full}/blobs/${mount}`);
     const source = from ? safeName(from) : null;
@@ -428,13 +427,12 @@ async function startUpload(ctx: Ctx, caller: Caller, rights: Rights, name: Hoste
     }
   }
   const search = query.size ? `?${query.toString()}` : "";
-  const hasBody = digest !== null && Number(ctx.req.headers["content-length"] ?? 0) > 0;
   const upstream = await callStorage(ctx.config.backend, {
     method: "POST",
     path: `/v2/${store}/blobs/uploads/${search}`,
     access,
-    headers: hasBody ? { "content-type": "application/octet-stream", "content-length": String(ctx.req.headers["content-length"]) } : { "content-length": "0" },
-    body: hasBody ? ctx.req : null,
+    headers: { "content-length": "0" },
+    body: null,
     signal: ctx.signal,
   });
   if (upstream.statusCode >= 400) throw await storageError(upstream, "upload");
@@ -443,6 +441,12 @@ async function startUpload(ctx: Ctx, caller: Caller, rights: Rights, name: Hoste
   if (upstream.statusCode === 202) {
     const location = upstream.headers.location;
     if (typeof location !== "string") throw internal(new Error("distribution started an upload without a Location"));
+    if (digest !== null && Number(ctx.req.headers["content-length"] ?? 0) > 0) {
+      // Monolithic POST: distribution 2.8 ignores ?digest= there and drops the body, so Gantry
+      // closes the upload it just opened with the body (one PUT): 201, as the spec says.
+      answerClosed(ctx, await closeInStorage(ctx, store, location, digest), name, rights.app.id);
+      return;
+    }
     const id = crypto.randomUUID();
     // A new upload holds nothing yet (distribution's "Range: 0-0" here means 0 bytes, not 1).
     await db.registryUpload.create({ data: { id, appId: rights.app.id, repository: name.repository, location, offset: 0n } });
@@ -450,6 +454,33 @@ async function startUpload(ctx: Ctx, caller: Caller, rights: Rights, name: Hoste
     headers["docker-upload-uuid"] = id;
     headers.range = "0-0";
   }
+  headers["content-length"] = "0";
+  ctx.res.writeHead(upstream.statusCode, headers);
+  ctx.res.end();
+}
+
+/** Closes distribution's upload at `location` with PUT ?digest= and the request's body (if any); a refusal is thrown. */
+async function closeInStorage(ctx: Ctx, store: string, location: string, digest: string): Promise<Dispatcher.ResponseData> {
+  const target = new URL(location, "http://storage.invalid");
+  target.searchParams.set("digest", digest);
+  const length = ctx.req.headers["content-length"];
+  const hasBody = length !== undefined && Number(length) > 0;
+  const upstream = await callStorage(ctx.config.backend, {
+    method: "PUT",
+    path: `${target.pathname}${target.search}`,
+    access: pushAccess(store),
+    headers: hasBody ? { "content-type": "application/octet-stream", "content-length": String(length) } : { "content-length": "0" },
+    body: hasBody ? ctx.req : null,
+    signal: ctx.signal,
+  });
+  if (upstream.statusCode >= 400) throw await storageError(upstream, "upload");
+  await upstream.body.dump();
+  return upstream;
+}
+
+/** The client's answer to a completed blob: distribution's 201 with Location and Docker-Content-Digest, in the client's names. */
+function answerClosed(ctx: Ctx, upstream: Dispatcher.ResponseData, name: HostedName, appId: string): void {
+  const headers = passHeaders(upstream, name, appId);
   headers["content-length"] = "0";
   ctx.res.writeHead(upstream.statusCode, headers);
   ctx.res.end();
@@ -551,25 +582,9 @@ async function continueUpload(ctx: Ctx, rights: Rights, name: HostedName, id: st
     const digest = ctx.url.searchParams.get("digest");
     if (!digest) throw new ProxyError(400, "DIGEST_INVALID", "Close an upload with PUT …?digest=<digest of the whole blob>.");
     parseHostedPath(`/v2/${name.full}/blobs/${digest}`);
-    const target = new URL(upload.location, "http://storage.invalid");
-    target.searchParams.set("digest", digest);
-    const length = ctx.req.headers["content-length"];
-    const hasBody = length !== undefined && Number(length) > 0;
-    const upstream = await callStorage(ctx.config.backend, {
-      method: "PUT",
-      path: `${target.pathname}${target.search}`,
-      access: pushAccess(store),
-      headers: hasBody ? { "content-type": "application/octet-stream", "content-length": String(length) } : { "content-length": "0" },
-      body: hasBody ? ctx.req : null,
-      signal: ctx.signal,
-    });
-    if (upstream.statusCode >= 400) throw await storageError(upstream, "upload");
-    await upstream.body.dump();
+    const upstream = await closeInStorage(ctx, store, upload.location, digest);
     await db.registryUpload.deleteMany({ where: { id } });
-    const headers = passHeaders(upstream, name, rights.app.id);
-    headers["content-length"] = "0";
-    ctx.res.writeHead(upstream.statusCode, headers);
-    ctx.res.end();
+    answerClosed(ctx, upstream, name, rights.app.id);
     return;
   }
   throw new ProxyError(405, "UNSUPPORTED", "Uploads take GET, PATCH, PUT or DELETE.", { allow: "GET, PATCH, PUT, DELETE" });
