@@ -582,7 +582,14 @@ async function continueUpload(ctx: Ctx, rights: Rights, name: HostedName, id: st
     const digest = ctx.url.searchParams.get("digest");
     if (!digest) throw new ProxyError(400, "DIGEST_INVALID", "Close an upload with PUT …?digest=<digest of the whole blob>.");
     parseHostedPath(`/v2/${name.full}/blobs/${digest}`);
-    const upstream = await closeInStorage(ctx, store, upload.location, digest);
+    let upstream: Dispatcher.ResponseData;
+    try {
+      upstream = await closeInStorage(ctx, store, upload.location, digest);
+    } catch (e) {
+      // distribution cancels an upload whose close it refused (wrong digest, size): so does Gantry.
+      if (e instanceof ProxyError && e.status >= 400 && e.status < 500) await db.registryUpload.deleteMany({ where: { id } });
+      throw e;
+    }
     await db.registryUpload.deleteMany({ where: { id } });
     answerClosed(ctx, upstream, name, rights.app.id);
     return;
