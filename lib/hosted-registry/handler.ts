@@ -204,7 +204,7 @@ async function serveTags(ctx: Ctx, rights: Rights, name: HostedName): Promise<vo
   const n = numberParam(ctx.url, "n");
   const last = ctx.url.searchParams.get("last");
   const { tags, more } = await listTags(rights.app.id, name.repository, { n, last });
-  if (tags.length === 0 && last === null && !(await repositoryExists(rights.app.id, name.repository))) {
+  if (tags.length === 0 && last === null && !(await repositoryExists(rights.app.id, name.repository)) && !(await storageHasRepository(ctx, rights, name))) {
     throw new ProxyError(404, "NAME_UNKNOWN", `No image ${name.full} on this registry.`);
   }
   const headers: Record<string, string> = {};
@@ -215,6 +215,23 @@ async function serveTags(ctx: Ctx, rights: Rights, name: HostedName): Promise<vo
   const body = { name: name.full, tags };
   logPull(ctx, rights, name, "tags", "", () => Buffer.byteLength(JSON.stringify(body)));
   json(ctx.res, 200, body, headers, ctx.method === "HEAD");
+}
+
+/**
+ * Whether distribution knows the repository (it had manifests, all deleted since): its tag list
+ * answers 200 then, 404 NAME_UNKNOWN for a repository that never had one. Its tags are not
+ * Gantry's (Gantry's database is the truth), only its existence is asked.
+ */
+async function storageHasRepository(ctx: Ctx, rights: Rights, name: HostedName): Promise<boolean> {
+  const store = storageName(rights.app.id, name.repository);
+  const upstream = await callStorage(ctx.config.backend, { method: "GET", path: `/v2/${store}/tags/list?n=1`, access: pullAccess(store), signal: ctx.signal });
+  if (upstream.statusCode === 404) {
+    await upstream.body.dump();
+    return false;
+  }
+  if (upstream.statusCode >= 400) throw await storageError(upstream, "tag list");
+  await upstream.body.dump();
+  return true;
 }
 
 async function serveReferrers(ctx: Ctx, rights: Rights, name: HostedName, digest: string): Promise<void> {
