@@ -1,5 +1,6 @@
 import crypto from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { pipeline as pipelineCallback, Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Dispatcher } from "undici";
 import { db } from "@/lib/db";
@@ -203,7 +204,7 @@ async function serveTags(ctx: Ctx, rights: Rights, name: HostedName): Promise<vo
   const n = numberParam(ctx.url, "n");
   const last = ctx.url.searchParams.get("last");
   const { tags, more } = await listTags(rights.app.id, name.repository, { n, last });
-  if (tags.length === 0 && last === null && !(await repositoryExists(rights.app.id, name.repository))) {
+  if (tags.length === 0 && last === null && !(await repositoryExists(rights.app.id, name.repository)) && !(await storageHasRepository(ctx, rights, name))) {
     throw new ProxyError(404, "NAME_UNKNOWN", `No image ${name.full} on this registry.`);
   }
   const headers: Record<string, string> = {};
@@ -214,6 +215,23 @@ async function serveTags(ctx: Ctx, rights: Rights, name: HostedName): Promise<vo
   const body = { name: name.full, tags };
   logPull(ctx, rights, name, "tags", "", () => Buffer.byteLength(JSON.stringify(body)));
   json(ctx.res, 200, body, headers, ctx.method === "HEAD");
+}
+
+/**
+ * Whether distribution knows the repository (it had manifests, all deleted since): its tag list
+ * answers 200 then, 404 NAME_UNKNOWN for a repository that never had one. Its tags are not
+ * Gantry's (Gantry's database is the truth), only its existence is asked.
+ */
+async function storageHasRepository(ctx: Ctx, rights: Rights, name: HostedName): Promise<boolean> {
+  const store = storageName(rights.app.id, name.repository);
+  const upstream = await callStorage(ctx.config.backend, { method: "GET", path: `/v2/${store}/tags/list?n=1`, access: pullAccess(store), signal: ctx.signal });
+  if (upstream.statusCode === 404) {
+    await upstream.body.dump();
+    return false;
+  }
+  if (upstream.statusCode >= 400) throw await storageError(upstream, "tag list");
+  await upstream.body.dump();
+  return true;
 }
 
 async function serveReferrers(ctx: Ctx, rights: Rights, name: HostedName, digest: string): Promise<void> {
@@ -415,7 +433,6 @@ async function startUpload(ctx: Ctx, caller: Caller, rights: Rights, name: Hoste
   const from = ctx.url.searchParams.get("from");
   if (digest !== null) {
     parseHostedPath(`/v2/${name.full}/blobs/${digest}`); // validates the digest (400 DIGEST_INVALID)
-    query.set("digest", digest);
   } else if (mount !== null) {
     parseHostedPath(`/v2/${name.full}/blobs/${mount}`);
     const source = from ? safeName(from) : null;
@@ -427,13 +444,12 @@ async function startUpload(ctx: Ctx, caller: Caller, rights: Rights, name: Hoste
     }
   }
   const search = query.size ? `?${query.toString()}` : "";
-  const hasBody = digest !== null && Number(ctx.req.headers["content-length"] ?? 0) > 0;
   const upstream = await callStorage(ctx.config.backend, {
     method: "POST",
     path: `/v2/${store}/blobs/uploads/${search}`,
     access,
-    headers: hasBody ? { "content-type": "application/octet-stream", "content-length": String(ctx.req.headers["content-length"]) } : { "content-length": "0" },
-    body: hasBody ? ctx.req : null,
+    headers: { "content-length": "0" },
+    body: null,
     signal: ctx.signal,
   });
   if (upstream.statusCode >= 400) throw await storageError(upstream, "upload");
@@ -442,12 +458,46 @@ async function startUpload(ctx: Ctx, caller: Caller, rights: Rights, name: Hoste
   if (upstream.statusCode === 202) {
     const location = upstream.headers.location;
     if (typeof location !== "string") throw internal(new Error("distribution started an upload without a Location"));
+    if (digest !== null && Number(ctx.req.headers["content-length"] ?? 0) > 0) {
+      // Monolithic POST: distribution 2.8 ignores ?digest= there and drops the body, so Gantry
+      // closes the upload it just opened with the body (one PUT): 201, as the spec says.
+      answerClosed(ctx, await closeInStorage(ctx, store, location, digest), name, rights.app.id);
+      return;
+    }
     const id = crypto.randomUUID();
+    // A new upload holds nothing yet (distribution's "Range: 0-0" here means 0 bytes, not 1).
     await db.registryUpload.create({ data: { id, appId: rights.app.id, repository: name.repository, location, offset: 0n } });
     headers.location = `/v2/${name.full}/blobs/uploads/${id}`;
     headers["docker-upload-uuid"] = id;
     headers.range = "0-0";
   }
+  headers["content-length"] = "0";
+  ctx.res.writeHead(upstream.statusCode, headers);
+  ctx.res.end();
+}
+
+/** Closes distribution's upload at `location` with PUT ?digest= and the request's body (if any); a refusal is thrown. */
+async function closeInStorage(ctx: Ctx, store: string, location: string, digest: string): Promise<Dispatcher.ResponseData> {
+  const target = new URL(location, "http://storage.invalid");
+  target.searchParams.set("digest", digest);
+  const length = ctx.req.headers["content-length"];
+  const hasBody = length !== undefined && Number(length) > 0;
+  const upstream = await callStorage(ctx.config.backend, {
+    method: "PUT",
+    path: `${target.pathname}${target.search}`,
+    access: pushAccess(store),
+    headers: hasBody ? { "content-type": "application/octet-stream", "content-length": String(length) } : { "content-length": "0" },
+    body: hasBody ? ctx.req : null,
+    signal: ctx.signal,
+  });
+  if (upstream.statusCode >= 400) throw await storageError(upstream, "upload");
+  await upstream.body.dump();
+  return upstream;
+}
+
+/** The client's answer to a completed blob: distribution's 201 with Location and Docker-Content-Digest, in the client's names. */
+function answerClosed(ctx: Ctx, upstream: Dispatcher.ResponseData, name: HostedName, appId: string): void {
+  const headers = passHeaders(upstream, name, appId);
   headers["content-length"] = "0";
   ctx.res.writeHead(upstream.statusCode, headers);
   ctx.res.end();
@@ -465,11 +515,25 @@ function canRead(caller: Caller, name: string): boolean {
   return caller.grants === null || Boolean(caller.grants.get(name)?.has("pull"));
 }
 
-/** The end of distribution's `Range: 0-<end>` (-1 when nothing was received). */
-function rangeEnd(upstream: Dispatcher.ResponseData): number {
+/** The end of distribution's `Range: 0-<end>` (null when it sent none). "0-0" is 0 or 1 byte: distribution cannot say which. */
+function rangeEnd(upstream: Dispatcher.ResponseData): number | null {
   const range = upstream.headers.range;
   const m = typeof range === "string" ? /^0-(\d+)$/.exec(range) : null;
-  return m ? Number(m[1]) : -1;
+  return m ? Number(m[1]) : null;
+}
+
+/** The request body passed on, counting its bytes. */
+function counted(req: IncomingMessage): { body: Readable; bytes: () => number } {
+  let bytes = 0;
+  const body = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      bytes += chunk.length;
+      done(null, chunk);
+    },
+  });
+  // An aborted client request fails the body distribution is reading, so the PATCH fails too.
+  pipelineCallback(req, body, () => {});
+  return { body, bytes: () => bytes };
 }
 
 const rangeHeader = (offset: bigint) => (offset > 0n ? `0-${offset - 1n}` : "0-0");
@@ -513,11 +577,16 @@ async function continueUpload(ctx: Ctx, rights: Rights, name: HostedName, id: st
     const headers: Record<string, string> = { "content-type": "application/octet-stream" };
     if (length !== undefined) headers["content-length"] = String(length);
     if (contentRange !== undefined) headers["content-range"] = String(contentRange);
-    const upstream = await callStorage(ctx.config.backend, { method: "PATCH", path: upload.location, access: pushAccess(store), headers, body: ctx.req, signal: ctx.signal });
+    const sent = counted(ctx.req);
+    const upstream = await callStorage(ctx.config.backend, { method: "PATCH", path: upload.location, access: pushAccess(store), headers, body: sent.body, signal: ctx.signal });
     if (upstream.statusCode >= 400) throw await storageError(upstream, "upload");
     await upstream.body.dump();
     const location = upstream.headers.location;
-    const offset = BigInt(rangeEnd(upstream) + 1);
+    // What distribution holds now: its Range when unambiguous, else what Gantry passed on (0-0 is 0 or 1 byte).
+    const end = rangeEnd(upstream);
+    const total = upload.offset + BigInt(sent.bytes());
+    const offset = end !== null && end > 0 ? BigInt(end) + 1n : total;
+    if (offset !== total) log.warn("distribution's upload size differs from the bytes Gantry sent", { upload: id, distribution: String(offset), sent: String(total) });
     if (typeof location === "string") {
       const { count } = await db.registryUpload.updateMany({ where: { id, offset: upload.offset }, data: { location, offset } });
       if (count !== 1) throw new ProxyError(409, "BLOB_UPLOAD_INVALID", "Another request changed this upload at the same time: start a new upload.");
@@ -530,25 +599,16 @@ async function continueUpload(ctx: Ctx, rights: Rights, name: HostedName, id: st
     const digest = ctx.url.searchParams.get("digest");
     if (!digest) throw new ProxyError(400, "DIGEST_INVALID", "Close an upload with PUT …?digest=<digest of the whole blob>.");
     parseHostedPath(`/v2/${name.full}/blobs/${digest}`);
-    const target = new URL(upload.location, "http://storage.invalid");
-    target.searchParams.set("digest", digest);
-    const length = ctx.req.headers["content-length"];
-    const hasBody = length !== undefined && Number(length) > 0;
-    const upstream = await callStorage(ctx.config.backend, {
-      method: "PUT",
-      path: `${target.pathname}${target.search}`,
-      access: pushAccess(store),
-      headers: hasBody ? { "content-type": "application/octet-stream", "content-length": String(length) } : { "content-length": "0" },
-      body: hasBody ? ctx.req : null,
-      signal: ctx.signal,
-    });
-    if (upstream.statusCode >= 400) throw await storageError(upstream, "upload");
-    await upstream.body.dump();
+    let upstream: Dispatcher.ResponseData;
+    try {
+      upstream = await closeInStorage(ctx, store, upload.location, digest);
+    } catch (e) {
+      // distribution cancels an upload whose close it refused (wrong digest, size): so does Gantry.
+      if (e instanceof ProxyError && e.status >= 400 && e.status < 500) await db.registryUpload.deleteMany({ where: { id } });
+      throw e;
+    }
     await db.registryUpload.deleteMany({ where: { id } });
-    const headers = passHeaders(upstream, name, rights.app.id);
-    headers["content-length"] = "0";
-    ctx.res.writeHead(upstream.statusCode, headers);
-    ctx.res.end();
+    answerClosed(ctx, upstream, name, rights.app.id);
     return;
   }
   throw new ProxyError(405, "UNSUPPORTED", "Uploads take GET, PATCH, PUT or DELETE.", { allow: "GET, PATCH, PUT, DELETE" });
