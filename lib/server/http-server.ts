@@ -2,6 +2,8 @@ import http from "node:http";
 import type { Env } from "../env";
 import { setTransportSecurityHeaders } from "../http/security-headers";
 import { CLIENT_IP_HEADER, resolveClientIp } from "../net/client-ip";
+import type { HostedRegistry } from "../hosted-registry/service";
+import { isConfiguredHost } from "../http/public-urls";
 import { handleRegistryRequest } from "../proxy/handler";
 import { Health } from "./health";
 import { Inflight, refuseWhileDraining } from "./shutdown";
@@ -10,6 +12,8 @@ export type PortalHandler = (req: http.IncomingMessage, res: http.ServerResponse
 
 export interface GantryHttpServer {
   server: http.Server;
+  /** The registry's own port (GANTRY_REGISTRY_PORT), when it has one: not listening yet. */
+  registryServer: http.Server | null;
   health: Health;
   inflight: Inflight;
 }
@@ -21,21 +25,34 @@ export interface GantryHttpServer {
  *
  * Order per request: the client address is fixed; /healthz and /readyz are
  * answered (lib/server/health.ts); while draining (SIGTERM) anything else is
- * refused; /v2/ goes to the registry proxy; the rest to the portal.
+ * refused; a request to Gantry's own registry (its host name, GANTRY_REGISTRY_URL,
+ * or its own port) goes to lib/hosted-registry; /v2/ goes to the registry proxy;
+ * the rest to the portal.
  */
-export function createGantryHttpServer(config: Env, portal: PortalHandler, health = new Health()): GantryHttpServer {
+export function createGantryHttpServer(config: Env, portal: PortalHandler, health = new Health(), registry: HostedRegistry | null = null): GantryHttpServer {
   const inflight = new Inflight();
-  const server = http.createServer((req, res) => {
+  const registryUrl = config.urls.registry;
+  // Host routing only when the registry has a host of its own (not the proxy's).
+  const routeByHost = registry !== null && registryUrl !== undefined && !isConfiguredHost(config.urls.proxy.host.toLowerCase(), registryUrl);
+  const prepare = (req: http.IncomingMessage, res: http.ServerResponse): string | null => {
     const ip = resolveClientIp(req, config.trustedProxies);
     if (ip) req.headers[CLIENT_IP_HEADER] = ip;
     else delete req.headers[CLIENT_IP_HEADER];
     if (!config.trustProxy) req.headers["x-forwarded-for"] = ip ?? "";
-    const path = req.url ?? "/";
     setTransportSecurityHeaders(req, res, config.trustProxy); // nosniff, and HSTS over https: /v2/ and Next alike
+    return ip;
+  };
+  const server = http.createServer((req, res) => {
+    const ip = prepare(req, res);
+    const path = req.url ?? "/";
     // Probes first: plain Node, no session, no database beyond the readiness checks.
     if (health.handle(req, res)) return;
     if (health.isDraining) return refuseWhileDraining(req, res);
     inflight.track(res);
+    if (routeByHost && registryUrl && req.headers.host && isConfiguredHost(req.headers.host.toLowerCase(), registryUrl)) {
+      void registry!.handle(req, res, ip);
+      return;
+    }
     // The registry API is plain Node: streaming, exact headers, no Next rewriting of /v2/.
     if (path === "/v2" || path.startsWith("/v2/") || path.startsWith("/v2?")) {
       void handleRegistryRequest(req, res, { clientIp: ip });
@@ -44,5 +61,17 @@ export function createGantryHttpServer(config: Env, portal: PortalHandler, healt
     void portal(req, res);
   });
   server.keepAliveTimeout = 65_000;
-  return { server, health, inflight };
+  // GANTRY_REGISTRY_PORT: the registry alone, for setups without host routing (probes answered too).
+  const registryServer =
+    registry && config.registry.port !== undefined
+      ? http.createServer((req, res) => {
+          const ip = prepare(req, res);
+          if (health.handle(req, res)) return;
+          if (health.isDraining) return refuseWhileDraining(req, res);
+          inflight.track(res);
+          void registry.handle(req, res, ip);
+        })
+      : null;
+  if (registryServer) registryServer.keepAliveTimeout = 65_000;
+  return { server, registryServer, health, inflight };
 }

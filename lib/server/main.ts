@@ -18,6 +18,9 @@ import { env } from "../env";
 import { kekProvider } from "../crypto/provider";
 import { proxyCache } from "../cache/cache";
 import { startRetentionTimer } from "../retention/retention";
+import { realmFor } from "../http/public-urls";
+import { log } from "../log";
+import { startHostedRegistry, type HostedRegistry } from "../hosted-registry/service";
 import { createGantryHttpServer } from "./http-server";
 import { installSignalHandlers } from "./signals";
 
@@ -30,17 +33,42 @@ async function main() {
   const handle = app.getRequestHandler();
   await app.prepare();
 
-  const gantry = createGantryHttpServer(config, handle);
+  const registry = await startRegistry(config);
+  const gantry = createGantryHttpServer(config, handle, undefined, registry);
   // Pull events past GANTRY_PULL_LOG_DAYS, ended rate-limit windows, long-expired
   // invitations: purged hourly, in bounded batches (idempotent on several replicas).
   const stopRetention = startRetentionTimer();
   gantry.server.listen(config.port, config.host, () => {
     console.log(`Gantry ${dev ? "(dev) " : ""}listening on http://${config.host}:${config.port} (mode: ${config.mode}, proxy domain: ${config.proxyDomain})`);
   });
+  gantry.registryServer?.listen(config.registry.port, config.host, () => console.log(`Gantry's registry also on http://${config.host}:${config.registry.port}`));
 
   // Index the proxy cache's directory now rather than on the first pull.
   proxyCache();
-  installSignalHandlers(gantry, config.shutdownGraceSeconds * 1000, stopRetention);
+  installSignalHandlers(gantry, config.shutdownGraceSeconds * 1000, stopRetention, () => registry?.stop() ?? Promise.resolve());
+}
+
+/** Gantry's own registry (lib/hosted-registry), unless turned off or its storage engine is missing. */
+async function startRegistry(config: ReturnType<typeof env>): Promise<HostedRegistry | null> {
+  if (!config.registry.enabled) return null;
+  if (!config.urls.registry) {
+    log.info("Gantry's own registry is not exposed: set GANTRY_REGISTRY_URL (its host name) or GANTRY_REGISTRY_PORT to enable it");
+    return null;
+  }
+  const started = await startHostedRegistry({
+    dir: config.registry.storageDir,
+    backend: config.registry.backend,
+    signing: config.registry.tokenSigning,
+    publicHost: config.registryDomain,
+    secret: config.authSecret,
+    realmFor: (req) => realmFor(req, config, "registry"),
+  });
+  if (!started.registry) {
+    log.warn(`Gantry's own registry is off: ${started.reason}`);
+    return null;
+  }
+  console.log(`Gantry's registry: ${config.urls.registry.origin} (storage: ${started.registry.storageOrigin()})`);
+  return started.registry;
 }
 
 main().catch((e: unknown) => {
