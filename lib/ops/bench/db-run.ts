@@ -10,7 +10,9 @@
  *    different license, and forgetLicenseDecisions between phases, so each call
  *    is one indexed lookup) sequentially and with 8 calls in flight; cached (a
  *    warm set of 100 licenses, called for CACHED_MS; the 500 ms TTL makes a few
- *    of those calls refresh, as in production).
+ *    of those calls refresh, as in production). Also the Node process's CPU per
+ *    uncached call (process.cpuUsage): what one core could sustain, whatever
+ *    else the machine is doing.
  * 2. listCustomers with N customers in one app: first page, the page after 90%
  *    of the rows (keyset cursor), the same depth by OFFSET (baseline), and a
  *    search matching one customer.
@@ -19,6 +21,7 @@
  */
 import { execFileSync } from "node:child_process";
 import crypto from "node:crypto";
+import os from "node:os";
 import path from "node:path";
 import { summarize } from "./stats";
 
@@ -117,6 +120,7 @@ async function main() {
     let allowed = 0;
     let next = 0;
     const start = performance.now();
+    const cpuStart = process.cpuUsage();
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
         while (next < indexes.length) {
@@ -129,8 +133,10 @@ async function main() {
       }),
     );
     const seconds = (performance.now() - start) / 1000;
+    const cpu = process.cpuUsage(cpuStart);
     times.sort((a, b) => a - b);
-    return { p50: percentile(times, 50), p99: percentile(times, 99), perSecond: indexes.length / seconds, allowed, calls: indexes.length };
+    const cpuMsPerCall = (cpu.user + cpu.system) / 1000 / indexes.length;
+    return { p50: percentile(times, 50), p99: percentile(times, 99), perSecond: indexes.length / seconds, cpuMsPerCall, allowed, calls: indexes.length };
   }
   const spread = (from: number, count: number) => Array.from({ length: count }, (_, i) => (from + i * 7919) % (N - 200)); // distinct: 7919 is prime, N is not a multiple
 
@@ -146,6 +152,7 @@ async function main() {
   add("dec.unc8.p50", `decision UNCACHED, ${CONCURRENCY} in flight: p50`, "ms", conc.p50, "lower");
   add("dec.unc8.p99", `decision UNCACHED, ${CONCURRENCY} in flight: p99`, "ms", conc.p99, "lower");
   add("dec.unc8.rps", `decision UNCACHED, ${CONCURRENCY} in flight: req/s`, "req/s", conc.perSecond, "higher");
+  add("dec.unc8.cpu", `decision UNCACHED, ${CONCURRENCY} in flight: Node CPU/call (all threads)`, "ms", conc.cpuMsPerCall, "lower");
   progress(`uncached decisions: ${seq.perSecond.toFixed(0)} req/s sequential, ${conc.perSecond.toFixed(0)} req/s with ${CONCURRENCY} in flight`);
 
   // Cached: a hot set of licenses, called round-robin for CACHED_MS.
@@ -229,6 +236,7 @@ async function main() {
   const singleRate = SINGLE_ROWS / ((performance.now() - singleStart) / 1000);
   add("pull.single", "pull events: single-row create, sequential", "rows/s", singleRate, "higher");
   progress(`pull events: ${batchRate.toFixed(0)} rows/s batched, ${singleRate.toFixed(0)} rows/s single`);
+  progress(`done; load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
 
   await db.$disconnect();
   const result: RunResult = { provider: dbProviderOf(env().databaseUrl), customers: N, metrics };
