@@ -20,6 +20,8 @@ import { buildImage, cleanupImages, pushImage } from "@/lib/testing/registries/i
  * pulled from a real distribution registry through the proxy.
  */
 const LAYER_BYTES = 40 * 2 ** 20;
+/** After the deadline, the time a cut and the final flush may take before the process is gone. */
+const EXIT_MARGIN_MS = 3_000;
 let upstream: RunningRegistry;
 let ctx: TeamContext;
 let slug = "";
@@ -115,5 +117,41 @@ describe("SIGTERM with a large pull in flight", () => {
     const pulls = await blobPulls(licenseRowId);
     expect(pulls).toHaveLength(1);
     expect(pulls[0]).toMatchObject({ reference: layer.digest, status: 200, bytesSent: BigInt(layer.size) });
+  });
+
+  it("cuts a pull that outlasts GANTRY_SHUTDOWN_GRACE_SECONDS at the deadline, logs it, and still exits 0 in time", async () => {
+    const GRACE_MS = 2_000;
+    const server = await startGantryServer({ GANTRY_SHUTDOWN_GRACE_SECONDS: String(GRACE_MS / 1000) });
+    const { pull, over, auth, layer, licenseRowId } = await startPull(server.port, "Slow customer");
+
+    // The client keeps not reading: 40 MiB cannot get through within the grace.
+    const signalled = performance.now();
+    server.child.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 300));
+    await expectDraining(server, auth);
+    await new Promise((r) => setTimeout(r, GRACE_MS / 2));
+    await expectDraining(server, auth); // still draining, the pull still in flight
+
+    // At the deadline the pull is cut, the pending records are written, and the process exits 0:
+    // not before the grace is over, and not much after.
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+    const exitedAfter = performance.now() - signalled;
+    expect(exitedAfter).toBeGreaterThanOrEqual(GRACE_MS);
+    expect(exitedAfter).toBeLessThan(GRACE_MS + EXIT_MARGIN_MS);
+    expect(server.output()).toMatch(/SIGTERM: draining \(up to 2 s/);
+    expect(server.output()).toMatch(/stopped \(1 request\(s\) cut at the deadline\)/);
+
+    // The client reads what had reached it, then the body ends short: the response was cut.
+    pull.res.resume();
+    expect(await over).toEqual({ complete: false });
+    expect(pull.received).toBeGreaterThan(0);
+    expect(pull.received).toBeLessThan(layer.size);
+
+    // Its pull event was flushed before the exit, with the bytes that were sent.
+    const pulls = await blobPulls(licenseRowId);
+    expect(pulls).toHaveLength(1);
+    expect(pulls[0]).toMatchObject({ reference: layer.digest, status: 200 });
+    expect(Number(pulls[0]!.bytesSent)).toBeGreaterThanOrEqual(pull.received);
+    expect(Number(pulls[0]!.bytesSent)).toBeLessThan(layer.size);
   });
 });
