@@ -124,6 +124,11 @@ describe("SIGTERM with a large pull in flight", () => {
     const server = await startGantryServer({ GANTRY_SHUTDOWN_GRACE_SECONDS: String(GRACE_MS / 1000) });
     const { pull, over, auth, layer, licenseRowId } = await startPull(server.port, "Slow customer");
 
+    // The manifest's pull event is written first (batches go out every second): the
+    // flush at the deadline then starts with no earlier write in progress, which
+    // would give a late pull record time to join it.
+    await expect.poll(() => db.pullEvent.count({ where: { licenseId: licenseRowId, kind: "manifests" } }), { timeout: 20_000 }).toBe(1);
+
     // The client keeps not reading: 40 MiB cannot get through within the grace.
     const signalled = performance.now();
     server.child.kill("SIGTERM");
