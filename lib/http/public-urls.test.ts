@@ -1,7 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import { describe, expect, it } from "vitest";
 import { parseEnv } from "@/lib/env";
-import { plainHttpNote, realmFor } from "@/lib/http/public-urls";
+import { plainHttpNote, plainHttpSteps, realmFor } from "@/lib/http/public-urls";
 
 /** The environment as lib/env.ts parses it (AUTH_SECRET given: nothing is written to disk). */
 const config = (vars: Record<string, string>) => parseEnv({ AUTH_SECRET: "x".repeat(40), GANTRY_DATA_DIR: "/nonexistent/gantry", PORT: "3000", ...vars }, () => {});
@@ -63,11 +63,12 @@ describe("realmFor (registry)", () => {
   });
 });
 
-describe("plainHttpNote", () => {
-  it("tells customers to list a plain-http host as insecure, and says nothing for https", () => {
-    const note = plainHttpNote(config(plainLab).urls.proxy);
-    expect(note).toContain('"insecure-registries": ["gantry.lab:3000"]');
-    expect(note).toContain('server = "http://gantry.lab:3000"');
+describe("plain-http instructions", () => {
+  it("tell customers to list a plain-http host as insecure, and say nothing for https", () => {
+    const lab = config(plainLab).urls.proxy;
+    expect(plainHttpNote(lab)).toContain('"insecure-registries": ["gantry.lab:3000"]');
+    expect(plainHttpSteps(lab).join("\n")).toContain('/etc/containerd/certs.d/gantry.lab:3000/hosts.toml with server = "http://gantry.lab:3000"');
     expect(plainHttpNote(config(httpsProxy).urls.proxy)).toBeNull();
+    expect(plainHttpSteps(config(httpsProxy).urls.proxy)).toEqual([]);
   });
 });

@@ -51,10 +51,20 @@ export function realmFor(req: IncomingMessage, config: RealmConfig, which: "prox
 }
 
 /**
- * What a customer must do for a plain-http URL (container clients insist on
- * TLS for every host not listed as insecure); null for https.
+ * What a customer must do for a plain-http URL, in one sentence (container
+ * clients insist on TLS for every host not listed as insecure); null for https.
  */
 export function plainHttpNote(url: PublicUrl): string | null {
   if (url.scheme === "https") return null;
-  return `${url.host} is served over plain http (${url.origin}): list it as an insecure registry first — Docker: "insecure-registries": ["${url.host}"] in /etc/docker/daemon.json; containerd (Kubernetes nodes): a hosts.toml for ${url.host} with server = "${url.origin}"; skopeo/podman: --tls-verify=false.`;
+  return `${url.host} is served over plain http (${url.origin}), so clients must list it as an insecure registry first (Docker: "insecure-registries": ["${url.host}"] in /etc/docker/daemon.json).`;
+}
+
+/** The same as steps per client, for a README; empty for https. */
+export function plainHttpSteps(url: PublicUrl): string[] {
+  if (url.scheme === "https") return [];
+  return [
+    `Docker: add "${url.host}" to "insecure-registries" in /etc/docker/daemon.json and restart Docker.`,
+    `containerd (Kubernetes nodes): /etc/containerd/certs.d/${url.host}/hosts.toml with server = "${url.origin}" and a [host."${url.origin}"] section.`,
+    "skopeo, podman: --tls-verify=false (or insecure = true in registries.conf).",
+  ];
 }
