@@ -65,18 +65,18 @@ export default async function SettingsPage({ params }: { params: Promise<{ team:
             </CardDescription>
           </CardHeader>
           <CardContent>
-            <dl className="grid grid-cols-[12rem_1fr] gap-y-2 text-sm">
+            <dl className="grid grid-cols-1 gap-x-4 gap-y-1 text-sm sm:grid-cols-[8rem_1fr] sm:gap-y-2">
               <dt className="text-zinc-600">Portal</dt>
-              <dd className="font-mono" data-testid="portal-url">
+              <dd className="font-mono break-all" data-testid="portal-url">
                 {urls.portal.origin}
               </dd>
               <dt className="text-zinc-600">Proxy</dt>
-              <dd className="font-mono" data-testid="proxy-url">
+              <dd className="font-mono break-all" data-testid="proxy-url">
                 {urls.proxy.origin}
-                {urls.proxy.scheme === "http" ? <span className="ml-2 font-sans text-zinc-600">(plain http: customers list {urls.proxy.host} as an insecure registry)</span> : null}
+                {urls.proxy.scheme === "http" ? <span className="block font-sans break-normal text-zinc-600">(plain http: customers list {urls.proxy.host} as an insecure registry)</span> : null}
               </dd>
               <dt className="text-zinc-600">Registry</dt>
-              <dd className="font-mono" data-testid="registry-url">
+              <dd className="font-mono break-all" data-testid="registry-url">
                 {urls.registry?.origin ?? "not exposed"}
               </dd>
             </dl>
