@@ -22,8 +22,8 @@ const integrationEnv = {
   GANTRY_LOG_LEVEL: "error",
   // The real test registries listen on loopback.
   GANTRY_ALLOWED_PRIVATE_HOSTS: "127.0.0.1/32",
-  GANTRY_PROXY_DOMAIN: "gantry.test:8443",
-  GANTRY_REGISTRY_DOMAIN: "registry.vendor.test",
+  GANTRY_PROXY_URL: "https://gantry.test:8443",
+  GANTRY_REGISTRY_URL: "https://registry.vendor.test",
   // lib/proxy/hot-path.int.test.ts counts the queries of a proxied request.
   GANTRY_COUNT_DB_QUERIES: "1",
 };

@@ -54,6 +54,7 @@ spec:
   await expect(page.locator('[data-testid="preview-row"][data-status="not_found"]')).toContainText("typo");
   await expect(page.locator('[data-testid="preview-row"][data-status="invalid"]')).toContainText("lowercase");
   await expect(page.getByTestId("preview-summary")).toContainText(`docker login ${e2eHost}`);
+  await expect(page.getByTestId("preview-summary")).toContainText(`${e2eHost} is served over plain http (http://${e2eHost})`);
 
   // Without a license the secret is a marked placeholder; pick the customer's license and preview again.
   await page.getByRole("tab", { name: "secret.yaml" }).click();

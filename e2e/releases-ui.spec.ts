@@ -112,6 +112,10 @@ spec:
   const imagesJson = names.find((n) => n.endsWith("images.json"));
   expect(imagesJson, names.join(", ")).toBeTruthy();
   expect(text(imagesJson!)).toContain(`${e2eHost}/proxy/${slug}/${pathName}/private/api`);
+  // The e2e server's proxy URL is the default, plain http: the README says what clients need for that.
+  const readme = text(names.find((n) => n.endsWith("README.md")) ?? "");
+  expect(readme).toContain(`pulled through ${e2eHost} (http://${e2eHost})`);
+  expect(readme).toContain(`- Docker: add "${e2eHost}" to "insecure-registries"`);
   const configMap = names.find((n) => /\.ya?ml$/.test(n) && YAML.parseAllDocuments(text(n)).some((d) => d.toJS()?.kind === "ConfigMap"));
   expect(configMap, names.join(", ")).toBeTruthy();
   // The overlay's kustomization (there is also base/kustomization.yaml for the manifests as uploaded).

@@ -21,7 +21,13 @@ describe("parseEnv", () => {
     expect(e.host).toBe("127.0.0.1");
     expect(e.port).toBe(3000);
     expect(e.proxyDomain).toBe("127.0.0.1:3000");
-    expect(e.proxyDomainIsExplicit).toBe(false);
+    expect(e.urls).toEqual({
+      portal: { scheme: "http", host: "127.0.0.1:3000", origin: "http://127.0.0.1:3000" },
+      proxy: { scheme: "http", host: "127.0.0.1:3000", origin: "http://127.0.0.1:3000" },
+      registry: undefined,
+    });
+    expect(e.registryDomain).toBeUndefined();
+    expect(e.registry).toEqual({ enabled: true, port: undefined, backend: undefined, storageDir: path.join(dir, "registry") });
     expect(e.trustProxy).toBe(false);
     expect(e.allowedPrivateHosts).toEqual([]);
   });
@@ -63,6 +69,7 @@ describe("parseEnv", () => {
   it("rejects malformed values with the variable's name", () => {
     expect(() => parseEnv({ PORT: "70000", GANTRY_DATA_DIR: tmp() })).toThrow(/PORT/);
     expect(() => parseEnv({ GANTRY_PROXY_DOMAIN: "https://gantry.example.com/x", GANTRY_DATA_DIR: tmp() })).toThrow(/GANTRY_PROXY_DOMAIN/);
+    expect(() => parseEnv({ GANTRY_PROXY_URL: "gantry.example.com", GANTRY_DATA_DIR: tmp() })).toThrow(/GANTRY_PROXY_URL/);
     expect(() => parseEnv({ DATABASE_URL: "mysql://x", GANTRY_DATA_DIR: tmp() })).toThrow(/DATABASE_URL/);
     expect(() => parseEnv({ DATABASE_URL: "/var/lib/gantry.db", GANTRY_DATA_DIR: tmp() })).toThrow(/DATABASE_URL/);
     expect(() => parseEnv({ AUTH_SECRET: "short", GANTRY_DATA_DIR: tmp() })).toThrow(/AUTH_SECRET/);
@@ -74,8 +81,9 @@ describe("parseEnv", () => {
         GANTRY_DATA_DIR: tmp(),
         AUTH_SECRET: "x".repeat(40),
         PORT: "8443",
-        GANTRY_PROXY_DOMAIN: "pull.example.com",
-        GANTRY_REGISTRY_DOMAIN: "registry.example.com:5000",
+        GANTRY_PUBLIC_URL: "https://gantry.example.com",
+        GANTRY_PROXY_URL: "https://pull.example.com",
+        GANTRY_REGISTRY_URL: "https://registry.example.com:5000",
         GANTRY_ALLOWED_PRIVATE_HOSTS: " 127.0.0.1/32, registry.internal ,",
         GANTRY_TRUST_PROXY: "true",
       },
@@ -83,8 +91,8 @@ describe("parseEnv", () => {
     );
     expect(e.authSecret).toBe("x".repeat(40));
     expect(e.proxyDomain).toBe("pull.example.com");
-    expect(e.proxyDomainIsExplicit).toBe(true);
     expect(e.registryDomain).toBe("registry.example.com:5000");
+    expect(e.urls.portal.origin).toBe("https://gantry.example.com");
     expect(e.allowedPrivateHosts).toEqual(["127.0.0.1/32", "registry.internal"]);
     expect(e.trustProxy).toBe(true);
   });
@@ -101,10 +109,14 @@ describe("parseEnv", () => {
         .filter((l) => /^[A-Z_]+=/.test(l))
         .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
     );
-    expect(vars.GANTRY_REGISTRY_DOMAIN).toBe("");
-    const e = parseEnv({ ...vars, GANTRY_DATA_DIR: tmp(), DATABASE_URL: "" }, () => {});
+    expect(vars.GANTRY_PROXY_URL).toBe("");
+    expect(vars.GANTRY_REGISTRY_URL).toBe("");
+    const warn = vi.fn();
+    const e = parseEnv({ ...vars, GANTRY_DATA_DIR: tmp(), DATABASE_URL: "" }, warn);
     expect(e.registryDomain).toBeUndefined();
-    expect(e.proxyDomainIsExplicit).toBe(false);
+    expect(e.urls.proxy.origin).toBe("http://127.0.0.1:3000");
+    expect(e.registry.enabled).toBe(true);
+    expect(warn.mock.calls.flat().join("\n")).not.toMatch(/deprecated/);
     expect(e.authSecret.length).toBeGreaterThanOrEqual(32);
     expect(parseEnv({ GANTRY_DATA_DIR: tmp(), PORT: " ", GANTRY_TRUST_PROXY: "" }, () => {})).toMatchObject({ port: 3000, trustProxy: false });
   });
@@ -123,5 +135,120 @@ describe("parseEnv", () => {
     expect(trust("2")).toEqual({ kind: "hops", hops: 2 });
     expect(trust("10.0.0.0/8, 192.0.2.7")).toEqual({ kind: "cidrs", cidrs: ["10.0.0.0/8", "192.0.2.7"] });
     expect(() => trust("sometimes")).toThrow(/GANTRY_TRUST_PROXY/);
+  });
+});
+
+describe("public URLs", () => {
+  const urls = (vars: Record<string, string>, warn: (m: string) => void = () => {}) => parseEnv({ GANTRY_DATA_DIR: tmp(), AUTH_SECRET: "x".repeat(40), ...vars }, warn).urls;
+
+  it.each([
+    ["http://gantry.lab:3000", { scheme: "http", host: "gantry.lab:3000", origin: "http://gantry.lab:3000" }],
+    ["HTTPS://Pull.Example.COM/", { scheme: "https", host: "pull.example.com", origin: "https://pull.example.com" }],
+    ["https://pull.example.com:443", { scheme: "https", host: "pull.example.com", origin: "https://pull.example.com" }],
+    ["http://pull.example.com:80/", { scheme: "http", host: "pull.example.com", origin: "http://pull.example.com" }],
+    ["http://pull.example.com:443", { scheme: "http", host: "pull.example.com:443", origin: "http://pull.example.com:443" }],
+    ["https://localhost:08443", { scheme: "https", host: "localhost:8443", origin: "https://localhost:8443" }],
+    ["http://10.1.2.3:5000", { scheme: "http", host: "10.1.2.3:5000", origin: "http://10.1.2.3:5000" }],
+    ["http://[::1]:3000", { scheme: "http", host: "[::1]:3000", origin: "http://[::1]:3000" }],
+  ])("reads %s as scheme + host[:port], default ports dropped", (value, expected) => {
+    for (const name of ["GANTRY_PUBLIC_URL", "GANTRY_PROXY_URL", "GANTRY_REGISTRY_URL"] as const) {
+      const u = urls({ [name]: value });
+      expect(u[name === "GANTRY_PUBLIC_URL" ? "portal" : name === "GANTRY_PROXY_URL" ? "proxy" : "registry"]).toEqual(expected);
+    }
+  });
+
+  it.each([
+    ["gantry.lab:3000", /GANTRY_PROXY_URL: must start with http:\/\/ or https:\/\//],
+    ["ftp://gantry.lab", /GANTRY_PROXY_URL: must be an http:\/\/ or https:\/\/ URL, not ftp/],
+    ["https://pull.example.com/v2", /GANTRY_PROXY_URL: must not have a path.*"\/v2"/],
+    ["https://pull.example.com//", /GANTRY_PROXY_URL: must not have a path/],
+    ["https://pull.example.com/?x=1", /GANTRY_PROXY_URL: must not have a query string/],
+    ["https://pull.example.com#top", /GANTRY_PROXY_URL: must not have a fragment/],
+    ["https://user:pw@pull.example.com", /GANTRY_PROXY_URL: must not contain a user name or password/],
+    ["https://pull.example.com:70000", /GANTRY_PROXY_URL: port 70000 is out of range/],
+    ["https://pull.example.com:0", /GANTRY_PROXY_URL: port 0 is out of range/],
+    ["https://pull_example.com", /GANTRY_PROXY_URL: "pull_example.com" is not a host or host:port/],
+    ["https://", /GANTRY_PROXY_URL: "" is not a host or host:port/],
+  ])("refuses %s with a message naming the variable", (value, message) => {
+    expect(() => urls({ GANTRY_PROXY_URL: value })).toThrow(message);
+  });
+
+  it("reads the deprecated GANTRY_*_DOMAIN as https on that host, as written, with one warning each naming the replacement", () => {
+    const warn = vi.fn();
+    const u = urls({ GANTRY_PROXY_DOMAIN: "Pull.Example.com:443", GANTRY_REGISTRY_DOMAIN: "registry.example.com" }, warn);
+    // As written (case, :443): image names, pull secrets and token audiences of existing installs stay the same.
+    expect(u.proxy).toEqual({ scheme: "https", host: "Pull.Example.com:443", origin: "https://Pull.Example.com:443" });
+    expect(u.registry).toEqual({ scheme: "https", host: "registry.example.com", origin: "https://registry.example.com" });
+    expect(warn).toHaveBeenCalledTimes(2);
+    expect(warn.mock.calls[0]?.[0]).toMatch(/^GANTRY_PROXY_DOMAIN is deprecated: set GANTRY_PROXY_URL=https:\/\/Pull\.Example\.com:443/);
+    expect(warn.mock.calls[1]?.[0]).toMatch(/^GANTRY_REGISTRY_DOMAIN is deprecated: set GANTRY_REGISTRY_URL=/);
+    for (const [m] of warn.mock.calls) expect(m).not.toContain("\n");
+  });
+
+  it("lets the URL variable win over its deprecated domain, with a warning", () => {
+    const warn = vi.fn();
+    const e = parseEnv(
+      { GANTRY_DATA_DIR: tmp(), AUTH_SECRET: "x".repeat(40), GANTRY_PROXY_DOMAIN: "old.example.com", GANTRY_PROXY_URL: "http://gantry.lab:3000", GANTRY_REGISTRY_DOMAIN: "old-registry.example.com", GANTRY_REGISTRY_URL: "http://registry.lab:5000" },
+      warn,
+    );
+    expect(e.urls.proxy.origin).toBe("http://gantry.lab:3000");
+    expect(e.proxyDomain).toBe("gantry.lab:3000");
+    expect(e.urls.registry?.origin).toBe("http://registry.lab:5000");
+    expect(e.registryDomain).toBe("registry.lab:5000");
+    expect(warn.mock.calls.map(([m]) => m)).toEqual([
+      expect.stringMatching(/^GANTRY_PROXY_DOMAIN is deprecated and ignored because GANTRY_PROXY_URL is set/),
+      expect.stringMatching(/^GANTRY_REGISTRY_DOMAIN is deprecated and ignored because GANTRY_REGISTRY_URL is set/),
+    ]);
+  });
+
+  it("keeps the portal and proxy URLs apart", () => {
+    const u = urls({ GANTRY_PUBLIC_URL: "https://portal.example.com", GANTRY_PROXY_URL: "https://pull.example.com", PORT: "8080" });
+    expect(u.portal.host).toBe("portal.example.com");
+    expect(u.proxy.host).toBe("pull.example.com");
+    expect(urls({ GANTRY_PROXY_URL: "https://pull.example.com", PORT: "8080" }).portal.origin).toBe("http://127.0.0.1:8080");
+  });
+});
+
+describe("Gantry's own registry settings", () => {
+  const parse = (vars: Record<string, string>, warn: (m: string) => void = () => {}) => parseEnv({ GANTRY_DATA_DIR: tmp(), AUTH_SECRET: "x".repeat(40), ...vars }, warn);
+
+  it("is on, embedded, on no extra port and not exposed by default", () => {
+    const e = parse({});
+    expect(e.registry).toMatchObject({ enabled: true, port: undefined, backend: undefined });
+    expect(e.registry.storageDir).toBe(path.join(e.dataDir, "registry"));
+    expect(e.urls.registry).toBeUndefined();
+  });
+
+  it("answers on GANTRY_REGISTRY_PORT too, and defaults its URL to that port on the listen address", () => {
+    const e = parse({ HOST: "0.0.0.0", GANTRY_REGISTRY_PORT: "5001" });
+    expect(e.registry.port).toBe(5001);
+    expect(e.urls.registry).toEqual({ scheme: "http", host: "127.0.0.1:5001", origin: "http://127.0.0.1:5001" });
+    expect(e.registryDomain).toBe("127.0.0.1:5001");
+    expect(parse({ GANTRY_REGISTRY_PORT: "5001", GANTRY_REGISTRY_URL: "https://registry.example.com" }).registryDomain).toBe("registry.example.com");
+  });
+
+  it("refuses a bad or clashing GANTRY_REGISTRY_PORT", () => {
+    expect(() => parse({ GANTRY_REGISTRY_PORT: "70000" })).toThrow(/GANTRY_REGISTRY_PORT/);
+    expect(() => parse({ GANTRY_REGISTRY_PORT: "five" })).toThrow(/GANTRY_REGISTRY_PORT/);
+    expect(() => parse({ PORT: "3000", GANTRY_REGISTRY_PORT: "3000" })).toThrow(/GANTRY_REGISTRY_PORT: must differ from PORT/);
+  });
+
+  it("reads GANTRY_REGISTRY_BACKEND as an http(s) URL without a trailing slash", () => {
+    expect(parse({ GANTRY_REGISTRY_BACKEND: "http://127.0.0.1:5000/" }).registry.backend).toBe("http://127.0.0.1:5000");
+    expect(parse({ GANTRY_REGISTRY_BACKEND: "https://distribution.internal" }).registry.backend).toBe("https://distribution.internal");
+    expect(() => parse({ GANTRY_REGISTRY_BACKEND: "127.0.0.1:5000" })).toThrow(/GANTRY_REGISTRY_BACKEND/);
+    expect(() => parse({ GANTRY_REGISTRY_BACKEND: "ftp://x" })).toThrow(/GANTRY_REGISTRY_BACKEND: must be an http/);
+    expect(() => parse({ GANTRY_REGISTRY_BACKEND: "http://u:p@x" })).toThrow(/GANTRY_REGISTRY_BACKEND: must not contain a user name/);
+  });
+
+  it("turns the registry off with GANTRY_REGISTRY=off: no registry URL, and a warning naming what is ignored", () => {
+    const warn = vi.fn();
+    const e = parse({ GANTRY_REGISTRY: "OFF", GANTRY_REGISTRY_URL: "https://registry.example.com", GANTRY_REGISTRY_PORT: "5001" }, warn);
+    expect(e.registry.enabled).toBe(false);
+    expect(e.urls.registry).toBeUndefined();
+    expect(e.registryDomain).toBeUndefined();
+    expect(warn).toHaveBeenCalledWith("GANTRY_REGISTRY=off: GANTRY_REGISTRY_URL, GANTRY_REGISTRY_PORT are ignored.");
+    expect(parse({ GANTRY_REGISTRY: "on" }).registry.enabled).toBe(true);
+    expect(() => parse({ GANTRY_REGISTRY: "maybe" })).toThrow(/GANTRY_REGISTRY: must be "on" or "off"/);
   });
 });

@@ -79,6 +79,85 @@ const hostPort = z
   .string()
   .regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, "must be host or host:port, without a scheme or path");
 
+/**
+ * A public URL: where people and clients reach one of Gantry's faces. Only a
+ * scheme and a host[:port]: `host` is what Docker wants (image names, `docker
+ * login`, dockerconfigjson keys), `scheme` says whether that host speaks TLS.
+ */
+export interface PublicUrl {
+  scheme: "http" | "https";
+  /** host[:port] as written, lowercased, without the scheme's default port. */
+  host: string;
+  /** `scheme://host`, no trailing slash. */
+  origin: string;
+}
+
+const DEFAULT_PORTS = { http: "80", https: "443" } as const;
+
+/** `scheme://host[:port]`; the port is dropped when it is the scheme's default. */
+export function publicUrl(scheme: PublicUrl["scheme"], hostname: string, port?: string): PublicUrl {
+  const host = port && port !== DEFAULT_PORTS[scheme] ? `${hostname}:${port}` : hostname;
+  return { scheme, host, origin: `${scheme}://${host}` };
+}
+
+const URL_EXAMPLE = "e.g. https://pull.example.com or http://gantry.lab:3000";
+
+/** Why a public URL is not `http(s)://host[:port]` (a trailing "/" tolerated), or the parsed URL. */
+export function parsePublicUrl(value: string): PublicUrl | string {
+  const v = value.trim();
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(v);
+  if (!scheme) return `must start with http:// or https:// (${URL_EXAMPLE}); got "${v}"`;
+  const s = scheme[1]!.toLowerCase();
+  if (s !== "http" && s !== "https") return `must be an http:// or https:// URL, not ${s}:// (${URL_EXAMPLE})`;
+  const rest = v.slice(scheme[0].length);
+  const authority = /^[^/?#]*/.exec(rest)![0];
+  const after = rest.slice(authority.length);
+  if (authority.includes("@")) return "must not contain a user name or password";
+  if (after.startsWith("?") || after.includes("?")) return `must not have a query string (only scheme and host[:port], ${URL_EXAMPLE})`;
+  if (after.includes("#")) return `must not have a fragment (only scheme and host[:port], ${URL_EXAMPLE})`;
+  if (after !== "" && after !== "/") return `must not have a path: only scheme and host[:port] (${URL_EXAMPLE}); got path "${after}"`;
+  const m = /^([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?$/.exec(authority);
+  if (!m) return `"${authority}" is not a host or host:port`;
+  const port = m[2];
+  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) return `port ${port} is out of range (1-65535)`;
+  return publicUrl(s, m[1]!.toLowerCase(), port === undefined ? undefined : String(Number(port)));
+}
+
+const publicUrlVar = z.string().transform((v, ctx): PublicUrl => {
+  const parsed = parsePublicUrl(v);
+  if (typeof parsed === "string") {
+    ctx.addIssue({ code: "custom", message: parsed });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
+/** An http(s) URL of a service Gantry talks to (no credentials, query or fragment); returned without a trailing "/". */
+const serviceUrl = z.string().transform((v, ctx) => {
+  let url: URL | undefined;
+  try {
+    url = new URL(v.trim());
+  } catch {
+    // reported below
+  }
+  const problem = !url
+    ? `"${v}" is not a URL (e.g. http://127.0.0.1:5000)`
+    : url.protocol !== "http:" && url.protocol !== "https:"
+      ? `must be an http:// or https:// URL, not ${url.protocol}//`
+      : url.username || url.password
+        ? "must not contain a user name or password"
+        : url.search || url.hash
+          ? "must not have a query string or fragment"
+          : null;
+  if (problem || !url) {
+    ctx.addIssue({ code: "custom", message: problem ?? "not a URL" });
+    return z.NEVER;
+  }
+  return url.href.replace(/\/+$/, "");
+});
+
+const port = z.coerce.number().int().min(1).max(65535);
+
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
@@ -108,13 +187,29 @@ export const envSchema = z.object({
     .optional(),
   AUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   HOST: z.string().min(1).default("127.0.0.1"),
-  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  PORT: port.default(3000),
   /** Which X-Forwarded-For hops to trust (see TrustedProxies). Off by default: the socket address is used. */
   GANTRY_TRUST_PROXY: trustProxy,
-  /** host[:port] customers pull from; defaults to the address Gantry serves on. */
+  /** Where people open the portal: `http(s)://host[:port]`; defaults to the address Gantry serves on. */
+  GANTRY_PUBLIC_URL: publicUrlVar.optional(),
+  /** Where customers log in and pull (the registry proxy): `http(s)://host[:port]`; defaults to the address Gantry serves on. */
+  GANTRY_PROXY_URL: publicUrlVar.optional(),
+  /** Where the vendor's own Gantry registry is reached: `http(s)://host[:port]`. Images on it are never rewritten. */
+  GANTRY_REGISTRY_URL: publicUrlVar.optional(),
+  /** Deprecated: host[:port] customers pull from, over https; use GANTRY_PROXY_URL. */
   GANTRY_PROXY_DOMAIN: hostPort.optional(),
-  /** host[:port] of the vendor's own Gantry registry, if any. Images on it are never rewritten. */
+  /** Deprecated: host[:port] of the vendor's own registry, over https; use GANTRY_REGISTRY_URL. */
   GANTRY_REGISTRY_DOMAIN: hostPort.optional(),
+  /** `off` disables Gantry's own registry entirely. */
+  GANTRY_REGISTRY: z
+    .string()
+    .default("on")
+    .transform((v) => v.trim().toLowerCase())
+    .pipe(z.enum(["on", "off"], { message: 'must be "on" or "off"' })),
+  /** A second port the registry also answers on, for setups without host routing. */
+  GANTRY_REGISTRY_PORT: port.optional(),
+  /** An operator-run distribution registry the registry stores in; unset: an embedded child process. */
+  GANTRY_REGISTRY_BACKEND: serviceUrl.optional(),
   /** Comma-separated hosts or CIDRs that the SSRF guard lets through (tests, local demos). */
   GANTRY_ALLOWED_PRIVATE_HOSTS: hostList("a host, IP or CIDR the SSRF guard may allow"),
   GANTRY_SIGNIN_MAX_PER_ACCOUNT: positiveInt(5),
@@ -161,9 +256,23 @@ export interface Env {
   /** True when any X-Forwarded-* hop is trusted (X-Forwarded-Proto is honoured then). */
   trustProxy: boolean;
   trustedProxies: TrustedProxies;
+  /** Where each face of Gantry is reached from outside (GANTRY_PUBLIC_URL, GANTRY_PROXY_URL, GANTRY_REGISTRY_URL). */
+  urls: { portal: PublicUrl; proxy: PublicUrl; registry: PublicUrl | undefined };
+  /** urls.proxy.host: the host[:port] in image names, `docker login` and the proxy's token audience. */
   proxyDomain: string;
-  proxyDomainIsExplicit: boolean;
+  /** urls.registry?.host: images on it are never rewritten. */
   registryDomain: string | undefined;
+  /** Gantry's own registry (GANTRY_REGISTRY, GANTRY_REGISTRY_PORT, GANTRY_REGISTRY_BACKEND). */
+  registry: {
+    /** false: GANTRY_REGISTRY=off, no private registry at all. */
+    enabled: boolean;
+    /** A second port the registry also answers on, if any. */
+    port: number | undefined;
+    /** URL of an operator-run distribution; undefined: an embedded child process. */
+    backend: string | undefined;
+    /** <data dir>/registry */
+    storageDir: string;
+  };
   allowedPrivateHosts: string[];
   keks: { list: string; current: string | undefined } | undefined;
   trustedRealmHosts: string[];
@@ -224,19 +333,23 @@ export function parseEnv(source: Record<string, string | undefined>, warn: (m: s
     throw new EnvError(result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
   }
   const raw = result.data;
-  const missing: string[] = [];
+  const problems: string[] = [];
   if (raw.GANTRY_ENV === "production") {
-    if (!raw.AUTH_SECRET) missing.push("AUTH_SECRET: required when GANTRY_ENV=production (e.g. `openssl rand -base64 33`)");
-    if (!raw.DATABASE_URL) missing.push("DATABASE_URL: required when GANTRY_ENV=production");
-    if (!raw.GANTRY_KEKS) missing.push("GANTRY_KEKS: required when GANTRY_ENV=production (id:base64 of 32 random bytes, e.g. `kek1:$(openssl rand -base64 32)`)");
+    if (!raw.AUTH_SECRET) problems.push("AUTH_SECRET: required when GANTRY_ENV=production (e.g. `openssl rand -base64 33`)");
+    if (!raw.DATABASE_URL) problems.push("DATABASE_URL: required when GANTRY_ENV=production");
+    if (!raw.GANTRY_KEKS) problems.push("GANTRY_KEKS: required when GANTRY_ENV=production (id:base64 of 32 random bytes, e.g. `kek1:$(openssl rand -base64 32)`)");
   }
-  if (missing.length) throw new EnvError(missing);
+  if (raw.GANTRY_REGISTRY_PORT !== undefined && raw.GANTRY_REGISTRY_PORT === raw.PORT) {
+    problems.push(`GANTRY_REGISTRY_PORT: must differ from PORT (${raw.PORT}): it is a second port the registry answers on`);
+  }
+  if (problems.length) throw new EnvError(problems);
 
   const dataDir = path.resolve(raw.GANTRY_DATA_DIR);
   const authSecret =
     raw.AUTH_SECRET ??
     embeddedSecretFile(dataDir, "auth-secret", () => crypto.randomBytes(33).toString("base64url"), warn);
   const listenHost = raw.HOST === "0.0.0.0" || raw.HOST === "::" ? "127.0.0.1" : raw.HOST;
+  const urls = publicUrls(raw, listenHost, warn);
 
   return {
     mode: raw.GANTRY_ENV,
@@ -247,9 +360,15 @@ export function parseEnv(source: Record<string, string | undefined>, warn: (m: s
     port: raw.PORT,
     trustProxy: raw.GANTRY_TRUST_PROXY.kind !== "none",
     trustedProxies: raw.GANTRY_TRUST_PROXY,
-    proxyDomain: raw.GANTRY_PROXY_DOMAIN ?? `${listenHost}:${raw.PORT}`,
-    proxyDomainIsExplicit: raw.GANTRY_PROXY_DOMAIN !== undefined,
-    registryDomain: raw.GANTRY_REGISTRY_DOMAIN,
+    urls,
+    proxyDomain: urls.proxy.host,
+    registryDomain: urls.registry?.host,
+    registry: {
+      enabled: raw.GANTRY_REGISTRY === "on",
+      port: raw.GANTRY_REGISTRY_PORT,
+      backend: raw.GANTRY_REGISTRY_BACKEND,
+      storageDir: path.join(dataDir, "registry"),
+    },
     allowedPrivateHosts: raw.GANTRY_ALLOWED_PRIVATE_HOSTS,
     keks: raw.GANTRY_KEKS ? { list: raw.GANTRY_KEKS, current: raw.GANTRY_KEK_CURRENT } : undefined,
     trustedRealmHosts: raw.GANTRY_TRUSTED_REALM_HOSTS.map((s) => s.toLowerCase()),
@@ -276,6 +395,34 @@ export function parseEnv(source: Record<string, string | undefined>, warn: (m: s
     logLevel: raw.GANTRY_LOG_LEVEL,
     nodeEnv: raw.NODE_ENV,
   };
+}
+
+/**
+ * The public URLs. A deprecated GANTRY_*_DOMAIN meant https on that host (Gantry
+ * sent https realms for it), so it becomes `https://<value>`, kept as written
+ * (case and port) so image names, pull secrets and token audiences of existing
+ * installs do not change. The URL variable wins over its deprecated domain.
+ */
+function publicUrls(raw: RawEnv, listenHost: string, warn: (m: string) => void): Env["urls"] {
+  const fromDomain = (domain: string | undefined, url: PublicUrl | undefined, oldName: string, newName: string): PublicUrl | undefined => {
+    if (domain === undefined) return url;
+    if (url) {
+      warn(`${oldName} is deprecated and ignored because ${newName} is set (${url.origin}); remove ${oldName}.`);
+      return url;
+    }
+    warn(`${oldName} is deprecated: set ${newName}=https://${domain} (or http://${domain} for plain http) instead. Read as https://${domain}.`);
+    return { scheme: "https", host: domain, origin: `https://${domain}` };
+  };
+  const local = (p: number) => publicUrl("http", listenHost, String(p));
+  const proxy = fromDomain(raw.GANTRY_PROXY_DOMAIN, raw.GANTRY_PROXY_URL, "GANTRY_PROXY_DOMAIN", "GANTRY_PROXY_URL") ?? local(raw.PORT);
+  let registry = fromDomain(raw.GANTRY_REGISTRY_DOMAIN, raw.GANTRY_REGISTRY_URL, "GANTRY_REGISTRY_DOMAIN", "GANTRY_REGISTRY_URL");
+  registry ??= raw.GANTRY_REGISTRY_PORT !== undefined ? local(raw.GANTRY_REGISTRY_PORT) : undefined;
+  if (raw.GANTRY_REGISTRY === "off") {
+    const ignored = (["GANTRY_REGISTRY_URL", "GANTRY_REGISTRY_DOMAIN", "GANTRY_REGISTRY_PORT", "GANTRY_REGISTRY_BACKEND"] as const).filter((k) => raw[k] !== undefined);
+    if (ignored.length) warn(`GANTRY_REGISTRY=off: ${ignored.join(", ")} ${ignored.length === 1 ? "is" : "are"} ignored.`);
+    registry = undefined;
+  }
+  return { portal: raw.GANTRY_PUBLIC_URL ?? local(raw.PORT), proxy, registry };
 }
 
 let cached: Env | undefined;

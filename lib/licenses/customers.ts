@@ -289,7 +289,7 @@ export async function licenseFile(teamId: string, licenseRowId: string): Promise
   });
   if (!l) throw notFound("License");
   const [licenseId, key, privateKey] = await Promise.all([revealLicenseId(teamId, l.id), teamSigningKey(teamId), teamPrivateSigningKey(teamId)]);
-  const { proxyDomain, registryDomain } = env();
+  const { proxyDomain, registryDomain, urls } = env();
   const doc = signLicense(
     {
       licenseId,
@@ -305,5 +305,5 @@ export async function licenseFile(teamId: string, licenseRowId: string): Promise
     key.publicKey,
   );
   const safeName = l.customer.name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "customer";
-  return { filename: `${l.app.slug}-${safeName}-license.yaml`, yaml: licenseToYaml(doc) };
+  return { filename: `${l.app.slug}-${safeName}-license.yaml`, yaml: licenseToYaml(doc, urls.proxy) };
 }

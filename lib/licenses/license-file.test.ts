@@ -25,6 +25,21 @@ describe("license files", () => {
     expect(verifyLicenseFile(text, pub)).toMatchObject({ valid: true, spec });
   });
 
+  it("names the proxy URL in its comment, and how to treat it when it is plain http; the comment is not signed", () => {
+    const doc = signLicense({ ...spec, proxyDomain: "gantry.lab:3000" }, priv, pub);
+    const plain = licenseToYaml(doc, { scheme: "http", host: "gantry.lab:3000", origin: "http://gantry.lab:3000" });
+    expect(plain.split("\n").slice(0, 4)).toEqual([
+      "# Gantry license. Keep it private: the license ID is your registry password.",
+      "# Pull through http://gantry.lab:3000.",
+      expect.stringMatching(/^# gantry\.lab:3000 is served over plain http .*"insecure-registries": \["gantry\.lab:3000"\]/),
+      "# docker login gantry.lab:3000 -u LICENSE_ID -p <spec.licenseId>",
+    ]);
+    expect(verifyLicenseFile(plain, pub).valid).toBe(true);
+    const tls = licenseToYaml(signLicense(spec, priv, pub), { scheme: "https", host: "pull.example.com", origin: "https://pull.example.com" });
+    expect(tls).toContain("# Pull through https://pull.example.com.\n# docker login pull.example.com ");
+    expect(tls).not.toContain("insecure");
+  });
+
   it("survives re-formatting but not a changed value", () => {
     const doc = signLicense(spec, priv, pub);
     const reordered = YAML.stringify({ signature: doc.signature, spec: { ...doc.spec }, kind: doc.kind, apiVersion: doc.apiVersion }, { indent: 4 });

@@ -1,6 +1,8 @@
 import crypto from "node:crypto";
 import canonicalize from "canonicalize";
 import YAML from "yaml";
+import type { PublicUrl } from "@/lib/env";
+import { plainHttpNote } from "@/lib/http/public-urls";
 
 /**
  * The license file a customer installs with: a YAML document whose `spec` is
@@ -45,9 +47,17 @@ export function signLicense(spec: LicenseSpec, privateKeyPem: string, publicKeyP
   return { apiVersion: LICENSE_API_VERSION, kind: "License", spec, signature: { algorithm: "Ed25519", keyId: publicKeyId(publicKeyPem), value } };
 }
 
-export function licenseToYaml(doc: LicenseDocument): string {
+/**
+ * The license as YAML, with a comment saying how to log in. `proxy` is the
+ * proxy's public URL (its scheme is not part of the signed spec): given, the
+ * comment names it, and how to treat it when it is plain http.
+ */
+export function licenseToYaml(doc: LicenseDocument, proxy?: PublicUrl): string {
+  const plain = proxy ? plainHttpNote(proxy) : null;
   const header = [
     "# Gantry license. Keep it private: the license ID is your registry password.",
+    ...(proxy ? [`# Pull through ${proxy.origin}.`] : []),
+    ...(plain ? [`# ${plain}`] : []),
     `# docker login ${doc.spec.proxyDomain} -u LICENSE_ID -p <spec.licenseId>`,
   ].join("\n");
   return `${header}\n${YAML.stringify(doc, { lineWidth: 0 })}`;

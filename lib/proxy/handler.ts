@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { proxyCache } from "@/lib/cache/cache";
 import { env } from "@/lib/env";
+import { realmFor } from "@/lib/http/public-urls";
 import { TokenError } from "@/lib/registry-client/client";
 import { RegistryNetworkError } from "@/lib/registry-client/errors";
 import { BODY_LIMITS, readBounded } from "@/lib/registry-client/http";
@@ -17,21 +18,6 @@ import { appName, resolveRegistry, upstreamClient } from "./upstream";
 
 export interface ProxyRequestContext {
   clientIp: string | null;
-}
-
-/**
- * The token realm is on the host the client reached (its Host header), so the
- * token request goes where the client can connect. The scheme is https when
- * the socket is TLS, when a trusted proxy says so, or when the client used the
- * configured public proxy domain (TLS terminated in front of Gantry).
- */
-function realmFor(req: IncomingMessage): { realm: string; service: string } {
-  const config = env();
-  const host = req.headers.host ?? config.proxyDomain;
-  const forwardedProto = config.trustProxy ? String(req.headers["x-forwarded-proto"] ?? "").split(",")[0]?.trim() : "";
-  const tls = "encrypted" in req.socket && Boolean(req.socket.encrypted);
-  const proto = forwardedProto || (tls || (config.proxyDomainIsExplicit && host === config.proxyDomain) ? "https" : "http");
-  return { realm: `${proto}://${host}/v2/token`, service: config.proxyDomain };
 }
 
 /**
@@ -60,7 +46,7 @@ export async function handleRegistryRequest(req: IncomingMessage, res: ServerRes
       throw new ProxyError(405, "UNSUPPORTED", "This registry is read-only: push and delete are not supported.", { allow: "GET, HEAD" });
     }
     const route = parseProxyPath(url.pathname);
-    const { realm, service } = realmFor(req);
+    const { realm, service } = realmFor(req, env(), "proxy");
 
     if (route.kind === "token") {
       const body = JSON.stringify(await issueToken(req.headers.authorization, url.searchParams.getAll("scope"), rctx.clientIp));

@@ -4,6 +4,7 @@ import YAML from "yaml";
 import { db } from "@/lib/db";
 import { env } from "@/lib/env";
 import { AppError, notFound } from "@/lib/errors";
+import { plainHttpSteps } from "@/lib/http/public-urls";
 import { getApp } from "@/lib/apps/apps";
 import { findLicense } from "@/lib/licenses/api";
 import { revealLicenseId } from "@/lib/licenses/customers";
@@ -90,16 +91,17 @@ export async function installerForLicense(ctx: TeamContext, appSlug: string, ver
     data: { "images.json": imagesJson },
   })}`;
 
+  const proxy = config.urls.proxy;
   const commands = {
-    dockerLogin: `docker login ${config.proxyDomain} -u LICENSE_ID -p ${licenseId}`,
+    dockerLogin: `docker login ${proxy.host} -u LICENSE_ID -p ${licenseId}`,
     kubectlApply: `kubectl apply -k ${FILE_PATHS["kustomization.yaml"].replace(/\/kustomization\.yaml$/, "")}`,
     helm: `helm upgrade --install ${app.slug} <chart> -f ${FILE_PATHS["helm-values.yaml"]}`,
   };
   const readme = `# ${app.name} ${release.version} — installer for ${license.customer.name}
 
-Images marked private are pulled through ${config.proxyDomain} with your license ID.
+Images marked private are pulled through ${proxy.host} (${proxy.origin}) with your license ID.
 Keep these files private: secret.yaml and this README hold your license ID.
-
+${plainHttpSection(proxy.host, plainHttpSteps(proxy))}
 ## Log in to the registry (Docker, or to check access)
 
     ${commands.dockerLogin}
@@ -132,6 +134,19 @@ as the ConfigMap \`${app.slug}-images\` for operators that create pods at run ti
     { path: "images-configmap.yaml", content: configMap },
   ];
   return { files, commands };
+}
+
+/** The README's "Plain http" section, or nothing for https. */
+function plainHttpSection(host: string, steps: string[]): string {
+  if (!steps.length) return "";
+  return `
+## Plain http
+
+${host} is served without TLS. Container clients refuse plain http unless the host is
+listed as an insecure registry, on every machine that pulls (each Kubernetes node too):
+
+${steps.map((s) => `- ${s}`).join("\n")}
+`;
 }
 
 /** All files in one zip, at their paths. */

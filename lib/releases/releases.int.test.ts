@@ -8,6 +8,7 @@ import YAML from "yaml";
 import { signUp } from "@/lib/auth/sign-up";
 import { createApp } from "@/lib/apps/apps";
 import { db } from "@/lib/db";
+import { resetEnvForTests } from "@/lib/env";
 import { createCustomer } from "@/lib/licenses/customers";
 import { createRegistry } from "@/lib/registries/registries";
 import { clearChallengeCache } from "@/lib/registry-client/client";
@@ -165,6 +166,8 @@ describe("releases against real registries", () => {
       helm: `helm upgrade --install ${slug} <chart> -f helm-values.yaml`,
     });
     for (const command of Object.values(byId.commands)) expect(file("README.md")).toContain(command);
+    expect(file("README.md")).toContain("pulled through gantry.test:8443 (https://gantry.test:8443) with your license ID");
+    expect(file("README.md")).not.toContain("Plain http");
 
     const zip = unzipSync(bundleZip(byId.files));
     expect(Object.keys(zip).sort()).toEqual(byId.files.map((f) => f.path).sort());
@@ -190,6 +193,29 @@ describe("releases against real registries", () => {
     await expect(installerForLicense({ ...ctx, role: "member" }, slug, "1.9.0", c.license.id)).rejects.toMatchObject({ code: "FORBIDDEN" });
     await expect(installerForLicense(ctx, slug, "1.9.0", "00000000")).rejects.toMatchObject({ code: "NOT_FOUND" });
     await expect(installerForLicense(ctx, slug, "9.9.9", c.license.id)).rejects.toMatchObject({ code: "NOT_FOUND" });
+  });
+
+  it("tells the customer how to pull from a plain-http proxy URL, in the README and the pull secret", async () => {
+    const c = await createCustomer(ctx, slug, { name: "Plain Lab" });
+    const configured = process.env.GANTRY_PROXY_URL;
+    process.env.GANTRY_PROXY_URL = "http://gantry.test:8443";
+    resetEnvForTests();
+    try {
+      const { files, commands } = await installerForLicense(ctx, slug, "1.9.0", c.license.id);
+      const file = (p: string) => files.find((f) => f.path === p)?.content ?? "";
+      expect(commands.dockerLogin).toBe(`docker login gantry.test:8443 -u LICENSE_ID -p ${c.license.licenseId}`);
+      expect(file("README.md")).toContain("pulled through gantry.test:8443 (http://gantry.test:8443) with your license ID");
+      expect(file("README.md")).toContain('## Plain http\n\ngantry.test:8443 is served without TLS.');
+      expect(file("README.md")).toContain('- Docker: add "gantry.test:8443" to "insecure-registries" in /etc/docker/daemon.json');
+      expect(file("overlays/midstream/secret.yaml")).toContain("# gantry.test:8443 is plain http: every node's container runtime must list it as an insecure registry");
+      // Names and pull-secret keys are the host alone, as Docker wants them.
+      const secret = YAML.parseAllDocuments(file("overlays/midstream/secret.yaml"))[0]?.toJS();
+      expect(Object.keys(JSON.parse(Buffer.from(secret.data[".dockerconfigjson"], "base64").toString()).auths)).toEqual(["gantry.test:8443", "registry.vendor.test"]);
+    } finally {
+      if (configured === undefined) delete process.env.GANTRY_PROXY_URL;
+      else process.env.GANTRY_PROXY_URL = configured;
+      resetEnvForTests();
+    }
   });
 
   it("answers NOT_FOUND for another team's app and releases, and for labels that are not versions", async () => {

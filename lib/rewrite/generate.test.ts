@@ -61,7 +61,7 @@ spec: { jobTemplate: { spec: { template: { spec: { containers: [{ name: j, image
   ];
 
   it("writes an images: entry for every spelling of each rewritten repository, and none for public ones", () => {
-    const files = generateFiles({ appSlug: "acme", proxyDomain: "pull.example.com", registryDomain: undefined, additionalNamespaces: [], licenseId: "L".repeat(32), occurrences, workloads, results });
+    const files = generateFiles({ appSlug: "acme", proxyDomain: "pull.example.com", proxyScheme: "https", registryDomain: undefined, additionalNamespaces: [], licenseId: "L".repeat(32), occurrences, workloads, results });
     const k = YAML.parse(files["kustomization.yaml"]);
     expect(k.resources).toEqual(["../../base", "secret.yaml"]);
     expect(k.images).toEqual([
@@ -73,7 +73,7 @@ spec: { jobTemplate: { spec: { template: { spec: { containers: [{ name: j, image
 
   it("builds a dockerconfigjson secret from the license, for the proxy and registry domains, per namespace", () => {
     const licenseId = "abcdefghijklmnopqrstuvwxyzABCDEF";
-    const files = generateFiles({ appSlug: "acme", proxyDomain: "pull.example.com", registryDomain: "registry.example.com", additionalNamespaces: ["monitoring", "*"], licenseId, occurrences, workloads, results });
+    const files = generateFiles({ appSlug: "acme", proxyDomain: "pull.example.com", proxyScheme: "https", registryDomain: "registry.example.com", additionalNamespaces: ["monitoring", "*"], licenseId, occurrences, workloads, results });
     const docs = YAML.parseAllDocuments(files["secret.yaml"]).map((d) => d.toJS());
     expect(docs.map((d) => d.metadata)).toEqual([{ name: "acme-registry" }, { name: "acme-registry", namespace: "monitoring" }]);
     for (const d of docs) {
@@ -86,26 +86,36 @@ spec: { jobTemplate: { spec: { template: { spec: { containers: [{ name: j, image
   });
 
   it("marks the secret as a placeholder without a license", () => {
-    const files = generateFiles({ appSlug: "acme", proxyDomain: "p.example.com", registryDomain: undefined, additionalNamespaces: [], licenseId: undefined, occurrences, workloads, results });
+    const files = generateFiles({ appSlug: "acme", proxyDomain: "p.example.com", proxyScheme: "https", registryDomain: undefined, additionalNamespaces: [], licenseId: undefined, occurrences, workloads, results });
     expect(files["secret.yaml"]).toContain(`${PLACEHOLDER_LICENSE} is a placeholder`);
     const d = YAML.parseAllDocuments(files["secret.yaml"])[0]?.toJS();
     expect(Buffer.from(d.data[".dockerconfigjson"], "base64").toString()).toContain(PLACEHOLDER_LICENSE);
   });
 
   it("patches imagePullSecrets at each kind's pod spec path, keeping existing secrets", () => {
-    const files = generateFiles({ appSlug: "acme", proxyDomain: "p.example.com", registryDomain: undefined, additionalNamespaces: [], licenseId: undefined, occurrences, workloads, results });
+    const files = generateFiles({ appSlug: "acme", proxyDomain: "p.example.com", proxyScheme: "https", registryDomain: undefined, additionalNamespaces: [], licenseId: undefined, occurrences, workloads, results });
     const patches = YAML.parseAllDocuments(files["pullsecrets.yaml"]).map((d) => d.toJS());
     expect(patches[0]).toEqual({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web" }, spec: { template: { spec: { imagePullSecrets: [{ name: "acme-registry" }] } } } });
     expect(patches[1].spec.jobTemplate.spec.template.spec.imagePullSecrets).toEqual([{ name: "acme-registry" }]);
   });
 
   it("gives Helm values per image pointing at the proxy, and says what a customer needs", () => {
-    const files = generateFiles({ appSlug: "acme", proxyDomain: "p.example.com", registryDomain: undefined, additionalNamespaces: [], licenseId: undefined, occurrences, workloads, results });
+    const files = generateFiles({ appSlug: "acme", proxyDomain: "p.example.com", proxyScheme: "https", registryDomain: undefined, additionalNamespaces: [], licenseId: undefined, occurrences, workloads, results });
     const v = YAML.parse(files["helm-values.yaml"]);
     expect(v.imagePullSecrets).toEqual([{ name: "acme-registry" }]);
     expect(v.images.private).toEqual({ registry: "pull.example.com", repository: "proxy/acme/docker.io/acme/private", tag: "1" });
     expect(v.images.postgres).toEqual({ registry: "docker.io", repository: "library/postgres", tag: "16" });
-    expect(summary(results, "p.example.com")).toMatch(/3 private images.*docker login p\.example\.com/);
-    expect(summary([results[3] as ProbeResult], "p.example.com")).toMatch(/no credentials/);
+    const proxy = { scheme: "https", host: "p.example.com", origin: "https://p.example.com" } as const;
+    expect(summary(results, proxy)).toMatch(/3 private images.*docker login p\.example\.com/);
+    expect(summary(results, proxy)).not.toMatch(/insecure/);
+    expect(summary([results[3] as ProbeResult], proxy)).toMatch(/no credentials/);
+  });
+
+  it("tells customers and nodes to treat a plain-http proxy as an insecure registry", () => {
+    const files = generateFiles({ appSlug: "acme", proxyDomain: "gantry.lab:3000", proxyScheme: "http", registryDomain: undefined, additionalNamespaces: [], licenseId: undefined, occurrences, workloads, results });
+    expect(files["secret.yaml"]).toContain('# gantry.lab:3000 is plain http: every node\'s container runtime must list it as an insecure registry (containerd: /etc/containerd/certs.d/gantry.lab:3000/hosts.toml with server = "http://gantry.lab:3000").');
+    expect(YAML.parseAllDocuments(files["secret.yaml"])).toHaveLength(1);
+    const proxy = { scheme: "http", host: "gantry.lab:3000", origin: "http://gantry.lab:3000" } as const;
+    expect(summary(results, proxy)).toMatch(/docker login gantry\.lab:3000".*gantry\.lab:3000 is served over plain http.*"insecure-registries": \["gantry\.lab:3000"\]/);
   });
 });

@@ -1,4 +1,6 @@
 import YAML from "yaml";
+import type { PublicUrl } from "@/lib/env";
+import { plainHttpNote } from "@/lib/http/public-urls";
 import { parseReference } from "@/lib/registry-client/reference";
 import type { ImageOccurrence, WorkloadRef } from "./extract";
 import type { ProbeResult } from "./probe";
@@ -19,7 +21,10 @@ export const PLACEHOLDER_LICENSE = "REPLACE_WITH_LICENSE_ID";
 
 export interface GenerateInput {
   appSlug: string;
+  /** host[:port] of the proxy (image names, pull-secret keys). */
   proxyDomain: string;
+  /** The proxy URL's scheme: plain http needs every node's runtime told it is insecure. */
+  proxyScheme: PublicUrl["scheme"];
   registryDomain: string | undefined;
   additionalNamespaces: string[];
   /** The license whose ID becomes the pull credential; a placeholder when none is picked. */
@@ -81,6 +86,9 @@ export function generateFiles(input: GenerateInput): GeneratedFiles {
   const secretHeader = [
     `# Pull secret for ${input.appSlug}: docker config for ${hosts.join(" and ")}.`,
     input.licenseId ? "# Built from the selected customer's license. Keep it private." : `# ${PLACEHOLDER_LICENSE} is a placeholder: pick a license to fill it in.`,
+    ...(input.proxyScheme === "http"
+      ? [`# ${input.proxyDomain} is plain http: every node's container runtime must list it as an insecure registry (containerd: /etc/containerd/certs.d/${input.proxyDomain}/hosts.toml with server = "http://${input.proxyDomain}").`]
+      : []),
     ...(input.additionalNamespaces.includes("*")
       ? ["# Additional namespaces include \"*\": the installer copies this secret into every namespace the app uses."]
       : []),
@@ -129,11 +137,12 @@ export function generateFiles(input: GenerateInput): GeneratedFiles {
 }
 
 /** What a customer needs, in plain words. */
-export function summary(results: ProbeResult[], proxyDomain: string): string {
+export function summary(results: ProbeResult[], proxy: PublicUrl): string {
   const rewritten = results.filter((r) => r.rewritten);
   const publicCount = results.filter((r) => r.status === "public").length;
   if (rewritten.length === 0) {
     return `Every image is public or already reachable (${publicCount} public): customers need no credentials and pull directly.`;
   }
-  return `${rewritten.length} private image${rewritten.length === 1 ? "" : "s"} will be pulled through Gantry. Customers run "docker login ${proxyDomain}" with their license ID as the password (any username), or apply the generated pull secret. ${publicCount} public image${publicCount === 1 ? "" : "s"} stay as written.`;
+  const plain = plainHttpNote(proxy);
+  return `${rewritten.length} private image${rewritten.length === 1 ? "" : "s"} will be pulled through Gantry. Customers run "docker login ${proxy.host}" with their license ID as the password (any username), or apply the generated pull secret.${plain ? ` ${plain}` : ""} ${publicCount} public image${publicCount === 1 ? "" : "s"} stay as written.`;
 }

@@ -64,7 +64,7 @@ export async function runPreview(
   const where = (image: string) => occurrencesOf(occurrences, image);
   const images: PreviewImage[] = results.map((r) => ({ ...r, occurrences: where(r.image) }));
   const files_ = installerFiles(app, { licenseId, occurrences, workloads, results });
-  return { app: { slug: app.slug, name: app.name }, images, files: files_, summary: summary(results, config.proxyDomain), licensePicked: Boolean(licenseId) };
+  return { app: { slug: app.slug, name: app.name }, images, files: files_, summary: summary(results, config.urls.proxy), licensePicked: Boolean(licenseId) };
 }
 
 /** The uploaded manifests as files: `files` as given, then pasted `manifests` as manifest[-n].yaml. */
@@ -74,7 +74,14 @@ export function installerFiles(
   input: { licenseId: string | undefined; occurrences: ImageOccurrence[]; workloads: WorkloadRef[]; results: ProbeResult[] },
 ) {
   const config = env();
-  return generateFiles({ appSlug: app.slug, proxyDomain: config.proxyDomain, registryDomain: config.registryDomain, additionalNamespaces: app.additionalNamespaces, ...input });
+  return generateFiles({
+    appSlug: app.slug,
+    proxyDomain: config.proxyDomain,
+    proxyScheme: config.urls.proxy.scheme,
+    registryDomain: config.registryDomain,
+    additionalNamespaces: app.additionalNamespaces,
+    ...input,
+  });
 }
 
 export function manifestFiles(data: { manifests?: string | string[] | undefined; files?: ManifestFile[] | undefined }): ManifestFile[] {

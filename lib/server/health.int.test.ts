@@ -1,3 +1,4 @@
+import crypto from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -6,8 +7,11 @@ import path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { kekProvider, setKekProviderForTests } from "@/lib/crypto/provider";
 import type { KekProvider } from "@/lib/crypto/kek";
+import { db } from "@/lib/db";
 import { dbProviderOf, PRISMA_LAYOUT } from "@/lib/db-provider";
 import { env } from "@/lib/env";
+import { getFrom, startGantryServer, stopGantryServers } from "@/lib/testing/gantry-server";
+import { freePort } from "@/lib/testing/registries/ports";
 import { Health, expectedMigrations } from "./health";
 
 /** The migrations folder of the database this suite runs on (SQLite's or PostgreSQL's). */
@@ -15,7 +19,10 @@ const migrationsOfThisDb = path.join(process.cwd(), PRISMA_LAYOUT[dbProviderOf(e
 
 /** /healthz and /readyz through the handler lib/server mounts, on a real socket. */
 const servers: http.Server[] = [];
-afterAll(() => servers.forEach((s) => s.close()));
+afterAll(() => {
+  servers.forEach((s) => s.close());
+  stopGantryServers();
+});
 afterEach(() => setKekProviderForTests(undefined));
 
 async function serve(health: Health): Promise<string> {
@@ -79,5 +86,97 @@ describe("health probes", () => {
     health.markDraining();
     expect(await get(`${base}/readyz`)).toMatchObject({ status: 503, body: { failing: ["shutdown"], checks: { shutdown: "failed", db: "ok" } } });
     expect((await get(`${base}/healthz`)).status).toBe(200);
+  });
+});
+
+/**
+ * The probes of a real server process (lib/testing/gantry-server.ts) whose
+ * DATABASE_URL names a database of this suite's provider that cannot be used.
+ * Each URL carries something secret-looking that the answers must not repeat.
+ */
+describe("health probes of a server whose database is unreachable", () => {
+  const provider = dbProviderOf(env().databaseUrl);
+  const secret = () => `pw-${crypto.randomBytes(6).toString("hex")}`;
+  /** The suite's PostgreSQL URL with another database name and a password. */
+  const pgUrl = (database: string, password: string) => {
+    const u = new URL(env().databaseUrl);
+    u.pathname = `/${database}`;
+    u.username ||= "gantry";
+    u.password = password;
+    return u.toString();
+  };
+
+  const unreachable: { what: string; url: () => Promise<{ url: string; secrets: string[] }> }[] =
+    provider === "sqlite"
+      ? [
+          {
+            what: "a file in a directory that was removed",
+            url: () => {
+              const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gantry-removed-"));
+              fs.rmSync(dir, { recursive: true });
+              return Promise.resolve({ url: `file:${path.join(dir, "gantry.db")}`, secrets: [dir] });
+            },
+          },
+        ]
+      : [
+          {
+            what: "a closed port",
+            url: async () => {
+              const password = secret();
+              const port = await freePort();
+              return { url: `postgresql://gantry:${password}@127.0.0.1:${port}/gantry`, secrets: [password, `127.0.0.1:${port}`] };
+            },
+          },
+          {
+            what: "a database the server does not have",
+            url: () => {
+              const password = secret();
+              const database = `gantry_missing_${crypto.randomBytes(4).toString("hex")}`;
+              return Promise.resolve({ url: pgUrl(database, password), secrets: [password, database] });
+            },
+          },
+        ];
+
+  it.each(unreachable)("/readyz: 503 JSON naming `db` ($what), without the URL or its secrets; /healthz stays 200", async ({ url: make }) => {
+    const { url, secrets } = await make();
+    const server = await startGantryServer({ DATABASE_URL: url });
+    const ready = await getFrom(server.port, "/readyz");
+    expect(ready.status, ready.body).toBe(503);
+    expect(ready.headers["content-type"]).toBe("application/json");
+    const body = JSON.parse(ready.body) as { status: string; checks: Record<string, string>; failing: string[] };
+    expect(body).toMatchObject({ status: "unready", checks: { db: "failed", kek: "ok" } });
+    expect(body.failing).toContain("db");
+    for (const s of [url, ...secrets, "file:", "postgres"]) expect(ready.body).not.toContain(s);
+    // Why goes to the log.
+    expect(server.output()).toMatch(/readyz: the database check failed/);
+
+    const health = await getFrom(server.port, "/healthz");
+    expect(health.status).toBe(200);
+    expect(JSON.parse(health.body)).toMatchObject({ status: "ok" });
+  });
+
+  it("/readyz: a database that answers but was never migrated is `migrations`, not `db`", async () => {
+    let url: string;
+    let drop = async () => {};
+    if (provider === "sqlite") {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gantry-empty-"));
+      url = `file:${path.join(dir, "gantry.db")}`;
+      drop = async () => fs.rmSync(dir, { recursive: true, force: true });
+    } else {
+      const database = `gantry_empty_${crypto.randomBytes(4).toString("hex")}`;
+      await db.$executeRawUnsafe(`CREATE DATABASE ${database}`);
+      url = pgUrl(database, "");
+      drop = async () => void (await db.$executeRawUnsafe(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
+    }
+    try {
+      const server = await startGantryServer({ DATABASE_URL: url });
+      const ready = await getFrom(server.port, "/readyz");
+      expect(ready.status).toBe(503);
+      expect(JSON.parse(ready.body)).toMatchObject({ status: "unready", checks: { db: "ok", migrations: "failed", kek: "ok" }, failing: ["migrations"] });
+      server.child.kill("SIGKILL");
+      await server.exited;
+    } finally {
+      await drop();
+    }
   });
 });

@@ -48,12 +48,14 @@ export function expectedMigrations(dir: string): string[] {
     .sort();
 }
 
+class TimedOut extends Error {}
+
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
     p,
     new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+      timer = setTimeout(() => reject(new TimedOut(`${what} did not answer within ${ms} ms`)), ms);
     }),
   ]).finally(() => clearTimeout(timer));
 }
@@ -104,9 +106,18 @@ export class Health {
       checks.migrations = pending.length ? "failed" : "ok";
       if (pending.length) pendingMigrations = pending;
     } catch (e) {
-      // No _prisma_migrations table at all (never migrated): the database answers, migrations do not.
-      const noTable = /_prisma_migrations|no such table|does not exist/i.test(e instanceof Error ? e.message : "");
-      if (noTable) {
+      // Either the database does not answer, or it does and the migrations cannot be
+      // read (no _prisma_migrations table: never migrated). Which one is asked, not
+      // guessed from the message: "does not exist" is also how PostgreSQL says the
+      // database or the role is missing, and how SQLite says its directory is.
+      const answers =
+        !(e instanceof TimedOut) &&
+        (await withTimeout(db.$queryRaw`SELECT 1`, this.timeoutMs, "the database").then(
+          () => true,
+          () => false,
+        ));
+      if (answers) {
+        log.warn("readyz: the applied migrations could not be read", { error: e });
         checks.db = "ok";
         checks.migrations = "failed";
       } else {

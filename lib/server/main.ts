@@ -39,7 +39,10 @@ async function main() {
   // invitations: purged hourly, in bounded batches (idempotent on several replicas).
   const stopRetention = startRetentionTimer();
   gantry.server.listen(config.port, config.host, () => {
-    console.log(`Gantry ${dev ? "(dev) " : ""}listening on http://${config.host}:${config.port} (mode: ${config.mode}, proxy domain: ${config.proxyDomain})`);
+    const { portal, proxy, registry } = config.urls;
+    console.log(
+      `Gantry ${dev ? "(dev) " : ""}listening on http://${config.host}:${config.port} (mode: ${config.mode}, portal: ${portal.origin}, proxy: ${proxy.origin}, registry: ${registry?.origin ?? "not exposed"})`,
+    );
   });
   gantry.registryServer?.listen(config.registry.port, config.host, () => console.log(`Gantry's registry also on http://${config.host}:${config.registry.port}`));
 

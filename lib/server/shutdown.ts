@@ -84,21 +84,35 @@ export async function gracefulShutdown(opts: ShutdownOptions): Promise<ShutdownR
   if (cut) log.warn("shutdown: grace period over, cutting requests still in flight", { cut });
   const closed = new Promise<void>((r) => opts.server.close(() => r()));
   opts.server.closeAllConnections();
-  await closed;
-  // Cut responses record their pulls in their "close" listeners: let those run first.
-  await new Promise((r) => setImmediate(r));
-  let flushTimer: NodeJS.Timeout | undefined;
-  await Promise.race([
+  // Cut responses record their pulls in their "close" listeners, which run when
+  // their sockets have closed: after the server's own "close" (emitted as soon as
+  // the connections are counted out) and after a setImmediate. Wait for every
+  // response to have closed, so that the flush below sees those records.
+  await Promise.all([closed, within(opts.inflight.idle(), CUT_CLOSE_MS, () => log.error("shutdown: cut requests did not close in time", { left: opts.inflight.size }))]);
+  await within(
     opts.flush().catch((e: unknown) => log.error("shutdown: flushing failed", { error: e })),
+    opts.flushTimeoutMs ?? 15_000,
+    () => log.error("shutdown: flushing did not finish in time"),
+  );
+  return { cut, ms: Math.round(performance.now() - started) };
+}
+
+/** Bound on waiting for cut responses to close once their connections are destroyed (ms). */
+const CUT_CLOSE_MS = 2_000;
+
+/** Waits for `p`, at most `ms`; past that calls `late` and goes on. */
+async function within(p: Promise<unknown>, ms: number, late: () => void): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    p,
     new Promise<void>((r) => {
-      flushTimer = setTimeout(() => {
-        log.error("shutdown: flushing did not finish in time");
+      timer = setTimeout(() => {
+        late();
         r();
-      }, opts.flushTimeoutMs ?? 15_000);
+      }, ms);
     }),
   ]);
-  clearTimeout(flushTimer);
-  return { cut, ms: Math.round(performance.now() - started) };
+  clearTimeout(timer);
 }
 
 /** While draining: refuses a new request (not a health probe) with 503 and Connection: close. */

@@ -20,7 +20,7 @@ export default async function SettingsPage({ params }: { params: Promise<{ team:
   const invitations = canInvite ? await listTeamInvitations(ctx.team.id) : [];
   const canManageTokens = can(ctx.role, "api-token:manage");
   const tokens = canManageTokens ? await listApiTokens(ctx.team.id) : [];
-  const { proxyDomain, registryDomain } = env();
+  const { urls } = env();
   return (
     <>
       <PageHeader title="Settings" description={`Team ${ctx.team.name}. Your role: ${ctx.role}.`} />
@@ -58,17 +58,27 @@ export default async function SettingsPage({ params }: { params: Promise<{ team:
         ) : null}
         <Card>
           <CardHeader>
-            <CardTitle>Domains</CardTitle>
-            <CardDescription>Set by the operator through the environment (see the README).</CardDescription>
+            <CardTitle>Public URLs</CardTitle>
+            <CardDescription>
+              Set by the operator through the environment (GANTRY_PUBLIC_URL, GANTRY_PROXY_URL, GANTRY_REGISTRY_URL; see the README). Customers log in to
+              the proxy&apos;s host; its scheme is what their clients are told to use.
+            </CardDescription>
           </CardHeader>
           <CardContent>
-            <dl className="grid grid-cols-[12rem_1fr] gap-y-2 text-sm">
-              <dt className="text-zinc-600">Proxy domain</dt>
-              <dd className="font-mono" data-testid="proxy-domain">
-                {proxyDomain}
+            <dl className="grid grid-cols-1 gap-x-4 gap-y-1 text-sm sm:grid-cols-[8rem_1fr] sm:gap-y-2">
+              <dt className="text-zinc-600">Portal</dt>
+              <dd className="font-mono break-all" data-testid="portal-url">
+                {urls.portal.origin}
               </dd>
-              <dt className="text-zinc-600">Registry domain</dt>
-              <dd className="font-mono">{registryDomain ?? "not set"}</dd>
+              <dt className="text-zinc-600">Proxy</dt>
+              <dd className="font-mono break-all" data-testid="proxy-url">
+                {urls.proxy.origin}
+                {urls.proxy.scheme === "http" ? <span className="block font-sans break-normal text-zinc-600">(plain http: customers list {urls.proxy.host} as an insecure registry)</span> : null}
+              </dd>
+              <dt className="text-zinc-600">Registry</dt>
+              <dd className="font-mono break-all" data-testid="registry-url">
+                {urls.registry?.origin ?? "not exposed"}
+              </dd>
             </dl>
           </CardContent>
         </Card>
