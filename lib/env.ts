@@ -210,6 +210,9 @@ export const envSchema = z.object({
   GANTRY_REGISTRY_PORT: port.optional(),
   /** An operator-run distribution registry the registry stores in; unset: an embedded child process. */
   GANTRY_REGISTRY_BACKEND: serviceUrl.optional(),
+  /** PEM files of the RSA key Gantry signs its registry storage's tokens with, and its certificate (both or neither). */
+  GANTRY_REGISTRY_TOKEN_KEY: z.string().min(1).optional(),
+  GANTRY_REGISTRY_TOKEN_CERT: z.string().min(1).optional(),
   /** Comma-separated hosts or CIDRs that the SSRF guard lets through (tests, local demos). */
   GANTRY_ALLOWED_PRIVATE_HOSTS: hostList("a host, IP or CIDR the SSRF guard may allow"),
   GANTRY_SIGNIN_MAX_PER_ACCOUNT: positiveInt(5),
@@ -272,6 +275,8 @@ export interface Env {
     backend: string | undefined;
     /** <data dir>/registry */
     storageDir: string;
+    /** Operator-supplied token signing key and certificate; undefined: generated in storageDir. */
+    tokenSigning: { keyFile: string; certFile: string } | undefined;
   };
   allowedPrivateHosts: string[];
   keks: { list: string; current: string | undefined } | undefined;
@@ -342,6 +347,9 @@ export function parseEnv(source: Record<string, string | undefined>, warn: (m: s
   if (raw.GANTRY_REGISTRY_PORT !== undefined && raw.GANTRY_REGISTRY_PORT === raw.PORT) {
     problems.push(`GANTRY_REGISTRY_PORT: must differ from PORT (${raw.PORT}): it is a second port the registry answers on`);
   }
+  if ((raw.GANTRY_REGISTRY_TOKEN_KEY === undefined) !== (raw.GANTRY_REGISTRY_TOKEN_CERT === undefined)) {
+    problems.push("GANTRY_REGISTRY_TOKEN_KEY and GANTRY_REGISTRY_TOKEN_CERT: set both (the signing key and its certificate) or neither");
+  }
   if (problems.length) throw new EnvError(problems);
 
   const dataDir = path.resolve(raw.GANTRY_DATA_DIR);
@@ -368,6 +376,8 @@ export function parseEnv(source: Record<string, string | undefined>, warn: (m: s
       port: raw.GANTRY_REGISTRY_PORT,
       backend: raw.GANTRY_REGISTRY_BACKEND,
       storageDir: path.join(dataDir, "registry"),
+      tokenSigning:
+        raw.GANTRY_REGISTRY_TOKEN_KEY && raw.GANTRY_REGISTRY_TOKEN_CERT ? { keyFile: path.resolve(raw.GANTRY_REGISTRY_TOKEN_KEY), certFile: path.resolve(raw.GANTRY_REGISTRY_TOKEN_CERT) } : undefined,
     },
     allowedPrivateHosts: raw.GANTRY_ALLOWED_PRIVATE_HOSTS,
     keks: raw.GANTRY_KEKS ? { list: raw.GANTRY_KEKS, current: raw.GANTRY_KEK_CURRENT } : undefined,

@@ -14,7 +14,7 @@ function usableHost(value: string | undefined): string | undefined {
 }
 
 /** Whether `host` (lowercased) names the configured URL, with or without its scheme's default port. */
-function isConfiguredHost(host: string, url: PublicUrl): boolean {
+export function isConfiguredHost(host: string, url: PublicUrl): boolean {
   const bare = (h: string) => (h.endsWith(DEFAULT_PORT[url.scheme]) ? h.slice(0, -DEFAULT_PORT[url.scheme].length) : h);
   return bare(host) === bare(url.host.toLowerCase());
 }
