@@ -30,6 +30,7 @@ export const ACTIVITY_ACTIONS = {
   "license.restored": "restored a license",
   "license.expiry_changed": "changed a license's expiry",
   "license.pinned": "pinned a license to releases",
+  "image.tag_deleted": "deleted an image tag",
 } as const;
 
 export type ActivityAction = keyof typeof ACTIVITY_ACTIONS;

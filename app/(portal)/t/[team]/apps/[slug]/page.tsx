@@ -43,9 +43,14 @@ export default async function AppPage({
         title={app.name}
         description={`Slug ${app.slug} · ${app.licenseCount} license${app.licenseCount === 1 ? "" : "s"}`}
         actions={
-          <Button asChild variant="outline">
-            <Link href={`/t/${ctx.team.slug}/apps/${app.slug}/images`}>Images and rewrite preview</Link>
-          </Button>
+          <>
+            <Button asChild variant="outline">
+              <Link href={`/t/${ctx.team.slug}/apps/${app.slug}/images`}>Images and rewrite preview</Link>
+            </Button>
+            <Button asChild variant="outline">
+              <Link href={`/t/${ctx.team.slug}/apps/${app.slug}/registry`}>Registry</Link>
+            </Button>
+          </>
         }
       />
       <div className="grid grid-cols-1 gap-6">
