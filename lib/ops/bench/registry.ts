@@ -33,14 +33,20 @@
  * runs in its own mount namespace (`unshare --mount`) with an empty temp dir
  * bind-mounted over /var/lib/containers/cache; not as root, XDG_DATA_HOME
  * points at an empty temp dir (where rootless skopeo keeps its cache). Both
- * sides pay the same ~10 ms for it. At the end the bench checks that each push
- * moved the layer: distribution's and Gantry's read bytes (/proc/<pid>/io
- * rchar) grew by at least the image size during every push, their written
- * bytes during every pull, and no skopeo reported "skipped: already exists".
+ * sides pay the same ~10 ms for it. (Measured without it, 32 MB: the first
+ * push 0.70 s, the second, to another repository, 0.12 s: a mount; skopeo 1.9
+ * prints the same "Copying blob" line for both.) So at the end the bench
+ * checks that each copy moved the layer: distribution's and Gantry's read
+ * bytes (/proc/<pid>/io rchar, sockets included) grew by at least the layer
+ * size during every push, their written bytes during every pull, and no
+ * skopeo reported "skipped: already exists".
  *
  * Report: per variant median/min/max and MB/s, the ratios Gantry/direct for
- * push and pull against the target ≤ ×1.10 (PASS/MISS), Gantry's peak RSS
- * (VmHWM), machine context (cores, load average before and after).
+ * push and pull against the target ≤ ×1.10 (PASS/MISS), CPU seconds per copy
+ * of skopeo, distribution and Gantry (/proc/<pid>/stat: on a busy 2-core
+ * machine wall time follows the total CPU a copy needs), Gantry's peak RSS
+ * (VmHWM), machine context (cores, load average before and after: other
+ * work on the machine shows up as spread between rounds).
  *
  * Options: RUNS (default 5), IMAGE_MB (200), QUICK=1 (16 MB image, RUNS=2),
  * DISK=1 (storage and copies on disk instead of /dev/shm). Processes and temp
@@ -103,6 +109,17 @@ function io(pid: number): { read: number; written: number } {
   return { read: field("rchar"), written: field("wchar") };
 }
 
+const TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+
+/** CPU seconds (user + system) of a process, or with `children`, of its waited-for children (/proc/<pid>/stat). */
+function cpuSeconds(pid: number | "self", children = false): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after "(comm)": state is field 3; utime, stime are 14, 15; cutime, cstime 16, 17.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const at = (n: number) => Number(fields[n - 3]);
+  return (children ? at(16) + at(17) : at(14) + at(15)) / TICKS;
+}
+
 function statusKb(pid: number, field: string): number {
   const line = fs.readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith(`${field}:`)) ?? "";
   return Number(/(\d+) kB/.exec(line)?.[1] ?? NaN) * 1024;
@@ -139,6 +156,8 @@ interface Sample {
   dist: { read: number; written: number };
   gantry: { read: number; written: number };
   skipped: boolean;
+  /** CPU seconds spent during the copy by Gantry, distribution and the client (skopeo, a waited-for child of the bench). */
+  cpu: { gantry: number; dist: number; client: number };
 }
 
 async function main() {
@@ -205,6 +224,7 @@ async function main() {
     const dest = op === "pull" ? fs.mkdtempSync(path.join(fast, "copy-")) : "";
     const d0 = io(distPid);
     const g0 = io(gantryPid);
+    const c0 = { gantry: cpuSeconds(gantryPid), dist: cpuSeconds(distPid), client: cpuSeconds("self", true) };
     const args =
       op === "push"
         ? ["--dest-tls-verify=false", ...pushAuth[variant], src, refs[variant](round)]
@@ -221,6 +241,7 @@ async function main() {
         dist: { read: d1.read - d0.read, written: d1.written - d0.written },
         gantry: { read: g1.read - g0.read, written: g1.written - g0.written },
         skipped: /skipped/i.test(output),
+        cpu: { gantry: cpuSeconds(gantryPid) - c0.gantry, dist: cpuSeconds(distPid) - c0.dist, client: cpuSeconds("self", true) - c0.client },
       };
       samples.push(sample);
       return sample;
@@ -268,6 +289,22 @@ async function main() {
       }),
     ),
   ]);
+  console.log("\nCPU seconds per copy (medians; /proc/<pid>/stat; skopeo = the bench's waited-for children)");
+  const cpuMedian = (op: Op, v: Variant, who: keyof Sample["cpu"]) => summarize(counted.filter((s) => s.op === op && s.variant === v).map((s) => s.cpu[who])).median.toFixed(2);
+  const cpuTotal = (op: Op, v: Variant) => summarize(counted.filter((s) => s.op === op && s.variant === v).map((s) => s.cpu.client + s.cpu.dist + (v === "gantry" ? s.cpu.gantry : 0))).median;
+  printTable([
+    ["variant", "skopeo", "distribution", "Gantry", "total"],
+    ...(["push", "pull"] as const).flatMap((op) =>
+      (["direct", "gantry"] as const).map((v) => [
+        `${op} ${v === "gantry" ? "through Gantry" : "direct"}`,
+        cpuMedian(op, v, "client"),
+        cpuMedian(op, v, "dist"),
+        v === "gantry" ? cpuMedian(op, v, "gantry") : "-",
+        cpuTotal(op, v).toFixed(2),
+      ]),
+    ),
+  ]);
+  console.log(`total CPU Gantry/direct: push ×${(cpuTotal("push", "gantry") / cpuTotal("push", "direct")).toFixed(2)}, pull ×${(cpuTotal("pull", "gantry") / cpuTotal("pull", "direct")).toFixed(2)}`);
   const pushRatio = stats.push.gantry.median / stats.push.direct.median;
   const pullRatio = stats.pull.gantry.median / stats.pull.direct.median;
   console.log(`\nGantry/direct: push ×${pushRatio.toFixed(2)}, pull ×${pullRatio.toFixed(2)}`);
