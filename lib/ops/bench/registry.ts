@@ -276,6 +276,9 @@ async function main() {
   const skopeoVersion = execFileSync("skopeo", ["--version"], { encoding: "utf8" }).trim();
   console.log(`\n=== bench:registry — ${new Date().toISOString()}, ${os.cpus().length} cores (${cpu}), ${((Date.now() - started) / 60000).toFixed(1)} min`);
   console.log(`load average before ${load0.map((l) => l.toFixed(2)).join(" ")}, after ${load1.map((l) => l.toFixed(2)).join(" ")}; node ${process.version}; ${skopeoVersion}; distribution 2.8 embedded`);
+  if (Math.max(load0[0]!, load1[0]!) > os.cpus().length) {
+    console.log(`!! the 1-minute load (${Math.max(load0[0]!, load1[0]!).toFixed(1)}) exceeds the ${os.cpus().length} cores: other work competes for the CPU, so expect spread between rounds and a hop that costs CPU to weigh more than on an idle machine.`);
+  }
   console.log(
     `image: ${IMAGE_MB} MB random layer (${blobs.layers.map((l) => mb(l.size)).join(" + ")} compressed); storage, database and pulled copies on ${fast.startsWith("/dev/shm") ? "/dev/shm" : "disk"}; each skopeo with an empty blob-info cache`,
   );
