@@ -11,6 +11,9 @@ import { isPostgresUrl, type DbProvider } from "./lib/db-provider";
 const PORT = Number(process.env.GANTRY_E2E_PORT ?? 3100);
 /** host:port of the e2e server: the proxy domain in generated files. */
 export const e2eHost = `127.0.0.1:${PORT}`;
+/** Gantry's own registry in the e2e run: by host name, and on its own port. */
+export const e2eRegistryHost = `localhost:${PORT}`;
+export const e2eRegistryPortHost = `127.0.0.1:${PORT + 1}`;
 /**
  * The database: a SQLite file by default; PostgreSQL when the suite runs inside
  * lib/ops/postgres-cluster.sh (`npm test` runs it both ways), which sets
@@ -25,6 +28,10 @@ export const e2eEnv = {
   DATABASE_URL: e2eProvider === "postgresql" ? pgUrl! : `file:${path.join(dataDir, "gantry.db")}`,
   AUTH_SECRET: "e2e-tests-only-secret-0123456789abcdefghij",
   PORT: String(PORT),
+  // Gantry's own registry: by host name on the main port (localhost, while the proxy is
+  // 127.0.0.1), and on a port of its own; its storage is a distribution child process.
+  GANTRY_REGISTRY_URL: `http://localhost:${PORT}`,
+  GANTRY_REGISTRY_PORT: String(PORT + 1),
   HOST: "127.0.0.1",
   GANTRY_LOG_LEVEL: "info",
   // The test registries listen on loopback.

@@ -2,7 +2,10 @@ import { execFileSync } from "node:child_process";
 import crypto from "node:crypto";
 import path from "node:path";
 import { expect, test, type Page } from "@playwright/test";
-import { e2eEnv } from "../playwright.config";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { e2eEnv, e2eRegistryHost, e2eRegistryPortHost } from "../playwright.config";
+import { buildImage, cleanupImages } from "../lib/testing/registries/images";
 import { createToken, inviteAndAccept, seedOwner, signIn } from "./fixtures";
 
 /**
@@ -12,11 +15,8 @@ import { createToken, inviteAndAccept, seedOwner, signIn } from "./fixtures";
  * layout at 390 px.
  */
 
-// The registry's public host, as the e2e server sees it: its environment is
-// this process's plus e2eEnv (Playwright's webServer), so a run with
-// GANTRY_REGISTRY_DOMAIN set shows the commands; without it the tab says the
-// registry is not exposed.
-const registryHost = process.env.GANTRY_REGISTRY_DOMAIN || undefined;
+// The registry's public host in the e2e run (GANTRY_REGISTRY_URL in e2eEnv).
+const registryHost = e2eRegistryHost;
 
 const digestOf = (s: string) => `sha256:${crypto.createHash("sha256").update(s).digest("hex")}`;
 const LONG_TAG = "1.0.0-rc.1-build.20261124012345678901234567890-linux-amd64-abcdef0123456789";
@@ -44,11 +44,6 @@ async function noHorizontalScroll(page: Page) {
 }
 
 async function expectCommands(page: Page, slug: string, email: string, verb: "push" | "pull") {
-  if (!registryHost) {
-    await expect(page.getByTestId("registry-not-exposed")).toContainText("GANTRY_REGISTRY_DOMAIN");
-    await expect(page.getByTestId("registry-snippet")).toHaveCount(0);
-    return;
-  }
   await expect(page.getByTestId("registry-not-exposed")).toHaveCount(0);
   const snippet = page.getByTestId("registry-snippet");
   await expect(snippet).toContainText(`docker login ${registryHost} -u ${email}`);
@@ -90,10 +85,8 @@ test("the owner sees pushed tags with size, digest and pusher, the commands, and
   await v2.getByRole("button", { name: "Copy the digest of api:2.0" }).click();
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(digestOf("api 2.0"));
   await expectCommands(page, slug, owner.email, "push");
-  if (registryHost) {
-    await page.getByRole("button", { name: "Copy the commands" }).click();
-    expect(await page.evaluate(() => navigator.clipboard.readText())).toContain(`docker push ${registryHost}/${slug}/my-image:1.0`);
-  }
+  await page.getByRole("button", { name: "Copy the commands" }).click();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toContain(`docker push ${registryHost}/${slug}/my-image:1.0`);
 
   // Delete asks first, naming the tag; Cancel keeps it.
   await v1.getByRole("button", { name: "Delete tag api:1.0" }).click();
@@ -162,4 +155,51 @@ test("an app with no images shows the commands prominently", async ({ page, requ
   await expect(page.getByText("No images yet")).toBeVisible();
   await expectCommands(page, slug, owner.email, "push");
   await noHorizontalScroll(page);
+});
+
+const run = promisify(execFile);
+
+test.afterAll(() => cleanupImages());
+
+test("a vendor pushes with skopeo to the running server's registry, the tab shows it, a customer pulls it with a license on the registry's own port, and a deleted tag is gone", async ({ page, request }) => {
+  test.setTimeout(180_000);
+  const owner = seedOwner("regpush", "Registry push");
+  const token = createToken(owner.email, owner.team.slug, "release-bot");
+  const auth = { Authorization: `Bearer ${token}` };
+  const slug = `regpush-${Date.now().toString(36)}${crypto.randomBytes(2).toString("hex")}`;
+  expect((await request.post("/api/v1/apps", { headers: auth, data: { name: "Pushed App", slug } })).status()).toBe(201);
+
+  // Push by host name (localhost on the main port): Gantry routes it to its registry, stored by distribution.
+  const image = await buildImage({ files: { "e2e.txt": `pushed through Gantry ${slug}\n` } });
+  await run("skopeo", ["copy", "--quiet", "--dest-tls-verify=false", "--dest-creds", `${token}:${token}`, `oci:${image.layoutDir}:${image.tag}`, `docker://${registryHost}/${slug}/api:1.0`]);
+
+  // A release lists the image, so the app's licenses may pull it; the preview calls it "vendor registry".
+  const release = await request.post(`/api/v1/apps/${slug}/releases`, { headers: auth, data: { version: "1.0.0", images: [`${registryHost}/${slug}/api:1.0`] } });
+  expect(release.status()).toBe(201);
+  expect((await release.json()).release.images[0]).toMatchObject({ status: "vendor_registry" });
+  const customer = await request.post(`/api/v1/apps/${slug}/customers`, { headers: auth, data: { name: "Pulling customer" } });
+  expect(customer.status()).toBe(201);
+  const licenseId = (await customer.json()).license.licenseId as string;
+
+  // The customer pulls on the registry's own port (GANTRY_REGISTRY_PORT) with the license.
+  const inspect = async (ref: string) => JSON.parse((await run("skopeo", ["inspect", "--tls-verify=false", "--creds", `LICENSE_ID:${licenseId}`, ref])).stdout) as { Digest: string };
+  const pulled = await inspect(`docker://${e2eRegistryPortHost}/${slug}/api:1.0`);
+  expect(pulled.Digest).toMatch(/^sha256:[a-f0-9]{64}$/);
+
+  // The tab shows what was pushed, by whom.
+  await signIn(page, owner.email);
+  await page.goto(`/t/${owner.team.slug}/apps/${slug}/registry`);
+  const row = page.locator('[data-testid="registry-repository"][data-repository="api"] [data-tag="1.0"]');
+  await expect(row).toContainText("release-bot");
+  await expect(row.getByTestId("digest").last()).toHaveAttribute("title", pulled.Digest);
+
+  // Deleting the tag in the portal: the next pull of it is refused.
+  await row.getByRole("button", { name: "Delete tag api:1.0" }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Delete tag" }).click();
+  await expect(page.getByText("Deleted the tag api:1.0.")).toBeVisible();
+  const refused = await run("skopeo", ["inspect", "--tls-verify=false", "--creds", `LICENSE_ID:${licenseId}`, `docker://${e2eRegistryPortHost}/${slug}/api:1.0`]).then(
+    () => "pulled",
+    (e: { stderr?: string }) => String(e.stderr),
+  );
+  expect(refused).toMatch(/manifest unknown/i);
 });

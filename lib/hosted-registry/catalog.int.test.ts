@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "@/lib/apps/apps";
 import { signUp } from "@/lib/auth/sign-up";
 import { db } from "@/lib/db";
+import { env } from "@/lib/env";
 import { teamContextForUser, type TeamContext } from "@/lib/teams/access";
 import { acceptInvitation, inviteMember } from "@/lib/teams/invitations";
 import { deleteImageTag, describePusher, listAppImages, registryCommands, registryPublicUrl } from "./catalog";
@@ -184,11 +185,11 @@ describe("deleteImageTag", () => {
 describe("the registry's address and commands", () => {
   it("uses the configured host, https unless it is loopback or has no dots, and null when not exposed", () => {
     expect(registryPublicUrl()).toEqual({ host: "registry.vendor.test", url: "https://registry.vendor.test" });
-    expect(registryPublicUrl({ registryDomain: "registry.example.com:5443" })?.url).toBe("https://registry.example.com:5443");
-    expect(registryPublicUrl({ registryDomain: "127.0.0.1:5000" })?.url).toBe("http://127.0.0.1:5000");
-    expect(registryPublicUrl({ registryDomain: "localhost:5000" })?.url).toBe("http://localhost:5000");
-    expect(registryPublicUrl({ registryDomain: "registry:5000" })?.url).toBe("http://registry:5000");
-    expect(registryPublicUrl({ registryDomain: undefined })).toBeNull();
+    const urls = env().urls;
+    const lab = { scheme: "http" as const, host: "gantry.lab:3001", origin: "http://gantry.lab:3001" };
+    expect(registryPublicUrl({ urls: { ...urls, registry: lab }, registry: { ...env().registry, enabled: true } })).toEqual({ host: "gantry.lab:3001", url: "http://gantry.lab:3001" });
+    expect(registryPublicUrl({ urls: { ...urls, registry: undefined }, registry: env().registry })).toBeNull();
+    expect(registryPublicUrl({ urls: { ...urls, registry: lab }, registry: { ...env().registry, enabled: false } })).toBeNull();
   });
 
   it("writes login and push (or pull) commands for the app's path", () => {

@@ -1,6 +1,6 @@
 import "server-only";
 import { db } from "@/lib/db";
-import { env } from "@/lib/env";
+import { env, type Env } from "@/lib/env";
 import { AppError, forbidden, notFound } from "@/lib/errors";
 import { recordActivity } from "@/lib/activity/record";
 import type { TeamContext } from "@/lib/teams/access";
@@ -26,17 +26,12 @@ export function describePusher(pushedBy: string): Pusher {
 }
 
 /**
- * The registry's public address, or null when it is not exposed. The host is
- * GANTRY_REGISTRY_DOMAIN; the scheme is guessed (http for loopback and
- * dot-less hosts, https otherwise) until lib/env.ts carries the configured URL:
- * replace this function's body with that, nothing else guesses.
+ * The registry's public address (GANTRY_REGISTRY_URL, or GANTRY_REGISTRY_PORT
+ * on the listen address), or null when it is not exposed or turned off.
  */
-export function registryPublicUrl(config: { registryDomain: string | undefined } = env()): { host: string; url: string } | null {
-  const host = config.registryDomain;
-  if (!host) return null;
-  const name = host.replace(/:\d+$/, "").toLowerCase();
-  const plain = name === "localhost" || name.endsWith(".localhost") || name.startsWith("127.") || !name.includes(".");
-  return { host, url: `${plain ? "http" : "https"}://${host}` };
+export function registryPublicUrl(config: Pick<Env, "urls" | "registry"> = env()): { host: string; url: string } | null {
+  const url = config.registry.enabled ? config.urls.registry : undefined;
+  return url ? { host: url.host, url: url.origin } : null;
 }
 
 /**

@@ -41,6 +41,8 @@ export class Inflight {
 
 export interface ShutdownOptions {
   server: http.Server;
+  /** The registry's own port (GANTRY_REGISTRY_PORT), drained the same way. */
+  registryServer?: http.Server | null;
   health: Health;
   inflight: Inflight;
   /** How long in-flight requests may take to finish (GANTRY_SHUTDOWN_GRACE_SECONDS). */
@@ -73,7 +75,8 @@ export interface ShutdownReport {
 export async function gracefulShutdown(opts: ShutdownOptions): Promise<ShutdownReport> {
   const started = performance.now();
   opts.health.markDraining();
-  opts.server.closeIdleConnections();
+  const servers = opts.registryServer ? [opts.server, opts.registryServer] : [opts.server];
+  for (const s of servers) s.closeIdleConnections();
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<"deadline">((r) => {
     timer = setTimeout(() => r("deadline"), opts.graceMs);
@@ -82,8 +85,8 @@ export async function gracefulShutdown(opts: ShutdownOptions): Promise<ShutdownR
   clearTimeout(timer);
   const cut = outcome === "deadline" ? opts.inflight.size : 0;
   if (cut) log.warn("shutdown: grace period over, cutting requests still in flight", { cut });
-  const closed = new Promise<void>((r) => opts.server.close(() => r()));
-  opts.server.closeAllConnections();
+  const closed = Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  for (const s of servers) s.closeAllConnections();
   // Cut responses record their pulls in their "close" listeners, which run when
   // their sockets have closed: after the server's own "close" (emitted as soon as
   // the connections are counted out) and after a setImmediate. Wait for every

@@ -193,7 +193,8 @@ export default async function RegistryPage({
         <Alert variant="warning" data-testid="registry-not-exposed">
           <AlertDescription>
             Gantry&apos;s own registry has no public address on this server, so nothing can be pushed to it or pulled from it yet. Your operator turns it
-            on by setting <code className="font-mono">GANTRY_REGISTRY_DOMAIN</code> (host[:port]) and restarting Gantry.
+            on by setting <code className="font-mono">GANTRY_REGISTRY_URL</code> (its public URL, e.g. https://registry.example.com) or{" "}
+            <code className="font-mono">GANTRY_REGISTRY_PORT</code> and restarting Gantry.
           </AlertDescription>
         </Alert>
       )}
