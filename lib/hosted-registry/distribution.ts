@@ -144,7 +144,8 @@ export class EmbeddedDistribution {
         }
         const msg = String(entry.msg ?? "").slice(0, 2000);
         // Every 4xx it answers is logged as "response completed with error" at level error: those are the clients' (Gantry answers them).
-        const level = msg.startsWith("response completed") ? "debug" : entry.level === "error" || entry.level === "fatal" || entry.level === "panic" ? "error" : "warn";
+        // Anonymous probes (Gantry's own readiness check) are refused with "error authorizing context": expected.
+        const level = msg.startsWith("response completed") || msg.startsWith("error authorizing context") ? "debug" : entry.level === "error" || entry.level === "fatal" || entry.level === "panic" ? "error" : "warn";
         log[level]("distribution", { msg, err: entry.err === undefined ? undefined : String(entry.err).slice(0, 2000) });
       }
     };
