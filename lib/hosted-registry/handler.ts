@@ -16,6 +16,7 @@ import { readOnlyState } from "./read-only";
 import { deleteTag, forgetManifest, listReferrers, listTags, MANIFEST_MAX_BYTES, parseManifest, recordManifest, repositoryExists, resolveTag } from "./records";
 import { callStorage, deleteAccess, pullAccess, pushAccess, storageName, type StorageBackend } from "./storage";
 import { readBody } from "./body";
+import { openLinkedBlob, sendDiskBlob } from "./disk-blobs";
 
 /**
  * Gantry's own registry: the OCI distribution API on its own host name (or
@@ -42,6 +43,8 @@ export interface HostedRegistryConfig {
   secret: string;
   /** Path name of the registry host, as release images record it ("registry.example.com"). */
   registryPathName(): string | null;
+  /** The embedded distribution's storage root (…/docker/registry/v2): blobs are read from disk. Null for a backend. */
+  diskRoot: string | null;
 }
 
 interface Ctx {
@@ -308,6 +311,11 @@ async function blob(ctx: Ctx, rights: Rights, name: HostedName, digest: string):
     let bytes = 0;
     logPull(ctx, rights, name, "blobs", digest, () => bytes);
     const range = ctx.req.headers.range;
+    const onDisk = ctx.config.diskRoot ? await openLinkedBlob(ctx.config.diskRoot, store, digest) : null;
+    if (onDisk) {
+      await sendDiskBlob(ctx.res, ctx.method, onDisk, digest, range, (n) => (bytes += n));
+      return;
+    }
     const upstream = await callStorage(ctx.config.backend, {
       method: ctx.method,
       path: `/v2/${store}/blobs/${digest}`,

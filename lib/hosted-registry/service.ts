@@ -63,6 +63,7 @@ export async function startHostedRegistry(o: HostedRegistryOptions): Promise<Sta
     realmFor: o.realmFor,
     secret: o.secret,
     registryPathName: () => registryPathNameOf(o.publicHost),
+    diskRoot: distribution ? path.join(o.dir, "storage", "docker", "registry", "v2") : null,
   };
   return {
     registry: {

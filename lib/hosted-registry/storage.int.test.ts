@@ -120,6 +120,32 @@ describe("a 200 MB layer in chunks", () => {
   }, 180_000);
 });
 
+describe("blobs read from the embedded storage's files", () => {
+  it("answers HEAD, GET, a Range (206) and an unsatisfiable one (416) from disk, and a blob deleted from the repository is 404", async () => {
+    const auth = { authorization: basic(adminToken, adminToken) };
+    const content = crypto.randomBytes(1000);
+    const digest = `sha256:${crypto.createHash("sha256").update(content).digest("hex")}`;
+    const base = `http://${reg.host}/v2/${slug}/disk`;
+    const put = await fetch(`${base}/blobs/uploads/?digest=${digest}`, { method: "POST", headers: { ...auth, "content-type": "application/octet-stream" }, body: new Uint8Array(content) });
+    expect(put.status).toBe(201);
+    const head = await fetch(`${base}/blobs/${digest}`, { method: "HEAD", headers: auth });
+    expect([head.status, head.headers.get("content-length"), head.headers.get("docker-content-digest")]).toEqual([200, "1000", digest]);
+    const whole = await fetch(`${base}/blobs/${digest}`, { headers: auth });
+    expect(Buffer.from(await whole.arrayBuffer()).equals(content)).toBe(true);
+    const part = await fetch(`${base}/blobs/${digest}`, { headers: { ...auth, range: "bytes=5-9" } });
+    expect([part.status, part.headers.get("content-range")]).toEqual([206, "bytes 5-9/1000"]);
+    expect(Buffer.from(await part.arrayBuffer()).equals(content.subarray(5, 10))).toBe(true);
+    const past = await fetch(`${base}/blobs/${digest}`, { headers: { ...auth, range: "bytes=5000-" } });
+    expect([past.status, past.headers.get("content-range")]).toEqual([416, "bytes */1000"]);
+    // The same digest in another repository of the app was never linked there: not readable there.
+    expect((await fetch(`http://${reg.host}/v2/${slug}/other-disk/blobs/${digest}`, { headers: auth })).status).toBe(404);
+    expect((await fetch(`${base}/blobs/${digest}`, { method: "DELETE", headers: auth })).status).toBe(202);
+    const gone = await fetch(`${base}/blobs/${digest}`, { headers: auth });
+    expect(gone.status).toBe(404);
+    expect((await gone.json()).errors[0].code).toBe("BLOB_UNKNOWN");
+  });
+});
+
 describe("containerd", () => {
   it("pulls with a license and pushes with an admin token (ctr, Bearer flow through /v2/token)", async () => {
     const image = await buildImage({ files: { "ctr.txt": "containerd and Gantry's registry\n" } });
