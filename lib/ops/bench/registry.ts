@@ -320,7 +320,10 @@ async function main() {
   const moved = (s: Sample) =>
     s.op === "push"
       ? s.dist.read >= layerBytes && (s.variant === "direct" || (s.gantry.read >= layerBytes && s.gantry.written >= layerBytes))
-      : s.dist.written >= layerBytes && (s.variant === "direct" || (s.gantry.read >= layerBytes && s.gantry.written >= layerBytes));
+      : s.variant === "direct"
+        ? s.dist.written >= layerBytes
+        : // Through Gantry the layer comes from distribution, or (embedded storage) from its files read by Gantry itself.
+          s.gantry.written >= layerBytes && (s.dist.written >= layerBytes || s.gantry.read >= layerBytes);
   const minOf = (xs: number[]) => mb(Math.min(...xs));
   const pushes = samples.filter((s) => s.op === "push");
   const pulls = samples.filter((s) => s.op === "pull");
