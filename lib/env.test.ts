@@ -24,10 +24,10 @@ describe("parseEnv", () => {
     expect(e.urls).toEqual({
       portal: { scheme: "http", host: "127.0.0.1:3000", origin: "http://127.0.0.1:3000" },
       proxy: { scheme: "http", host: "127.0.0.1:3000", origin: "http://127.0.0.1:3000" },
-      registry: undefined,
+      registry: { scheme: "http", host: "127.0.0.1:3001", origin: "http://127.0.0.1:3001" },
     });
-    expect(e.registryDomain).toBeUndefined();
-    expect(e.registry).toEqual({ enabled: true, port: undefined, backend: undefined, storageDir: path.join(dir, "registry") });
+    expect(e.registryDomain).toBe("127.0.0.1:3001");
+    expect(e.registry).toEqual({ enabled: true, port: 3001, backend: undefined, storageDir: path.join(dir, "registry"), tokenSigning: undefined });
     expect(e.trustProxy).toBe(false);
     expect(e.allowedPrivateHosts).toEqual([]);
   });
@@ -113,7 +113,7 @@ describe("parseEnv", () => {
     expect(vars.GANTRY_REGISTRY_URL).toBe("");
     const warn = vi.fn();
     const e = parseEnv({ ...vars, GANTRY_DATA_DIR: tmp(), DATABASE_URL: "" }, warn);
-    expect(e.registryDomain).toBeUndefined();
+    expect(e.registryDomain).toBe("127.0.0.1:3001");
     expect(e.urls.proxy.origin).toBe("http://127.0.0.1:3000");
     expect(e.registry.enabled).toBe(true);
     expect(warn.mock.calls.flat().join("\n")).not.toMatch(/deprecated/);
@@ -212,11 +212,22 @@ describe("public URLs", () => {
 describe("Gantry's own registry settings", () => {
   const parse = (vars: Record<string, string>, warn: (m: string) => void = () => {}) => parseEnv({ GANTRY_DATA_DIR: tmp(), AUTH_SECRET: "x".repeat(40), ...vars }, warn);
 
-  it("is on, embedded, on no extra port and not exposed by default", () => {
+  it("is on and embedded by default, on the port after PORT; a URL of its own means host routing only", () => {
     const e = parse({});
-    expect(e.registry).toMatchObject({ enabled: true, port: undefined, backend: undefined });
+    expect(e.registry).toMatchObject({ enabled: true, port: 3001, backend: undefined });
     expect(e.registry.storageDir).toBe(path.join(e.dataDir, "registry"));
-    expect(e.urls.registry).toBeUndefined();
+    expect(e.urls.registry?.origin).toBe("http://127.0.0.1:3001");
+    expect(parse({ PORT: "8080" }).urls.registry?.origin).toBe("http://127.0.0.1:8081");
+    const routed = parse({ GANTRY_REGISTRY_URL: "https://registry.example.com" });
+    expect(routed.registry.port).toBeUndefined();
+    expect(routed.urls.registry?.origin).toBe("https://registry.example.com");
+    const off = parse({ GANTRY_REGISTRY: "off" });
+    expect([off.registry.enabled, off.registry.port, off.urls.registry]).toEqual([false, undefined, undefined]);
+  });
+
+  it("takes an operator's token signing key and certificate, both or neither", () => {
+    expect(parse({ GANTRY_REGISTRY_TOKEN_KEY: "/etc/gantry/key.pem", GANTRY_REGISTRY_TOKEN_CERT: "/etc/gantry/cert.pem" }).registry.tokenSigning).toEqual({ keyFile: "/etc/gantry/key.pem", certFile: "/etc/gantry/cert.pem" });
+    expect(() => parse({ GANTRY_REGISTRY_TOKEN_KEY: "/etc/gantry/key.pem" })).toThrow(/GANTRY_REGISTRY_TOKEN_KEY and GANTRY_REGISTRY_TOKEN_CERT: set both/);
   });
 
   it("answers on GANTRY_REGISTRY_PORT too, and defaults its URL to that port on the listen address", () => {

@@ -373,7 +373,7 @@ export function parseEnv(source: Record<string, string | undefined>, warn: (m: s
     registryDomain: urls.registry?.host,
     registry: {
       enabled: raw.GANTRY_REGISTRY === "on",
-      port: raw.GANTRY_REGISTRY_PORT,
+      port: raw.GANTRY_REGISTRY === "off" ? undefined : registryPort(raw),
       backend: raw.GANTRY_REGISTRY_BACKEND,
       storageDir: path.join(dataDir, "registry"),
       tokenSigning:
@@ -426,13 +426,24 @@ function publicUrls(raw: RawEnv, listenHost: string, warn: (m: string) => void):
   const local = (p: number) => publicUrl("http", listenHost, String(p));
   const proxy = fromDomain(raw.GANTRY_PROXY_DOMAIN, raw.GANTRY_PROXY_URL, "GANTRY_PROXY_DOMAIN", "GANTRY_PROXY_URL") ?? local(raw.PORT);
   let registry = fromDomain(raw.GANTRY_REGISTRY_DOMAIN, raw.GANTRY_REGISTRY_URL, "GANTRY_REGISTRY_DOMAIN", "GANTRY_REGISTRY_URL");
-  registry ??= raw.GANTRY_REGISTRY_PORT !== undefined ? local(raw.GANTRY_REGISTRY_PORT) : undefined;
+  // Neither a URL nor a port: the embedded default answers on the next port (3001 next to 3000).
+  registry ??= local(registryPort(raw) ?? raw.PORT + 1);
   if (raw.GANTRY_REGISTRY === "off") {
     const ignored = (["GANTRY_REGISTRY_URL", "GANTRY_REGISTRY_DOMAIN", "GANTRY_REGISTRY_PORT", "GANTRY_REGISTRY_BACKEND"] as const).filter((k) => raw[k] !== undefined);
     if (ignored.length) warn(`GANTRY_REGISTRY=off: ${ignored.join(", ")} ${ignored.length === 1 ? "is" : "are"} ignored.`);
     registry = undefined;
   }
   return { portal: raw.GANTRY_PUBLIC_URL ?? local(raw.PORT), proxy, registry };
+}
+
+/**
+ * The port the registry answers on besides host routing: GANTRY_REGISTRY_PORT,
+ * or PORT + 1 when the registry has no URL of its own (the embedded default).
+ */
+function registryPort(raw: RawEnv): number | undefined {
+  if (raw.GANTRY_REGISTRY_PORT !== undefined) return raw.GANTRY_REGISTRY_PORT;
+  if (raw.GANTRY_REGISTRY_URL === undefined && raw.GANTRY_REGISTRY_DOMAIN === undefined) return raw.PORT + 1;
+  return undefined;
 }
 
 let cached: Env | undefined;
