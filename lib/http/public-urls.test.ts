@@ -54,10 +54,10 @@ describe("realmFor (registry)", () => {
     ["configured registry host", { GANTRY_REGISTRY_URL: "https://registry.example.com" }, { host: "registry.example.com" }, false, { realm: "https://registry.example.com/v2/token", service: "registry.example.com" }],
     ["configured plain-http registry port", { GANTRY_REGISTRY_PORT: "5001" }, { host: "127.0.0.1:5001" }, false, { realm: "http://127.0.0.1:5001/v2/token", service: "127.0.0.1:5001" }],
     ["another name for a configured registry", { GANTRY_REGISTRY_URL: "https://registry.example.com" }, { host: "10.0.0.5:5001" }, false, { realm: "http://10.0.0.5:5001/v2/token", service: "registry.example.com" }],
-    ["no registry URL: the Host is the service", {}, { host: "registry.lab:3000" }, false, { realm: "http://registry.lab:3000/v2/token", service: "registry.lab:3000" }],
-    ["no registry URL, TLS", {}, { host: "registry.lab" }, true, { realm: "https://registry.lab/v2/token", service: "registry.lab" }],
-    ["no registry URL, trusted proxy", { GANTRY_TRUST_PROXY: "1" }, { host: "registry.lab", "x-forwarded-proto": "https" }, false, { realm: "https://registry.lab/v2/token", service: "registry.lab" }],
-    ["no registry URL, no Host: the portal URL", { GANTRY_PUBLIC_URL: "https://portal.example.com" }, {}, false, { realm: "https://portal.example.com/v2/token", service: "portal.example.com" }],
+    ["the default registry (the port after PORT)", {}, { host: "127.0.0.1:3001" }, false, { realm: "http://127.0.0.1:3001/v2/token", service: "127.0.0.1:3001" }],
+    ["the default registry under another name, TLS", {}, { host: "registry.lab" }, true, { realm: "https://registry.lab/v2/token", service: "127.0.0.1:3001" }],
+    ["the default registry under another name, trusted proxy", { GANTRY_TRUST_PROXY: "1" }, { host: "registry.lab", "x-forwarded-proto": "https" }, false, { realm: "https://registry.lab/v2/token", service: "127.0.0.1:3001" }],
+    ["the default registry, no Host: its own URL", { GANTRY_PUBLIC_URL: "https://portal.example.com" }, {}, false, { realm: "http://127.0.0.1:3001/v2/token", service: "127.0.0.1:3001" }],
   ])("%s", (_name, vars, headers, tls, expected) => {
     expect(realmFor(request(headers, tls), config(vars), "registry")).toEqual(expected);
   });

@@ -33,7 +33,7 @@ describe("keyset cursors", () => {
   });
 
   it("builds the strict 'older than' condition and the next cursor only when there is more", () => {
-    expect(olderThan(row)).toEqual({ OR: [{ createdAt: { lt: row.createdAt } }, { createdAt: row.createdAt, id: { lt: row.id } }] });
+    expect(olderThan(row)).toEqual({ createdAt: { lte: row.createdAt }, OR: [{ createdAt: { lt: row.createdAt } }, { createdAt: row.createdAt, id: { lt: row.id } }] });
     const rows = [row, { ...row, id: "b" }, { ...row, id: "a" }];
     expect(keysetPage(rows, 2)).toEqual({ page: rows.slice(0, 2), nextCursor: encodeCursor(rows[1]!) });
     expect(keysetPage(rows, 3)).toEqual({ page: rows, nextCursor: null });
