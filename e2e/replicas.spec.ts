@@ -89,11 +89,16 @@ test("a license revoked through replica A is refused by replica B within a secon
   const v = await vendor(request, "rep-revoke");
   const license = await v.customer("Revoked Ltd");
 
-  // Warm both: each replica's first request with this license loads the decision and
-  // keeps it in memory (500 ms), so the revoke below lands while both hold an "allow".
-  // B last, right before the revoke: its "allow" is as fresh as it can be.
+  // Warm both: a replica's request with this license loads the decision and keeps it
+  // in memory (500 ms), so the revoke below lands while both hold an "allow". B's first
+  // pull is cold (registry client, upstream manifest) and its decision may be old by the
+  // time it ends: pull again once that one has expired, right before the revoke, so B's
+  // "allow" is as fresh as it can be.
   const warmA = await pull(baseURL ?? "", v.manifestPath, license.licenseId);
   expect(warmA.status, warmA.body).toBe(200);
+  const cold = await pull(b().url, v.manifestPath, license.licenseId);
+  expect(cold.status, cold.body).toBe(200);
+  await sleep(600);
   const warm = await pull(b().url, v.manifestPath, license.licenseId);
   expect(warm.status, warm.body).toBe(200);
   expect(JSON.parse(warm.body)).toMatchObject({ schemaVersion: 2 });
