@@ -39,12 +39,18 @@ export const e2eEnv = {
   // Every spec signs up from 127.0.0.1; the limits themselves are tested in lib/rate-limit.
   GANTRY_SIGNUP_RATE_PER_IP: "1000",
   GANTRY_PREVIEW_RATE_PER_IP: "1000",
+  // The key-encryption key from the environment, not a file in the data directory:
+  // e2e/replicas.spec.ts runs a second server with its own data directory, and both
+  // must open the registry credentials either one stored. Tests only.
+  GANTRY_KEKS: `e2e:${Buffer.from("gantry-e2e-tests-only-kek-000000").toString("base64")}`,
 };
 /** Everything the e2e server prints, for the tests that check logs for leaks. */
 export const e2eServerLog = path.join(__dirname, "test-results", `e2e-server${suffix}.log`);
 
 export default defineConfig({
   testDir: "e2e",
+  // Two replicas sharing one database only make sense on PostgreSQL (a SQLite file is one machine's).
+  testIgnore: e2eProvider === "postgresql" ? [] : ["**/replicas.spec.ts"],
   outputDir: `test-results/playwright${suffix}`,
   forbidOnly: !!process.env.CI,
   retries: 0,
@@ -71,7 +77,7 @@ export default defineConfig({
   },
   projects: [{ name: "chromium", use: { ...devices["Desktop Chrome"], channel: undefined } }],
   webServer: {
-    command: `rm -rf ${JSON.stringify(dataDir)} && npx tsx lib/ops/db-migrate.ts && npm run -s serve 2>&1 | tee ${JSON.stringify(e2eServerLog)}`,
+    command: `rm -rf ${JSON.stringify(dataDir)} && mkdir -p ${JSON.stringify(path.dirname(e2eServerLog))} && npx tsx lib/ops/db-migrate.ts && npm run -s serve 2>&1 | tee ${JSON.stringify(e2eServerLog)}`,
     url: `http://127.0.0.1:${PORT}/sign-in`,
     env: e2eEnv,
     reuseExistingServer: false,

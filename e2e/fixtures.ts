@@ -1,7 +1,8 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import path from "node:path";
 import { expect, type Browser, type Page } from "@playwright/test";
 import fs from "node:fs";
+import { freePort } from "../lib/testing/registries/ports";
 import { e2eEnv, e2eProvider } from "../playwright.config";
 
 export const PASSWORD = "e2e-correct-horse-battery";
@@ -94,4 +95,70 @@ export function databaseBytes(): Buffer {
   const bin = process.env.GANTRY_TEST_PG_BIN;
   if (!bin) throw new Error("GANTRY_TEST_PG_BIN is not set: run the PostgreSQL suite through lib/ops/postgres-cluster.sh");
   return execFileSync(path.join(bin, "pg_dump"), ["--data-only", "--dbname", e2eEnv.DATABASE_URL], { maxBuffer: 256 * 1024 * 1024 });
+}
+
+export interface Replica {
+  /** http://127.0.0.1:<port> */
+  url: string;
+  port: number;
+  /** Everything it printed. */
+  log: string;
+  /** SIGTERM (pending pull records are written), SIGKILL after 5 s. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A second Gantry server ("replica B") next to the e2e webServer (replica A):
+ * the production server (lib/server/main.ts, what `npm run serve` runs) with
+ * the same environment — same database, AUTH_SECRET and GANTRY_KEKS — but its
+ * own free port and its own data directory, as README "PostgreSQL and several
+ * replicas" describes. Resolves once its /readyz answers 200. Only meaningful
+ * on PostgreSQL (the e2e server's SQLite file is not shared).
+ */
+export async function startReplica(name: string): Promise<Replica> {
+  const port = await freePort();
+  const dataDir = `${e2eEnv.GANTRY_DATA_DIR}-${name}`;
+  fs.rmSync(dataDir, { recursive: true, force: true });
+  fs.mkdirSync(dataDir, { recursive: true });
+  const log = path.join(root, "test-results", `e2e-server-${name}${e2eProvider === "postgresql" ? "-postgres" : ""}.log`);
+  const out = fs.openSync(log, "w");
+  // node itself (not npm/tsx wrappers), so the child's pid is the server's and a signal reaches it.
+  const child = spawn(process.execPath, ["--import", "tsx", "--require", "./lib/ops/server-only-shim.cjs", "lib/server/main.ts"], {
+    cwd: root,
+    env: { ...process.env, ...e2eEnv, PORT: String(port), GANTRY_DATA_DIR: dataDir, NODE_ENV: "production" },
+    stdio: ["ignore", out, out],
+  });
+  fs.closeSync(out);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const kill = () => void (child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"));
+  process.once("exit", kill); // never outlive the test worker
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`replica ${name} exited with ${child.exitCode} at start:\n${fs.readFileSync(log, "utf8").slice(-4000)}`);
+    const status = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) }).then(
+      async (r) => (await r.arrayBuffer(), r.status),
+      () => 0,
+    );
+    if (status === 200) break;
+    if (Date.now() > deadline) {
+      kill();
+      throw new Error(`replica ${name}: /readyz did not answer 200 within 60 s (last: ${status}):\n${fs.readFileSync(log, "utf8").slice(-4000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    url,
+    port,
+    log,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGTERM");
+        const timer = setTimeout(kill, 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      process.off("exit", kill);
+    },
+  };
 }

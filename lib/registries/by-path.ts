@@ -13,7 +13,9 @@ const DOCKER_HUB_PATHS = new Set(["docker.io", "index.docker.io", "registry-1.do
 
 export type RegistryByPath = { id: string; endpoint: string; username: string; pathName: string; updatedAt: Date };
 
-const recent = new LRUCache<string, RegistryByPath>({ max: 5_000, ttl: 500 });
+// On globalThis: Next's bundle (registries.ts, which forgets) and the proxy (loaded by tsx) each have a copy of this module.
+const shared = globalThis as unknown as { gantryRegistryLookups?: LRUCache<string, RegistryByPath> };
+const recent = (shared.gantryRegistryLookups ??= new LRUCache<string, RegistryByPath>({ max: 5_000, ttl: 500 }));
 
 export async function teamRegistryByPath(teamId: string, upstream: string): Promise<RegistryByPath | null> {
   const key = `${teamId}/${upstream}`;

@@ -46,8 +46,12 @@ export interface LicensePin {
   releasedBefore: Date | null;
 }
 
-const snapshots = new Map<string, Snapshot>();
-const loading = new Map<string, Promise<Snapshot>>();
+// One state per process, on globalThis: Next's bundle (which invalidates on release and
+// pattern changes) and the proxy (loaded by tsx) each have a copy of this module.
+type ScopeState = { snapshots: Map<string, Snapshot>; loading: Map<string, Promise<Snapshot>>; generation: number };
+const shared = globalThis as unknown as { gantryReleaseScope?: ScopeState };
+const state = (shared.gantryReleaseScope ??= { snapshots: new Map(), loading: new Map(), generation: 0 });
+const { snapshots, loading } = state;
 
 function parseStoredPatterns(json: string): string[] {
   try {
@@ -89,16 +93,15 @@ async function load(appId: string): Promise<Snapshot> {
   return { loadedAt, repositories, patterns: compileStored(app ? parseStoredPatterns(app.extraPatterns) : []) };
 }
 
-/** Bumped by invalidateScope: a load that started before an invalidation is not kept. */
-let generation = 0;
+// state.generation is bumped by invalidateScope: a load that started before an invalidation is not kept.
 
 function reload(appId: string): Promise<Snapshot> {
   let pending = loading.get(appId);
   if (!pending) {
-    const startedIn = generation;
+    const startedIn = state.generation;
     pending = load(appId)
       .then((snap) => {
-        if (startedIn !== generation) return snap;
+        if (startedIn !== state.generation) return snap;
         if (snapshots.size >= MAX_SNAPSHOTS && !snapshots.has(appId)) {
           const oldest = snapshots.keys().next().value;
           if (oldest !== undefined) snapshots.delete(oldest);
@@ -134,7 +137,7 @@ async function snapshotFor(appId: string): Promise<Snapshot> {
 
 /** Drops cached snapshots (one app's, or all): the next check reads the database. */
 export function invalidateScope(appId?: string): void {
-  generation++;
+  state.generation++;
   if (appId === undefined) {
     snapshots.clear();
     loading.clear();
