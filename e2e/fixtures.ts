@@ -125,7 +125,9 @@ export async function startReplica(name: string): Promise<Replica> {
   // node itself (not npm/tsx wrappers), so the child's pid is the server's and a signal reaches it.
   const child = spawn(process.execPath, ["--import", "tsx", "--require", "./lib/ops/server-only-shim.cjs", "lib/server/main.ts"], {
     cwd: root,
-    env: { ...process.env, ...e2eEnv, PORT: String(port), GANTRY_DATA_DIR: dataDir, NODE_ENV: "production" },
+    // Its own registry port would clash with A's and its embedded storage would not be A's (replicas share a
+    // GANTRY_REGISTRY_BACKEND): B runs without Gantry's registry, which these tests do not use.
+    env: { ...process.env, ...e2eEnv, PORT: String(port), GANTRY_DATA_DIR: dataDir, NODE_ENV: "production", GANTRY_REGISTRY: "off" },
     stdio: ["ignore", out, out],
   });
   fs.closeSync(out);
