@@ -43,6 +43,7 @@ import { createLink, type Link } from "./netns";
 import { bearerToken, blobGets, children, exec, hashTree, layoutBlobs, pull, settled, timedPull } from "./pulls";
 import { atLeast, atMost, check, mb, printTable, printVerdicts, summarize, type Verdict } from "./stats";
 import { ensureWrk, wrk, type WrkResult } from "./wrk";
+import { atExit } from "./cleanups";
 
 const QUICK = process.env.QUICK === "1";
 const RUNS = Number(process.env.RUNS ?? (QUICK ? "1" : "5"));
@@ -60,32 +61,11 @@ const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "gantry-bench-proxy-"));
 // Copies land in RAM when /dev/shm exists, so disk writes do not drown the network path in noise.
 const sink = fs.existsSync("/dev/shm") ? fs.mkdtempSync("/dev/shm/gantry-bench-") : scratch;
 
-/** Synchronous clean-ups, run in reverse order once, on any exit (normal, error, signal). */
-const cleanups: (() => void)[] = [];
-let cleanedUp = false;
-function cleanUp() {
-  if (cleanedUp) return;
-  cleanedUp = true;
-  for (const c of cleanups.reverse()) {
-    try {
-      c();
-    } catch (e) {
-      console.error("clean-up step failed:", e);
-    }
-  }
-}
-process.on("exit", cleanUp);
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    console.error(`\n${signal}: cleaning up`);
-    process.exit(130);
-  });
-}
-cleanups.push(() => {
+atExit(() => {
   fs.rmSync(scratch, { recursive: true, force: true });
   if (sink !== scratch) fs.rmSync(sink, { recursive: true, force: true });
 });
-cleanups.push(() => {
+atExit(() => {
   for (const c of children) c.kill("SIGKILL");
 });
 
@@ -101,7 +81,7 @@ async function main() {
   try {
     if (process.env.NO_NETNS === "1") throw new Error("NO_NETNS=1");
     link = createLink();
-    cleanups.push(link.remove);
+    atExit(link.remove);
   } catch (e) {
     console.log(`!! network namespaces unavailable (${errText(e).split("\n")[0]}): FALLING BACK TO LOOPBACK.`);
     console.log("!! The upstream then answers at memory speed: cold/direct ratios do not show a customer's link.");
@@ -131,10 +111,10 @@ async function main() {
   const { setExtraPatterns } = await import("@/lib/releases/scope");
   const { MANIFEST_ACCEPT } = await import("@/lib/registry-client/media-types");
   const { db } = await import("@/lib/db");
-  cleanups.push(cleanupImages);
+  atExit(cleanupImages);
 
   const upstream = await startRegistry({ auth: "token", users: { bob: "bob-pw" }, ...(link ? { netns: link.netns, listenHost: link.nsIp, realmHost: link.hostIp } : {}) });
-  cleanups.push(() => {
+  atExit(() => {
     const pid = upstream.pid();
     if (pid) process.kill(pid, "SIGKILL");
     fs.rmSync(upstream.dir, { recursive: true, force: true });
@@ -170,7 +150,7 @@ async function main() {
   const gantryApi = (repo: string) => `http://${gantryHost}/v2/${proxiedName(repo)}`;
   const viaGantry = (repo: string) => `${gantryHost}/${proxiedName(repo)}`;
   let gantry: GantryProcess | undefined;
-  cleanups.push(() => gantry?.kill());
+  atExit(() => gantry?.kill());
   let cacheDirs = 0;
   /** (Re)starts Gantry on an empty cache: a new GANTRY_CACHE_DIR and no cache rows, then primes it with the small image. */
   const coldGantry = async () => {

@@ -59,6 +59,7 @@ import path from "node:path";
 import { startGantry, rssBytes, type GantryProcess } from "./gantry-process";
 import { children, exec, layoutBlobs, timed } from "./pulls";
 import { atMost, check, mb, printTable, printVerdicts, summarize, type Verdict } from "./stats";
+import { atExit } from "./cleanups";
 
 const QUICK = process.env.QUICK === "1";
 const RUNS = Number(process.env.RUNS ?? (QUICK ? "2" : "5"));
@@ -71,32 +72,11 @@ const fast = !DISK && fs.existsSync("/dev/shm") ? fs.mkdtempSync("/dev/shm/gantr
 const isRoot = process.getuid?.() === 0;
 const SYSTEM_CACHE = "/var/lib/containers/cache";
 
-/** Synchronous clean-ups, run in reverse order once, on any exit (normal, error, signal). */
-const cleanups: (() => void)[] = [];
-let cleanedUp = false;
-function cleanUp() {
-  if (cleanedUp) return;
-  cleanedUp = true;
-  for (const c of cleanups.reverse()) {
-    try {
-      c();
-    } catch (e) {
-      console.error("clean-up step failed:", e);
-    }
-  }
-}
-process.on("exit", cleanUp);
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    console.error(`\n${signal}: cleaning up`);
-    process.exit(130);
-  });
-}
-cleanups.push(() => {
+atExit(() => {
   fs.rmSync(scratch, { recursive: true, force: true });
   if (fast !== scratch) fs.rmSync(fast, { recursive: true, force: true });
 });
-cleanups.push(() => {
+atExit(() => {
   for (const c of children) c.kill("SIGKILL");
 });
 
@@ -176,7 +156,7 @@ async function main() {
 
   const { buildImage, cleanupImages } = await import("@/lib/testing/registries/images");
   const { freePort } = await import("@/lib/testing/registries/ports");
-  cleanups.push(cleanupImages);
+  atExit(cleanupImages);
 
   console.log(`building the ${IMAGE_MB} MB image…`);
   const image = await buildImage({ randomBytes: IMAGE_MB * 2 ** 20, files: { "b.txt": "bench\n" } });
@@ -188,7 +168,7 @@ async function main() {
   const port = await freePort();
   console.log("starting Gantry's registry (child process, embedded distribution, scratch database)…");
   const running: { gantry?: GantryProcess; distPid?: number } = {};
-  cleanups.push(() => {
+  atExit(() => {
     running.gantry?.kill();
     if (running.distPid) {
       try {
