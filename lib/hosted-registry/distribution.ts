@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
@@ -20,10 +20,17 @@ export const DISTRIBUTION_BINARIES = ["docker-registry", "registry"];
 
 /** The distribution binary on PATH, or null. */
 export function findDistributionBinary(): string | null {
+  const dirs = (process.env.PATH ?? "").split(path.delimiter).filter(Boolean);
   for (const name of DISTRIBUTION_BINARIES) {
-    const found = spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" });
-    const bin = found.stdout.trim();
-    if (found.status === 0 && bin) return bin;
+    for (const dir of dirs) {
+      const candidate = path.join(dir, name);
+      try {
+        fs.accessSync(candidate, fs.constants.X_OK);
+        if (fs.statSync(candidate).isFile()) return candidate;
+      } catch {
+        // not here
+      }
+    }
   }
   return null;
 }
@@ -156,13 +163,24 @@ export class EmbeddedDistribution {
       this.#child = undefined;
       if (this.#stopping) return;
       log.error("distribution exited; restarting", { code, signal, inMs: this.#backoffMs });
-      this.#restartTimer = setTimeout(() => {
-        this.#ready = this.#spawn().then(
-          () => void (this.#backoffMs = 1000),
-          (e: unknown) => log.error("distribution did not restart", { error: e instanceof Error ? e.message : String(e) }),
-        );
-      }, this.#backoffMs);
-      this.#restartTimer.unref();
+      // Requests meanwhile wait for the restart (ready()) instead of failing on a closed port.
+      const restarted = new Promise<void>((resolve, reject) => {
+        this.#restartTimer = setTimeout(() => {
+          this.#spawn().then(
+            () => {
+              this.#backoffMs = 1000;
+              resolve();
+            },
+            (e: unknown) => {
+              log.error("distribution did not restart", { error: e instanceof Error ? e.message : String(e) });
+              reject(e instanceof Error ? e : new Error(String(e)));
+            },
+          );
+        }, this.#backoffMs);
+      });
+      restarted.catch(() => undefined);
+      this.#ready = restarted;
+      this.#restartTimer?.unref();
       this.#backoffMs = Math.min(this.#backoffMs * 2, 30_000);
     });
     await waitUntilAnswering(`${this.url}/v2/`, child);

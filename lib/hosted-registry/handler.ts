@@ -14,7 +14,7 @@ import { authenticateRequest, issueRegistryToken, NOT_FOUND_MESSAGE, principalLa
 import { parseHostedPath, parseName, type HostedName, type HostedRoute } from "./paths";
 import { readOnlyState } from "./read-only";
 import { deleteTag, forgetManifest, listReferrers, listTags, MANIFEST_MAX_BYTES, parseManifest, recordManifest, repositoryExists, resolveTag } from "./records";
-import { callStorage, deleteAccess, pullAccess, pushAccess, storageName, type StorageBackend } from "./storage";
+import { callStorage, deleteAccess, pullAccess, pushAccess, StorageUnavailable, storageName, type StorageBackend } from "./storage";
 import { readBody } from "./body";
 import { openLinkedBlob, sendDiskBlob } from "./disk-blobs";
 
@@ -77,11 +77,16 @@ export async function handleHostedRegistry(req: IncomingMessage, res: ServerResp
   try {
     await route(ctx);
   } catch (e) {
-    const err = e instanceof ProxyError ? e : internal(e);
+    const err = e instanceof ProxyError ? e : e instanceof StorageUnavailable ? unavailable(e) : internal(e);
     // A request body nobody read must not be left on the connection.
     if (!req.complete) res.setHeader("connection", "close");
     sendError(res, err, method);
   }
+}
+
+function unavailable(e: StorageUnavailable): ProxyError {
+  log.warn("registry storage unavailable", { error: e.message });
+  return new ProxyError(503, "UNAVAILABLE", "The registry's storage is restarting or unreachable. Try again in a few seconds.", { "retry-after": "5" });
 }
 
 function internal(e: unknown): ProxyError {

@@ -28,6 +28,8 @@ export interface HostedRegistry {
   handle(req: IncomingMessage, res: ServerResponse, clientIp: string | null): Promise<void>;
   /** Where its storage engine is (diagnostics and tests). */
   storageOrigin(): string;
+  /** The embedded storage engine's process id, while it runs (tests). */
+  storagePid(): number | undefined;
   /** Path of distribution's config (the embedded one), for garbage collection. */
   distributionConfigFile: string | null;
   stop(): Promise<void>;
@@ -40,6 +42,7 @@ export async function startHostedRegistry(o: HostedRegistryOptions): Promise<Sta
   const tokens = new StorageTokens(key);
   let distribution: EmbeddedDistribution | null = null;
   let origin: () => string;
+  let ready: (() => Promise<void>) | undefined;
   if (o.backend) {
     const fixed = new URL(o.backend).origin;
     origin = () => fixed;
@@ -55,10 +58,11 @@ export async function startHostedRegistry(o: HostedRegistryOptions): Promise<Sta
     await distribution.start();
     const d = distribution;
     origin = () => d.url;
+    ready = () => d.ready();
     log.info("registry storage started", { engine: binary, storage: path.join(o.dir, "storage") });
   }
   const config: HostedRegistryConfig = {
-    backend: { origin, tokens },
+    backend: { origin, tokens, ready },
     service: o.publicHost ?? "gantry-registry",
     realmFor: o.realmFor,
     secret: o.secret,
@@ -69,6 +73,7 @@ export async function startHostedRegistry(o: HostedRegistryOptions): Promise<Sta
     registry: {
       handle: (req, res, clientIp) => handleHostedRegistry(req, res, config, clientIp),
       storageOrigin: origin,
+      storagePid: () => distribution?.pid,
       distributionConfigFile: distribution?.configFile ?? null,
       stop: async () => {
         await closeStoragePools();

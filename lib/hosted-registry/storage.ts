@@ -11,7 +11,16 @@ export interface StorageBackend {
   /** Origin of distribution now (the embedded one may move after a restart). */
   origin(): string;
   tokens: StorageTokens;
+  /** Resolves when the storage answers (the embedded one after a restart); absent for a backend. */
+  ready?: () => Promise<void>;
 }
+
+/** The storage is restarting or unreachable: the client may retry. */
+export class StorageUnavailable extends Error {
+  override name = "StorageUnavailable";
+}
+
+const READY_WAIT_MS = 10_000;
 
 const pools = new Map<string, Pool>();
 function pool(origin: string): Pool {
@@ -47,14 +56,45 @@ export interface StorageCall {
 }
 
 export async function callStorage(backend: StorageBackend, call: StorageCall): Promise<Dispatcher.ResponseData> {
+  try {
+    return await callOnce(backend, call);
+  } catch (e) {
+    // The embedded engine died a moment ago (its exit not seen yet): a request without a body
+    // waits for the restart and is sent once more.
+    if (!(e instanceof StorageUnavailable) || !backend.ready || call.body) throw e;
+    await new Promise((r) => setTimeout(r, 250));
+    return callOnce(backend, call);
+  }
+}
+
+async function callOnce(backend: StorageBackend, call: StorageCall): Promise<Dispatcher.ResponseData> {
+  if (backend.ready) {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StorageUnavailable("the registry's storage is restarting")), READY_WAIT_MS);
+    });
+    try {
+      await Promise.race([backend.ready(), late]);
+    } catch (e) {
+      throw e instanceof StorageUnavailable ? e : new StorageUnavailable("the registry's storage did not start");
+    } finally {
+      clearTimeout(timer);
+    }
+  }
   const token = await backend.tokens.token(call.access);
-  return pool(backend.origin()).request({
-    method: call.method,
-    path: call.path,
-    headers: { ...call.headers, authorization: `Bearer ${token}` },
-    body: call.body ?? null,
-    signal: call.signal,
-  });
+  try {
+    return await pool(backend.origin()).request({
+      method: call.method,
+      path: call.path,
+      headers: { ...call.headers, authorization: `Bearer ${token}` },
+      body: call.body ?? null,
+      signal: call.signal,
+    });
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === "ECONNREFUSED" || code === "ECONNRESET" || code === "UND_ERR_SOCKET" || code === "UND_ERR_CONNECT_TIMEOUT") throw new StorageUnavailable(`the registry's storage is unreachable (${code})`);
+    throw e;
+  }
 }
 
 /** Storage name of an image: "<app id>/<repository>" (so a slug can change without moving content). */
