@@ -20,6 +20,7 @@ export const DISTRIBUTION_BINARIES = ["docker-registry", "registry"];
 
 /** The distribution binary on PATH, or null. */
 export function findDistributionBinary(): string | null {
+  // eslint-disable-next-line no-restricted-properties -- PATH is the system's program search path, not Gantry's configuration
   const dirs = (process.env.PATH ?? "").split(path.delimiter).filter(Boolean);
   for (const name of DISTRIBUTION_BINARIES) {
     for (const dir of dirs) {
