@@ -30,7 +30,9 @@ export const ACTIVITY_ACTIONS = {
   "license.restored": "restored a license",
   "license.expiry_changed": "changed a license's expiry",
   "license.pinned": "pinned a license to releases",
+  "image.pushed": "pushed an image",
   "image.tag_deleted": "deleted an image tag",
+  "image.manifest_deleted": "deleted an image manifest",
 } as const;
 
 export type ActivityAction = keyof typeof ACTIVITY_ACTIONS;

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { pipeline as pipelineCallback, Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Dispatcher } from "undici";
+import { recordActivity, type Actor } from "@/lib/activity/record";
 import { db } from "@/lib/db";
 import { log } from "@/lib/log";
 import { challengeHeader } from "@/lib/proxy/auth";
@@ -198,6 +199,24 @@ function logPull(ctx: Ctx, rights: Rights, name: HostedName, kind: "manifests" |
   );
 }
 
+/** The team's activity log, for what vendors change through the registry API. */
+async function logActivity(ctx: Ctx, rights: Rights, action: "image.pushed" | "image.tag_deleted" | "image.manifest_deleted", name: HostedName, reference: string, metadata: Record<string, string>): Promise<void> {
+  if (rights.kind !== "vendor") return;
+  const p = rights.principal;
+  if (p.kind === "license") return;
+  const actor: Actor = p.kind === "user" ? { type: "user", id: p.userId, label: p.label.replace(/^user:/, "") } : { type: "api_token", id: p.tokenId, label: `API token "${p.label.replace(/^token:/, "")}"` };
+  const separator = reference.includes(":") ? "@" : ":";
+  await recordActivity(db, {
+    teamId: rights.app.teamId,
+    actor,
+    action,
+    resourceType: "image",
+    resourceId: `${rights.app.slug}/${name.repository}${separator}${reference}`,
+    metadata: { app: rights.app.slug, repository: name.repository, via: "registry API", ...metadata },
+    ip: ctx.clientIp,
+  });
+}
+
 // ---------- reading ----------
 
 function numberParam(url: URL, key: string): number | null {
@@ -378,7 +397,7 @@ async function manifest(ctx: Ctx, rights: Rights, route: Extract<HostedRoute, { 
     if (!route.byDigest) {
       // Tags are Gantry's: deleting one removes that tag only (the OCI spec's tag delete).
       if (!(await deleteTag(rights.app.id, name.repository, route.reference))) throw new ProxyError(404, "MANIFEST_UNKNOWN", `No tag ${route.reference} in ${name.full}.`);
-      log.info("registry tag deleted", { app: rights.app.slug, repository: name.repository, tag: route.reference, by: rights.kind === "vendor" ? principalLabel(rights.principal) : "license" });
+      await logActivity(ctx, rights, "image.tag_deleted", name, route.reference, { tag: route.reference });
       ctx.res.writeHead(202, { ...API_VERSION_HEADER, "content-length": "0" });
       ctx.res.end();
       return;
@@ -390,6 +409,7 @@ async function manifest(ctx: Ctx, rights: Rights, route: Extract<HostedRoute, { 
     }
     if (upstream.statusCode >= 400) throw await storageError(upstream, "manifest");
     await forgetManifest(rights.app.id, name.repository, route.reference);
+    await logActivity(ctx, rights, "image.manifest_deleted", name, route.reference, { digest: route.reference });
     await relay(ctx, upstream, passHeaders(upstream, name, rights.app.id));
     return;
   }
@@ -417,6 +437,8 @@ async function putManifest(ctx: Ctx, rights: Rights, route: Extract<HostedRoute,
   if (upstream.statusCode >= 400) throw await storageError(upstream, "manifest");
   await upstream.body.dump();
   await recordManifest({ teamId: rights.app.teamId, appId: rights.app.id, repository: name.repository, pushedBy: principalLabel(rights.principal) }, parsed, route.byDigest ? null : route.reference);
+  // A tag pushed is the event people look for; manifests pushed by digest (platform images of an index) are not logged one by one.
+  if (!route.byDigest) await logActivity(ctx, rights, "image.pushed", name, route.reference, { tag: route.reference, digest: parsed.digest });
   const headers: Record<string, string> = {
     ...API_VERSION_HEADER,
     location: `/v2/${name.full}/manifests/${parsed.digest}`,

@@ -113,6 +113,9 @@ describe("push and pull with skopeo", () => {
     await skopeo(["copy", "--dest-tls-verify=false", "--dest-creds", `${email}:${password}`, `oci:${image.layoutDir}:${image.tag}`, `docker://${reg.host}/${slug}/tools/cli:2.0`]);
     const tag = await db.registryTag.findFirstOrThrow({ where: { repository: "tools/cli", tag: "2.0", app: { slug } } });
     expect(tag.pushedBy).toBe(`user:${email}`);
+    // The push is in the team's activity log, by that user.
+    const pushed = await db.activityEvent.findFirstOrThrow({ where: { teamId: ctx.team.id, action: "image.pushed", resourceId: `${slug}/tools/cli:2.0` } });
+    expect([pushed.actorType, pushed.actorLabel]).toEqual(["user", email]);
     const { stdout } = await skopeo(["inspect", "--tls-verify=false", "--creds", `x:${licenseId}`, `docker://${reg.host}/${slug}/tools/cli:2.0`]);
     expect(JSON.parse(stdout).Digest).toBe(tag.digest);
   });
