@@ -64,7 +64,7 @@ async function startGantry(port: number, vars: Record<string, string | undefined
     if (v === undefined) delete env[k];
     else env[k] = v;
   }
-  const child = spawn(process.execPath, ["--import", "tsx", "--require", "./lib/ops/server-only-shim.cjs", "lib/testing/gantry-server.ts"], {
+  const child = spawn(process.execPath, ["--import", "tsx", "--require", "./lib/ops/server-only-shim.cjs", "lib/testing/gantry-server.ts", "--serve"], {
     cwd: process.cwd(),
     env,
     stdio: ["ignore", "pipe", "pipe"],
