@@ -51,6 +51,9 @@ test("at 1366 px the sidebar is always shown and its background spans a long pag
   await page.goto(`/t/${owner.team.slug}/settings`);
   await expect(page.getByRole("button", { name: "Open menu" })).toBeHidden();
   await expect(page.getByRole("navigation", { name: "Main" })).toBeVisible();
+  // The page streams in after its loading state: measure once its last section is there.
+  await expect(page.getByTestId("invite-form")).toBeVisible();
+  await expect(page.getByRole("heading", { name: "API tokens" })).toBeVisible();
   const sidebar = await page.getByTestId("sidebar").boundingBox();
   const pageHeight = await page.evaluate(() => document.documentElement.scrollHeight);
   expect(pageHeight).toBeGreaterThan(500);
