@@ -5,6 +5,7 @@ import { PrismaClient, type Prisma as SqlitePrisma } from "@/generated/prisma/cl
 import { PrismaClient as PgPrismaClient, type Prisma as PgPrisma } from "@/generated/prisma-pg/client";
 import { isPostgresUrl } from "@/lib/db-provider";
 import { env } from "@/lib/env";
+import { processWide } from "./process-wide";
 
 /**
  * Secret columns are never selected unless a query asks for them by name
@@ -73,10 +74,8 @@ function createClient(url: string): Db {
   return isPostgresUrl(url) ? asDb(createPostgresClient(url)) : createSqliteClient(url);
 }
 
-const globalForDb = globalThis as unknown as { gantryDb?: Db };
-
 /** The process-wide Prisma client (one per process, kept across dev reloads). */
-export const db: Db = (globalForDb.gantryDb ??= createClient(env().databaseUrl));
+export const db: Db = processWide("db", () => createClient(env().databaseUrl));
 if (countQueries) db.$on("query", (q) => void counted.queries.push(q.query));
 
 /** The SQL sent since the last call (only with GANTRY_COUNT_DB_QUERIES=1; else always empty). */

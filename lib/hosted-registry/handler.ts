@@ -9,6 +9,7 @@ import { log } from "@/lib/log";
 import { challengeHeader } from "@/lib/proxy/auth";
 import { API_VERSION_HEADER, ProxyError, sendError } from "@/lib/proxy/errors";
 import { recordPull } from "@/lib/proxy/pull-log";
+import { readTokenForm } from "@/lib/proxy/token-form";
 import { pathNameFor } from "@/lib/registries/endpoint";
 import { isInReleaseScope } from "@/lib/releases/scope";
 import { authenticateRequest, issueRegistryToken, NOT_FOUND_MESSAGE, principalLabel, rightsOn, type Action, type Caller, type Rights } from "./access";
@@ -36,8 +37,6 @@ import { openLinkedBlob, sendDiskBlob } from "./disk-blobs";
  */
 export interface HostedRegistryConfig {
   backend: StorageBackend;
-  /** The `service` of this registry's tokens (its public host). */
-  service: string;
   /** Realm and service for the request: on the host the client used. */
   realmFor(req: IncomingMessage): { realm: string; service: string };
   /** HMAC secret for registry tokens (AUTH_SECRET). */
@@ -100,7 +99,7 @@ async function route(ctx: Ctx): Promise<void> {
   const route = parseHostedPath(url.pathname);
   if (route.kind === "token") {
     if (method !== "GET" && method !== "POST") throw new ProxyError(405, "UNSUPPORTED", "The token endpoint takes GET or POST.", { allow: "GET, POST" });
-    const grant = method === "POST" ? await tokenForm(req) : { authorization: req.headers.authorization, scopes: url.searchParams.getAll("scope") };
+    const grant = method === "POST" ? await readTokenForm(req) : { authorization: req.headers.authorization, scopes: url.searchParams.getAll("scope") };
     const { service } = config.realmFor(req);
     const body = await issueRegistryToken({ authorization: grant.authorization, scopes: grant.scopes, ip: ctx.clientIp, service, secret: config.secret });
     json(res, 200, body, { "cache-control": "no-store" });
@@ -647,20 +646,6 @@ async function continueUpload(ctx: Ctx, rights: Rights, name: HostedName, id: st
     return;
   }
   throw new ProxyError(405, "UNSUPPORTED", "Uploads take GET, PATCH, PUT or DELETE.", { allow: "GET, PATCH, PUT, DELETE" });
-}
-
-// ---------- token form ----------
-
-const TOKEN_FORM_LIMIT = 16 * 1024;
-
-/** The OAuth2 password grant containerd sends (see lib/proxy/handler.ts). */
-async function tokenForm(req: IncomingMessage): Promise<{ authorization: string; scopes: string[] }> {
-  const type = String(req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
-  if (type !== "application/x-www-form-urlencoded") throw new ProxyError(400, "UNSUPPORTED", "POST /v2/token takes an application/x-www-form-urlencoded form (OAuth2 password grant).");
-  const form = new URLSearchParams((await readBody(req, TOKEN_FORM_LIMIT, "UNSUPPORTED", "token request")).toString("utf8"));
-  if (form.get("grant_type") !== "password") throw new ProxyError(400, "UNSUPPORTED", "Only the password grant is supported.");
-  const authorization = `Basic ${Buffer.from(`${form.get("username") ?? ""}:${form.get("password") ?? ""}`).toString("base64")}`;
-  return { authorization, scopes: (form.get("scope") ?? "").split(" ").filter(Boolean) };
 }
 
 export const registryPathNameOf = (host: string | undefined) => (host ? pathNameFor(host) : null);

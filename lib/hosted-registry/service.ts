@@ -63,7 +63,6 @@ export async function startHostedRegistry(o: HostedRegistryOptions): Promise<Sta
   }
   const config: HostedRegistryConfig = {
     backend: { origin, tokens, ready },
-    service: o.publicHost ?? "gantry-registry",
     realmFor: o.realmFor,
     secret: o.secret,
     registryPathName: () => registryPathNameOf(o.publicHost),

@@ -1,6 +1,7 @@
 import "server-only";
 import { LRUCache } from "lru-cache";
 import { db } from "@/lib/db";
+import { processWide } from "@/lib/process-wide";
 import { hashLicenseId, isLicenseIdFormat } from "./key";
 import { licenseState } from "./state";
 
@@ -89,11 +90,8 @@ export async function decidePullByHash(keyHash: string, appSlug: string, now: Da
  * (`forgetLicenseDecisions`).
  */
 export const DECISION_CACHE_MS = 500;
-// One cache per process, on globalThis: the server loads lib/proxy through tsx and
-// Next's bundle has its own copy of this module, so without it a revoke through the
-// portal or the API would clear a cache the proxy never reads (as lib/db.ts shares its client).
-const shared = globalThis as unknown as { gantryLicenseDecisions?: LRUCache<string, { license: LicenseForDecision | null }> };
-const recent = (shared.gantryLicenseDecisions ??= new LRUCache<string, { license: LicenseForDecision | null }>({ max: 20_000, ttl: DECISION_CACHE_MS, ttlAutopurge: false }));
+// One cache per process (processWide): a revoke through the portal clears the cache the proxy reads.
+const recent = processWide("license-decisions", () => new LRUCache<string, { license: LicenseForDecision | null }>({ max: 20_000, ttl: DECISION_CACHE_MS, ttlAutopurge: false }));
 
 export async function loadLicenseForProxy(keyHash: string): Promise<LicenseForDecision | null> {
   const hit = recent.get(keyHash);

@@ -10,6 +10,7 @@ import { authenticate, authorizePull, challengeHeader, checkBasicLicense, issueT
 import { serveBlob } from "./blobs";
 import { API_VERSION_HEADER, ProxyError, sendError } from "./errors";
 import { ask, passHeaders, type Exchange } from "./exchange";
+import { readTokenForm } from "./token-form";
 import { serveManifest } from "./manifests";
 import { parseProxyPath, type ProxyName } from "./paths";
 import { recordPull } from "./pull-log";
@@ -117,38 +118,6 @@ export async function handleRegistryRequest(req: IncomingMessage, res: ServerRes
   }
 }
 
-const TOKEN_FORM_LIMIT = 16 * 1024;
-
-/**
- * The OAuth2 password grant of the distribution token spec (what containerd
- * sends): `grant_type=password&username=…&password=<license>&scope=a b`, as a
- * form of at most 16 KiB read within 10 s. The license is the password, as
- * with GET and Basic; scopes are space-separated.
- */
-async function readTokenForm(req: IncomingMessage): Promise<{ authorization: string; scopes: string[] }> {
-  const type = String(req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
-  if (type !== "application/x-www-form-urlencoded") throw new ProxyError(400, "UNSUPPORTED", "POST /v2/token takes an application/x-www-form-urlencoded form (OAuth2 password grant).");
-  const declared = Number(req.headers["content-length"] ?? NaN);
-  if (declared > TOKEN_FORM_LIMIT) throw new ProxyError(400, "UNSUPPORTED", "The token request is too large.");
-  const chunks: Buffer[] = [];
-  let total = 0;
-  const deadline = setTimeout(() => req.destroy(), 10_000);
-  try {
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      total += chunk.length;
-      if (total > TOKEN_FORM_LIMIT) throw new ProxyError(400, "UNSUPPORTED", "The token request is too large.");
-      chunks.push(chunk);
-    }
-  } finally {
-    clearTimeout(deadline);
-  }
-  const form = new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
-  if (form.get("grant_type") !== "password") throw new ProxyError(400, "UNSUPPORTED", "Only the password grant is supported: the license is the password.");
-  const password = form.get("password") ?? "";
-  const username = form.get("username") ?? "";
-  const scopes = (form.get("scope") ?? "").split(" ").filter(Boolean);
-  return { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`, scopes };
-}
 
 /** tags/list, passed through with the name and the pagination link rewritten to the proxied name. */
 async function serveTags(x: Exchange, search: string): Promise<void> {

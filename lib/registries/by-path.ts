@@ -1,6 +1,7 @@
 import "server-only";
 import { LRUCache } from "lru-cache";
 import { db } from "@/lib/db";
+import { processWide } from "@/lib/process-wide";
 
 /**
  * A team's registry by the path name the proxy uses (/proxy/<app>/<path name>/…);
@@ -13,9 +14,8 @@ const DOCKER_HUB_PATHS = new Set(["docker.io", "index.docker.io", "registry-1.do
 
 export type RegistryByPath = { id: string; endpoint: string; username: string; pathName: string; updatedAt: Date };
 
-// On globalThis: Next's bundle (registries.ts, which forgets) and the proxy (loaded by tsx) each have a copy of this module.
-const shared = globalThis as unknown as { gantryRegistryLookups?: LRUCache<string, RegistryByPath> };
-const recent = (shared.gantryRegistryLookups ??= new LRUCache<string, RegistryByPath>({ max: 5_000, ttl: 500 }));
+// One cache per process (processWide): registries.ts, in Next's bundle, forgets what the proxy reads.
+const recent = processWide("registry-lookups", () => new LRUCache<string, RegistryByPath>({ max: 5_000, ttl: 500 }));
 
 export async function teamRegistryByPath(teamId: string, upstream: string): Promise<RegistryByPath | null> {
   const key = `${teamId}/${upstream}`;

@@ -1,6 +1,7 @@
 import "server-only";
 import { z } from "zod";
 import { db } from "@/lib/db";
+import { processWide } from "@/lib/process-wide";
 import { log } from "@/lib/log";
 import { recordActivity } from "@/lib/activity/record";
 import { AppError, forbidden, notFound } from "@/lib/errors";
@@ -46,11 +47,9 @@ export interface LicensePin {
   releasedBefore: Date | null;
 }
 
-// One state per process, on globalThis: Next's bundle (which invalidates on release and
-// pattern changes) and the proxy (loaded by tsx) each have a copy of this module.
+// One state per process (processWide): Next's bundle invalidates on release and pattern changes, the proxy reads.
 type ScopeState = { snapshots: Map<string, Snapshot>; loading: Map<string, Promise<Snapshot>>; generation: number };
-const shared = globalThis as unknown as { gantryReleaseScope?: ScopeState };
-const state = (shared.gantryReleaseScope ??= { snapshots: new Map(), loading: new Map(), generation: 0 });
+const state = processWide<ScopeState>("release-scope", () => ({ snapshots: new Map(), loading: new Map(), generation: 0 }));
 const { snapshots, loading } = state;
 
 function parseStoredPatterns(json: string): string[] {
