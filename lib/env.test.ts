@@ -27,7 +27,21 @@ describe("parseEnv", () => {
       registry: { scheme: "http", host: "127.0.0.1:3001", origin: "http://127.0.0.1:3001" },
     });
     expect(e.registryDomain).toBe("127.0.0.1:3001");
-    expect(e.registry).toEqual({ enabled: true, port: 3001, backend: undefined, storageDir: path.join(dir, "registry"), tokenSigning: undefined });
+    expect(e.registry).toEqual({
+      enabled: true,
+      port: 3001,
+      backend: undefined,
+      storageDir: path.join(dir, "registry"),
+      tokenSigning: undefined,
+      teamQuotaBytes: 50 * 2 ** 30,
+      maxBlobBytes: 10 * 2 ** 30,
+      maxUploadsPerPrincipal: 20,
+      maxUploadsPerTeam: 100,
+      writeConnectionsPerTeam: 16,
+    });
+    expect(e.cache).toMatchObject({ maxFills: 64, maxFillsPerTeam: 16 });
+    expect(e.minFreeDisk).toBeNull();
+    expect(e.http).toEqual({ requestTimeoutMs: 300_000, headersTimeoutMs: 60_000, streamFloor: { windowMs: 30_000, minBytes: 32 * 1024 } });
     expect(e.trustProxy).toBe(false);
     expect(e.allowedPrivateHosts).toEqual([]);
   });
@@ -261,5 +275,13 @@ describe("Gantry's own registry settings", () => {
     expect(warn).toHaveBeenCalledWith("GANTRY_REGISTRY=off: GANTRY_REGISTRY_URL, GANTRY_REGISTRY_PORT are ignored.");
     expect(parse({ GANTRY_REGISTRY: "on" }).registry.enabled).toBe(true);
     expect(() => parse({ GANTRY_REGISTRY: "maybe" })).toThrow(/GANTRY_REGISTRY: must be "on" or "off"/);
+  });
+
+  it("reads the free-space floor as a size or a share of the volume, and refuses anything else", () => {
+    const dir = tmp();
+    expect(parseEnv({ GANTRY_DATA_DIR: dir, GANTRY_MIN_FREE_DISK: "10GiB" }, () => {}).minFreeDisk).toEqual({ kind: "bytes", bytes: 10 * 2 ** 30 });
+    expect(parseEnv({ GANTRY_DATA_DIR: dir, GANTRY_MIN_FREE_DISK: "7.5%" }, () => {}).minFreeDisk).toEqual({ kind: "percent", percent: 7.5 });
+    expect(() => parseEnv({ GANTRY_DATA_DIR: dir, GANTRY_MIN_FREE_DISK: "150%" }, () => {})).toThrow(/below 100/);
+    expect(() => parseEnv({ GANTRY_DATA_DIR: dir, GANTRY_MIN_FREE_DISK: "lots" }, () => {})).toThrow(/GANTRY_MIN_FREE_DISK.*not a size/);
   });
 });

@@ -1,8 +1,10 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import ipaddr from "ipaddr.js";
 import { z } from "zod";
+import { byteSize, diskFloor, hostList, hostPort, port, positiveInt, publicUrl, publicUrlVar, serviceUrl, trustProxy, type DiskFloor, type PublicUrl, type TrustedProxies } from "./env-values";
+
+export { hostEntryProblem, parsePublicUrl, publicUrl, type DiskFloor, type PublicUrl, type TrustedProxies } from "./env-values";
 
 /**
  * The one place that reads `process.env`. Everything else imports `env()`.
@@ -14,168 +16,6 @@ import { z } from "zod";
  * - `production`: every secret must come from the environment; start-up fails
  *   fast with a message naming what is missing.
  */
-
-/**
- * Hosts or CIDRs, comma-separated; each entry is checked here so a typo stops
- * start-up with a message instead of silently allowing or refusing hosts.
- */
-const hostList = (what: string) =>
-  z
-    .string()
-    .default("")
-    .transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean))
-    .superRefine((entries, ctx) => {
-      for (const entry of entries) {
-        const problem = hostEntryProblem(entry);
-        if (problem) ctx.addIssue({ code: "custom", message: `"${entry}" is not ${what}: ${problem}` });
-      }
-    });
-
-/** An IP address written out in full (ipaddr.js alone also takes classful "10.0.0"). */
-function isFullIp(value: string): boolean {
-  return value.includes(":") ? ipaddr.IPv6.isValid(value) : ipaddr.IPv4.isValidFourPartDecimal(value);
-}
-
-/** Why an allowlist entry is invalid (a CIDR, an IP, or a host name), or null. */
-export function hostEntryProblem(entry: string): string | null {
-  if (entry.includes("/")) {
-    const [address = "", bits = ""] = entry.split("/");
-    const max = address.includes(":") ? 128 : 32;
-    return isFullIp(address) && /^\d{1,3}$/.test(bits) && Number(bits) <= max ? null : "a CIDR must look like 10.0.0.0/8 or fd00::/8";
-  }
-  if (isFullIp(entry)) return null;
-  if (/^[\d.]+$/.test(entry) || entry.includes(":")) return "not a valid IP address";
-  return /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i.test(entry) ? null : "expected a host name, an IP address or a CIDR";
-}
-
-/**
- * GANTRY_TRUST_PROXY: which X-Forwarded-For hops to believe. "false" (default):
- * none, the socket address is the client. "true": one reverse proxy (the socket
- * peer). A number N: N proxies in a chain. A comma list of CIDRs/IPs: the
- * proxies' addresses. The client is the right-most address that is not a
- * trusted proxy, so a client cannot choose its own address by sending the header.
- */
-export type TrustedProxies = { kind: "none" } | { kind: "hops"; hops: number } | { kind: "cidrs"; cidrs: string[] };
-
-const trustProxy = z
-  .string()
-  .default("false")
-  .transform((v, ctx): TrustedProxies => {
-    const s = v.trim().toLowerCase();
-    if (["", "false", "0", "no"].includes(s)) return { kind: "none" };
-    if (["true", "yes"].includes(s)) return { kind: "hops", hops: 1 };
-    if (/^\d{1,2}$/.test(s)) return { kind: "hops", hops: Number(s) };
-    const cidrs = s.split(",").map((e) => e.trim()).filter(Boolean);
-    for (const c of cidrs) {
-      if (!isFullIp(c) && (!c.includes("/") || hostEntryProblem(c))) {
-        ctx.addIssue({ code: "custom", message: `"${c}" is not true/false, a hop count or a CIDR/IP of a trusted proxy` });
-        return z.NEVER;
-      }
-    }
-    return { kind: "cidrs", cidrs };
-  });
-
-const hostPort = z
-  .string()
-  .regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, "must be host or host:port, without a scheme or path");
-
-/**
- * A public URL: where people and clients reach one of Gantry's faces. Only a
- * scheme and a host[:port]: `host` is what Docker wants (image names, `docker
- * login`, dockerconfigjson keys), `scheme` says whether that host speaks TLS.
- */
-export interface PublicUrl {
-  scheme: "http" | "https";
-  /** host[:port] as written, lowercased, without the scheme's default port. */
-  host: string;
-  /** `scheme://host`, no trailing slash. */
-  origin: string;
-}
-
-const DEFAULT_PORTS = { http: "80", https: "443" } as const;
-
-/** `scheme://host[:port]`; the port is dropped when it is the scheme's default. */
-export function publicUrl(scheme: PublicUrl["scheme"], hostname: string, port?: string): PublicUrl {
-  const host = port && port !== DEFAULT_PORTS[scheme] ? `${hostname}:${port}` : hostname;
-  return { scheme, host, origin: `${scheme}://${host}` };
-}
-
-const URL_EXAMPLE = "e.g. https://pull.example.com or http://gantry.lab:3000";
-
-/** Why a public URL is not `http(s)://host[:port]` (a trailing "/" tolerated), or the parsed URL. */
-export function parsePublicUrl(value: string): PublicUrl | string {
-  const v = value.trim();
-  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(v);
-  if (!scheme) return `must start with http:// or https:// (${URL_EXAMPLE}); got "${v}"`;
-  const s = scheme[1]!.toLowerCase();
-  if (s !== "http" && s !== "https") return `must be an http:// or https:// URL, not ${s}:// (${URL_EXAMPLE})`;
-  const rest = v.slice(scheme[0].length);
-  const authority = /^[^/?#]*/.exec(rest)![0];
-  const after = rest.slice(authority.length);
-  if (authority.includes("@")) return "must not contain a user name or password";
-  if (after.startsWith("?") || after.includes("?")) return `must not have a query string (only scheme and host[:port], ${URL_EXAMPLE})`;
-  if (after.includes("#")) return `must not have a fragment (only scheme and host[:port], ${URL_EXAMPLE})`;
-  if (after !== "" && after !== "/") return `must not have a path: only scheme and host[:port] (${URL_EXAMPLE}); got path "${after}"`;
-  const m = /^([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?$/.exec(authority);
-  if (!m) return `"${authority}" is not a host or host:port`;
-  const port = m[2];
-  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) return `port ${port} is out of range (1-65535)`;
-  return publicUrl(s, m[1]!.toLowerCase(), port === undefined ? undefined : String(Number(port)));
-}
-
-const publicUrlVar = z.string().transform((v, ctx): PublicUrl => {
-  const parsed = parsePublicUrl(v);
-  if (typeof parsed === "string") {
-    ctx.addIssue({ code: "custom", message: parsed });
-    return z.NEVER;
-  }
-  return parsed;
-});
-
-/** An http(s) URL of a service Gantry talks to (no credentials, query or fragment); returned without a trailing "/". */
-const serviceUrl = z.string().transform((v, ctx) => {
-  let url: URL | undefined;
-  try {
-    url = new URL(v.trim());
-  } catch {
-    // reported below
-  }
-  const problem = !url
-    ? `"${v}" is not a URL (e.g. http://127.0.0.1:5000)`
-    : url.protocol !== "http:" && url.protocol !== "https:"
-      ? `must be an http:// or https:// URL, not ${url.protocol}//`
-      : url.username || url.password
-        ? "must not contain a user name or password"
-        : url.search || url.hash
-          ? "must not have a query string or fragment"
-          : null;
-  if (problem || !url) {
-    ctx.addIssue({ code: "custom", message: problem ?? "not a URL" });
-    return z.NEVER;
-  }
-  return url.href.replace(/\/+$/, "");
-});
-
-const port = z.coerce.number().int().min(1).max(65535);
-
-const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
-
-const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
-
-/** A size in bytes: a plain number, or with a unit ("20GiB", "500 MB"); 0 is allowed where it means "off". */
-const byteSize = (fallback: number) =>
-  z
-    .string()
-    .default(String(fallback))
-    .transform((v, ctx) => {
-      const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(v);
-      const unit = SIZE_UNITS[(m?.[2] ?? "").toLowerCase()];
-      if (!m || unit === undefined) {
-        ctx.addIssue({ code: "custom", message: `"${v}" is not a size (bytes, or a number with KB/MB/GB/TB/KiB/MiB/GiB/TiB)` });
-        return z.NEVER;
-      }
-      return Math.floor(Number(m[1]) * unit);
-    });
 
 export const envSchema = z.object({
   GANTRY_ENV: z.enum(["embedded", "production"]).default("embedded"),
@@ -237,6 +77,26 @@ export const envSchema = z.object({
   GANTRY_CACHE_MAX_BYTES: byteSize(20 * 2 ** 30),
   /** How long after a tag was last seen upstream its digest is served while the upstream is down. */
   GANTRY_CACHE_STALE_TAG_SECONDS: z.coerce.number().int().min(0).default(7 * 24 * 3600),
+  /** Cache fills (upstream blobs written to disk) at once, in all and per team; beyond them a blob streams through uncached. */
+  GANTRY_CACHE_MAX_FILLS: positiveInt(64),
+  GANTRY_CACHE_MAX_FILLS_PER_TEAM: positiveInt(16),
+  /** Free space kept on the data volume: a size or a share of the volume ("5%"); default the larger of 5 % and 2 GiB. */
+  GANTRY_MIN_FREE_DISK: diskFloor.optional(),
+  /** Gantry's own registry: blob bytes per team (0: unlimited) and per blob. */
+  GANTRY_REGISTRY_TEAM_QUOTA_BYTES: byteSize(50 * 2 ** 30),
+  GANTRY_REGISTRY_MAX_BLOB_BYTES: byteSize(10 * 2 ** 30),
+  /** Open upload sessions per principal (user, token) and per team. */
+  GANTRY_REGISTRY_MAX_UPLOADS_PER_PRINCIPAL: positiveInt(20),
+  GANTRY_REGISTRY_MAX_UPLOADS_PER_TEAM: positiveInt(100),
+  /** Connections to the registry's storage one team's uploads may hold at once (reads have a pool of their own). */
+  GANTRY_REGISTRY_WRITE_CONNECTIONS_PER_TEAM: positiveInt(16),
+  /** Every stream (a blob from an upstream, an upload's body) must move at least this many bytes per window, or it is cut. */
+  GANTRY_STREAM_FLOOR_BYTES: byteSize(32 * 1024),
+  GANTRY_STREAM_FLOOR_SECONDS: positiveInt(30),
+  /** A portal request must arrive whole within this (registry traffic is under the stream floor instead). */
+  GANTRY_REQUEST_TIMEOUT_SECONDS: positiveInt(300),
+  /** Any request's headers must arrive within this. */
+  GANTRY_HEADERS_TIMEOUT_SECONDS: positiveInt(60),
   /** How many days pull events are kept (lib/retention/retention.ts purges older ones). */
   GANTRY_PULL_LOG_DAYS: positiveInt(90),
   /** On SIGTERM, how long in-flight requests (pulls) may take to finish before the process exits. */
@@ -277,6 +137,14 @@ export interface Env {
     storageDir: string;
     /** Operator-supplied token signing key and certificate; undefined: generated in storageDir. */
     tokenSigning: { keyFile: string; certFile: string } | undefined;
+    /** Blob bytes per team (0: unlimited), bytes per blob. */
+    teamQuotaBytes: number;
+    maxBlobBytes: number;
+    /** Open upload sessions per principal and per team. */
+    maxUploadsPerPrincipal: number;
+    maxUploadsPerTeam: number;
+    /** Storage connections one team's uploads may hold at once. */
+    writeConnectionsPerTeam: number;
   };
   allowedPrivateHosts: string[];
   keks: { list: string; current: string | undefined } | undefined;
@@ -291,7 +159,11 @@ export interface Env {
     signUpPerIp: number;
   };
   /** The proxy's content cache (lib/cache); maxBytes 0: off. */
-  cache: { dir: string; maxBytes: number; staleTagSeconds: number };
+  cache: { dir: string; maxBytes: number; staleTagSeconds: number; maxFills: number; maxFillsPerTeam: number };
+  /** Free space kept on the data volume (GANTRY_MIN_FREE_DISK); null: the larger of 5 % and 2 GiB. */
+  minFreeDisk: DiskFloor | null;
+  /** Request and stream deadlines. */
+  http: { requestTimeoutMs: number; headersTimeoutMs: number; streamFloor: { windowMs: number; minBytes: number } };
   /** Days of pull events kept (GANTRY_PULL_LOG_DAYS). */
   pullLogDays: number;
   /** Seconds in-flight requests get to finish on SIGTERM (GANTRY_SHUTDOWN_GRACE_SECONDS). */
@@ -378,6 +250,11 @@ export function parseEnv(source: Record<string, string | undefined>, warn: (m: s
       storageDir: path.join(dataDir, "registry"),
       tokenSigning:
         raw.GANTRY_REGISTRY_TOKEN_KEY && raw.GANTRY_REGISTRY_TOKEN_CERT ? { keyFile: path.resolve(raw.GANTRY_REGISTRY_TOKEN_KEY), certFile: path.resolve(raw.GANTRY_REGISTRY_TOKEN_CERT) } : undefined,
+      teamQuotaBytes: raw.GANTRY_REGISTRY_TEAM_QUOTA_BYTES,
+      maxBlobBytes: raw.GANTRY_REGISTRY_MAX_BLOB_BYTES,
+      maxUploadsPerPrincipal: raw.GANTRY_REGISTRY_MAX_UPLOADS_PER_PRINCIPAL,
+      maxUploadsPerTeam: raw.GANTRY_REGISTRY_MAX_UPLOADS_PER_TEAM,
+      writeConnectionsPerTeam: raw.GANTRY_REGISTRY_WRITE_CONNECTIONS_PER_TEAM,
     },
     allowedPrivateHosts: raw.GANTRY_ALLOWED_PRIVATE_HOSTS,
     keks: raw.GANTRY_KEKS ? { list: raw.GANTRY_KEKS, current: raw.GANTRY_KEK_CURRENT } : undefined,
@@ -398,6 +275,14 @@ export function parseEnv(source: Record<string, string | undefined>, warn: (m: s
       dir: path.resolve(raw.GANTRY_CACHE_DIR ?? path.join(dataDir, "cache")),
       maxBytes: raw.GANTRY_CACHE_MAX_BYTES,
       staleTagSeconds: raw.GANTRY_CACHE_STALE_TAG_SECONDS,
+      maxFills: raw.GANTRY_CACHE_MAX_FILLS,
+      maxFillsPerTeam: raw.GANTRY_CACHE_MAX_FILLS_PER_TEAM,
+    },
+    minFreeDisk: raw.GANTRY_MIN_FREE_DISK ?? null,
+    http: {
+      requestTimeoutMs: raw.GANTRY_REQUEST_TIMEOUT_SECONDS * 1000,
+      headersTimeoutMs: raw.GANTRY_HEADERS_TIMEOUT_SECONDS * 1000,
+      streamFloor: { windowMs: raw.GANTRY_STREAM_FLOOR_SECONDS * 1000, minBytes: Math.max(1, raw.GANTRY_STREAM_FLOOR_BYTES) },
     },
     pullLogDays: raw.GANTRY_PULL_LOG_DAYS,
     shutdownGraceSeconds: raw.GANTRY_SHUTDOWN_GRACE_SECONDS,
