@@ -2,9 +2,10 @@ import "server-only";
 import crypto from "node:crypto";
 import { LRUCache } from "lru-cache";
 import { db } from "@/lib/db";
+import { belowDiskFloor } from "@/lib/disk/free-space";
 import { env } from "@/lib/env";
 import { log } from "@/lib/log";
-import { Fill } from "./fill";
+import { DigestMismatchError, Fill } from "./fill";
 import { findLink, markLinkUsed, saveLink, unlinkDigest, type Link } from "./links";
 import { ContentStore, type OpenContent } from "./store";
 import { countCacheUse } from "./usage";
@@ -35,20 +36,42 @@ export interface UpstreamBlob {
   body: AsyncIterable<Buffer> & { destroy(error?: Error): void };
 }
 
+/** Why a blob is streamed through instead of cached. */
+export type PassReason = "too-large" | "busy" | "disk";
+
 export type BlobFill =
   | { kind: "fill"; fill: Fill; contentType: string | null; initiator: boolean }
-  /** Too large to cache (over half the cache): this caller streams it straight through. */
-  | { kind: "pass"; upstream: UpstreamBlob };
+  /**
+   * Streamed straight through, not kept: too large to cache (over half the
+   * cache), too many fills at once (in all, or for the team), or the disk is
+   * below its free-space floor.
+   */
+  | { kind: "pass"; upstream: UpstreamBlob; reason: PassReason };
+
+/** How many fills may run at once, in all and per team (GANTRY_CACHE_MAX_FILLS, _PER_TEAM). */
+export interface FillLimits {
+  total: number;
+  perTeam: number;
+}
 
 const MANIFEST_MEMORY_BYTES = 32 * 1024 * 1024;
+/** Room reserved up front for a blob of unknown length (the fill reserves more as it arrives). */
+const FIRST_RESERVATION = 8 * 1024 * 1024;
 
 export class ProxyCache {
   readonly store: ContentStore;
   readonly ready: Promise<void>;
-  private readonly fills = new Map<string, Promise<{ kind: "fill"; fill: Fill; contentType: string | null; joined: Map<string, CacheScope> } | { kind: "pass"; upstream: UpstreamBlob }>>();
+  private readonly fills = new Map<string, Promise<{ kind: "fill"; fill: Fill; contentType: string | null; joined: Map<string, CacheScope> } | { kind: "pass"; upstream: UpstreamBlob; reason: PassReason }>>();
   private readonly manifests = new LRUCache<string, Buffer>({ maxSize: MANIFEST_MEMORY_BYTES, sizeCalculation: (b) => Math.max(1, b.length) });
+  /** Fills running now, in all and per team: each holds a temp file and a disk writer. */
+  private running = 0;
+  private readonly runningByTeam = new Map<string, number>();
 
-  constructor(dir: string, maxBytes: number) {
+  constructor(
+    dir: string,
+    maxBytes: number,
+    private readonly limits: FillLimits = { total: 64, perTeam: 16 },
+  ) {
     this.store = new ContentStore({ dir, maxBytes, onEvict: (digest, size) => void this.evicted(digest, size) });
     this.ready = this.store.init().catch((e: unknown) => {
       log.error("the proxy cache directory could not be read; caching is off until restart", { dir, error: e });
@@ -89,10 +112,40 @@ export class ProxyCache {
     return open;
   }
 
+  /** Fills running now (tests and diagnostics). */
+  fillsRunning(teamId?: string): number {
+    return teamId === undefined ? this.running : (this.runningByTeam.get(teamId) ?? 0);
+  }
+
+  /** Takes a fill slot for the team and reserves room for it, or says why not. */
+  private async admit(teamId: string, contentLength: number | null): Promise<{ refused: PassReason } | { reservation: { bytes: number; release: () => void } }> {
+    if (contentLength !== null && contentLength > this.store.maxBytes / 2) return { refused: "too-large" };
+    if (this.running >= this.limits.total || (this.runningByTeam.get(teamId) ?? 0) >= this.limits.perTeam) return { refused: "busy" };
+    if (await belowDiskFloor(this.store.dir)) return { refused: "disk" };
+    // Checked again after the await: another fill may have taken the last slot meanwhile.
+    if (this.running >= this.limits.total || (this.runningByTeam.get(teamId) ?? 0) >= this.limits.perTeam) return { refused: "busy" };
+    const bytes = contentLength ?? FIRST_RESERVATION;
+    const release = this.store.tryReserve(bytes);
+    if (!release) return { refused: "busy" };
+    this.running++;
+    this.runningByTeam.set(teamId, (this.runningByTeam.get(teamId) ?? 0) + 1);
+    return { reservation: { bytes, release } };
+  }
+
+  private release(teamId: string): void {
+    this.running--;
+    const n = (this.runningByTeam.get(teamId) ?? 1) - 1;
+    if (n <= 0) this.runningByTeam.delete(teamId);
+    else this.runningByTeam.set(teamId, n);
+  }
+
   /**
    * Joins the fill of (registry, repository, digest) in progress, or starts one
    * with `start` (the upstream GET). A failed start fails every caller that
    * joined it, with the same error: one upstream request however many ask.
+   * A fill needs a slot (GANTRY_CACHE_MAX_FILLS in all, _PER_TEAM for the
+   * registry's team) and free disk above the floor; without them, or for a
+   * blob over half the cache, the caller streams the blob through uncached.
    */
   async blobFill(scope: CacheScope, digest: string, start: () => Promise<UpstreamBlob>, floor: (fill: Fill, body: UpstreamBlob["body"]) => () => void): Promise<BlobFill> {
     await this.ready;
@@ -102,12 +155,18 @@ export class ProxyCache {
     if (!pending) {
       pending = (async () => {
         const upstream = await start();
-        if (upstream.contentLength !== null && upstream.contentLength > this.store.maxBytes / 2) return { kind: "pass" as const, upstream };
+        const admitted = await this.admit(scope.teamId, upstream.contentLength);
+        if ("refused" in admitted) {
+          if (admitted.refused !== "too-large") log.info("blob streamed through uncached", { reason: admitted.refused, teamId: scope.teamId, digest, fills: this.running });
+          return { kind: "pass" as const, upstream, reason: admitted.refused };
+        }
         const joined = new Map<string, CacheScope>([[scope.appId, scope]]);
         const fill = new Fill(upstream.body, {
           store: this.store,
           digest,
           expectedSize: upstream.contentLength,
+          maxBytes: Math.floor(this.store.maxBytes / 2),
+          reservation: admitted.reservation,
           onComplete: (size) => {
             countCacheUse(scope.teamId, scope.appId, { bytesFromUpstream: size });
             for (const s of joined.values()) void saveLink({ teamId: s.teamId, appId: s.appId, registryId: s.registryId, repository: s.repository, digest, kind: "blob", mediaType: null, size });
@@ -116,6 +175,8 @@ export class ProxyCache {
         const stopFloor = floor(fill, upstream.body);
         void fill.finished.finally(() => {
           stopFloor();
+          this.release(scope.teamId);
+          if (fill.error instanceof DigestMismatchError) countCacheUse(scope.teamId, scope.appId, { digestMismatches: 1 });
           this.fills.delete(key);
         });
         return { kind: "fill" as const, fill, contentType: upstream.contentType, joined };
@@ -127,7 +188,7 @@ export class ProxyCache {
       );
     }
     const started = await pending;
-    if (started.kind === "pass") return initiator ? started : { kind: "pass", upstream: await start() };
+    if (started.kind === "pass") return initiator ? started : { kind: "pass", upstream: await start(), reason: started.reason };
     if (started.fill.error && !initiator) {
       // Failed and not yet cleared away: a retry deserves a new upstream fetch, not the failure.
       if (this.fills.get(key) === pending) this.fills.delete(key);
@@ -182,8 +243,8 @@ let instance: ProxyCache | null | undefined;
 /** This process's cache, or null when GANTRY_CACHE_MAX_BYTES=0. */
 export function proxyCache(): ProxyCache | null {
   if (instance === undefined) {
-    const { dir, maxBytes } = env().cache;
-    instance = maxBytes > 0 ? new ProxyCache(dir, maxBytes) : null;
+    const { dir, maxBytes, maxFills, maxFillsPerTeam } = env().cache;
+    instance = maxBytes > 0 ? new ProxyCache(dir, maxBytes, { total: maxFills, perTeam: maxFillsPerTeam }) : null;
   }
   return instance;
 }

@@ -19,6 +19,16 @@ import type { ContentStore } from "./store";
  */
 /** A reader that caught up with its fill waits for this much more (or the end) before reading again. */
 const BATCH_BYTES = 128 * 1024;
+/**
+ * A fill nobody reads any more is finished when it is at most this large (the
+ * next pull is then a hit), and stopped otherwise: a client that reads 1 MB of
+ * an endless or huge blob and leaves must not leave the disk writing for it.
+ */
+export const ORPHAN_FINISH_BYTES = 64 * 1024 * 1024;
+/** How long an orphaned fill waits for a client to come back (a retry joins it) before it stops; tests shorten it. */
+export const fillTuning = { orphanGraceMs: 5_000 };
+/** Room reserved against the cache's limit ahead of a fill of unknown length, grown as it arrives. */
+const RESERVE_STEP = 8 * 1024 * 1024;
 
 export class DigestMismatchError extends Error {
   constructor(
@@ -31,9 +41,28 @@ export class DigestMismatchError extends Error {
 }
 
 export class FillTooLargeError extends Error {
-  constructor(readonly limit: number) {
-    super(`the upstream sent more than the ${limit} bytes it announced`);
+  constructor(
+    readonly limit: number,
+    announced: boolean,
+  ) {
+    super(announced ? `the upstream sent more than the ${limit} bytes it announced` : `the upstream sent more than ${limit} bytes, the most one cached blob may have`);
     this.name = "FillTooLargeError";
+  }
+}
+
+/** Fills in progress already hold the whole cache: this one stops. */
+export class CacheFullError extends Error {
+  constructor(written: number) {
+    super(`the cache has no room left for fills in progress (stopped after ${written} bytes)`);
+    this.name = "CacheFullError";
+  }
+}
+
+/** Every client left a fill too large to finish for nobody. */
+export class FillAbandonedError extends Error {
+  constructor(written: number) {
+    super(`no client is reading this blob any more; stopped after ${written} bytes`);
+    this.name = "FillAbandonedError";
   }
 }
 
@@ -42,8 +71,14 @@ export interface FillOptions {
   digest: string;
   /** From the upstream's Content-Length; null when it sent none. */
   expectedSize: number | null;
+  /** The most bytes a fill may write, whatever the upstream announced (half the cache). */
+  maxBytes: number;
   /** Called with the bytes fetched once the fill is verified and in place. */
   onComplete?: (size: number) => void;
+  /** Grace before an orphaned fill stops (default fillTuning.orphanGraceMs). */
+  orphanGraceMs?: number;
+  /** Room already reserved for this fill in the store (released when it ends). */
+  reservation?: { bytes: number; release: () => void };
 }
 
 export class Fill extends EventEmitter {
@@ -57,10 +92,13 @@ export class Fill extends EventEmitter {
   private readonly temp: string;
   private fh: FileHandle | null = null;
   private refs = 1; // the fill itself; each reader adds one
+  private readers = 0;
+  private everRead = false;
+  private orphanTimer: NodeJS.Timeout | null = null;
   private readonly opened: Promise<FileHandle>;
 
   constructor(
-    body: AsyncIterable<Buffer> & { destroy(error?: Error): void },
+    private readonly body: AsyncIterable<Buffer> & { destroy(error?: Error): void },
     private readonly options: FillOptions,
   ) {
     super();
@@ -88,6 +126,10 @@ export class Fill extends EventEmitter {
    */
   cursor(start = 0, end: number | null = null): { read(buf: Buffer): Promise<number>; close(): void } {
     this.refs++;
+    this.readers++;
+    this.everRead = true;
+    if (this.orphanTimer) clearTimeout(this.orphanTimer);
+    this.orphanTimer = null;
     let pos = start;
     let closed = false;
     return {
@@ -114,9 +156,34 @@ export class Fill extends EventEmitter {
       close: () => {
         if (closed) return;
         closed = true;
+        this.readers--;
+        this.checkOrphaned();
         this.unref();
       },
     };
+  }
+
+  /** Readers reading now (tests and diagnostics). */
+  get readerCount(): number {
+    return this.readers;
+  }
+
+  /**
+   * With no reader left, a fill larger than ORPHAN_FINISH_BYTES (announced, or
+   * written so far when nothing was announced) stops after a grace period in
+   * which a returning client may join it.
+   */
+  private checkOrphaned(): void {
+    if (this.readers > 0 || !this.everRead || this.done || this.error || this.orphanTimer) return;
+    if ((this.expectedSize ?? this.written) <= ORPHAN_FINISH_BYTES) return;
+    this.orphanTimer = setTimeout(() => {
+      this.orphanTimer = null;
+      if (this.readers > 0 || this.done || this.error) return;
+      const e = new FillAbandonedError(this.written);
+      log.info("cache fill stopped: no client left", { digest: this.digest, bytes: this.written, announced: this.expectedSize });
+      this.body.destroy(e);
+    }, this.options.orphanGraceMs ?? fillTuning.orphanGraceMs);
+    this.orphanTimer.unref();
   }
 
   private unref(): void {
@@ -126,18 +193,35 @@ export class Fill extends EventEmitter {
 
   private async run(body: AsyncIterable<Buffer> & { destroy(error?: Error): void }): Promise<void> {
     const hash = crypto.createHash("sha256");
-    const release = this.store.reserve(this.expectedSize ?? 0);
+    // Counted against the cache's limit from the start, and grown with the bytes when no length was
+    // announced; fills in progress never hold more than the whole cache (ContentStore.tryReserve).
+    const first = this.options.reservation ?? { bytes: this.expectedSize ?? RESERVE_STEP, release: this.store.reserve(this.expectedSize ?? RESERVE_STEP) };
+    const releases = [first.release];
+    let reserved = first.bytes;
+    const limit = Math.min(this.expectedSize ?? Infinity, this.options.maxBytes);
     try {
       const fh = await this.opened;
       for await (const chunk of body) {
-        if (this.expectedSize !== null && this.written + chunk.length > this.expectedSize) {
-          const e = new FillTooLargeError(this.expectedSize);
+        // Counted here, whatever the headers said: an upstream cannot write past the limit.
+        if (this.written + chunk.length > limit) {
+          const e = new FillTooLargeError(limit, this.expectedSize !== null && this.expectedSize <= this.options.maxBytes);
           body.destroy(e);
           throw e;
         }
         await fh.write(chunk, 0, chunk.length, this.written);
         hash.update(chunk);
         this.written += chunk.length;
+        if (this.written > reserved) {
+          const more = this.store.tryReserve(RESERVE_STEP);
+          if (!more) {
+            const e = new CacheFullError(this.written);
+            body.destroy(e);
+            throw e;
+          }
+          releases.push(more);
+          reserved += RESERVE_STEP;
+        }
+        if (this.readers === 0 && this.expectedSize === null) this.checkOrphaned();
         this.emit("progress");
       }
       const actual = `sha256:${hash.digest("hex")}`;
@@ -158,7 +242,9 @@ export class Fill extends EventEmitter {
       this.error = e instanceof Error ? e : new Error(String(e));
       await fs.rm(this.temp, { force: true });
     } finally {
-      release();
+      for (const release of releases) release();
+      if (this.orphanTimer) clearTimeout(this.orphanTimer);
+      this.orphanTimer = null;
       this.emit("progress");
       this.unref();
     }

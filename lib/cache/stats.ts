@@ -47,6 +47,7 @@ const USAGE_SUMS = {
   staleServes: true,
   evictions: true,
   evictedBytes: true,
+  digestMismatches: true,
 } as const;
 
 type UsageSums = {
@@ -57,6 +58,7 @@ type UsageSums = {
   staleServes: number | null;
   evictions: number | null;
   evictedBytes: bigint | null;
+  digestMismatches: number | null;
 };
 
 /** Traffic counters as numbers, with the hit ratio (hits over GETs; null before the first GET). */
@@ -72,6 +74,7 @@ export function usageTotals(sum: Partial<UsageSums> | null | undefined) {
     staleServes: n(sum?.staleServes),
     evictions: n(sum?.evictions),
     evictedBytes: n(sum?.evictedBytes),
+    digestMismatches: n(sum?.digestMismatches),
   };
 }
 

@@ -176,6 +176,22 @@ export class ContentStore {
     return path.join(tmpDir(this.dir), `${crypto.randomBytes(12).toString("hex")}.part`);
   }
 
+  /** Bytes reserved by fills in progress. */
+  get reservedBytes(): number {
+    return this.reserved;
+  }
+
+  /**
+   * Reserves room for a fill in progress (counted against maxBytes by
+   * eviction), unless fills in progress would then hold more than the whole
+   * cache: null then. Content in place can be evicted to make room, a fill in
+   * progress cannot, so this is what bounds the disk taken by fills.
+   */
+  tryReserve(bytes: number): (() => void) | null {
+    if (this.reserved + bytes > this.maxBytes) return null;
+    return this.reserve(bytes);
+  }
+
   /** Reserves room for a fill in progress (counted against maxBytes by eviction). */
   reserve(bytes: number): () => void {
     this.reserved += bytes;

@@ -16,6 +16,8 @@ export interface UsageDelta {
   staleServes?: number;
   evictions?: number;
   evictedBytes?: number;
+  /** Upstream content that did not match its digest (never served whole, never cached). */
+  digestMismatches?: number;
 }
 
 type Counts = Required<UsageDelta>;
@@ -27,7 +29,7 @@ const pending = new Map<string, { teamId: string; appId: string; hour: Date; cou
 let timer: NodeJS.Timeout | null = null;
 let flushing: Promise<void> = Promise.resolve();
 
-const zero = (): Counts => ({ hits: 0, misses: 0, bytesFromCache: 0, bytesFromUpstream: 0, staleServes: 0, evictions: 0, evictedBytes: 0 });
+const zero = (): Counts => ({ hits: 0, misses: 0, bytesFromCache: 0, bytesFromUpstream: 0, staleServes: 0, evictions: 0, evictedBytes: 0, digestMismatches: 0 });
 
 export function hourOf(at: Date): Date {
   return new Date(Math.floor(at.getTime() / 3_600_000) * 3_600_000);
@@ -66,12 +68,13 @@ async function writePending(): Promise<void> {
     try {
       await db.cacheUsage.upsert({
         where: { appId_hour: { appId, hour } },
-        create: { teamId, appId, hour, hits: counts.hits, misses: counts.misses, staleServes: counts.staleServes, evictions: counts.evictions, ...big },
+        create: { teamId, appId, hour, hits: counts.hits, misses: counts.misses, staleServes: counts.staleServes, evictions: counts.evictions, digestMismatches: counts.digestMismatches, ...big },
         update: {
           hits: { increment: counts.hits },
           misses: { increment: counts.misses },
           staleServes: { increment: counts.staleServes },
           evictions: { increment: counts.evictions },
+          digestMismatches: { increment: counts.digestMismatches },
           bytesFromCache: { increment: big.bytesFromCache },
           bytesFromUpstream: { increment: big.bytesFromUpstream },
           evictedBytes: { increment: big.evictedBytes },

@@ -47,9 +47,11 @@ export async function handleHostedRegistry(req: IncomingMessage, res: ServerResp
   try {
     await route(ctx);
   } catch (e) {
+    // The client went away (or its body was cut): nobody to answer, nothing to report.
+    if (abort.signal.aborted && !(e instanceof ProxyError)) return void res.destroy();
     const err = e instanceof ProxyError ? e : e instanceof StorageUnavailable ? unavailable(e) : internal(e);
     // A request body nobody read must not be left on the connection.
-    if (!req.complete) res.setHeader("connection", "close");
+    if (!req.complete && !res.headersSent) res.setHeader("connection", "close");
     sendError(res, err, method);
   }
 }

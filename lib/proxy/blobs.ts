@@ -87,11 +87,12 @@ export async function serveBlob(x: Exchange, digest: string): Promise<void> {
 
   const joined = await cache.blobFill(scope, digest, start, floor);
   if (joined.kind === "pass") {
-    // Larger than half the cache: streamed straight through, not kept.
+    // Not kept (over half the cache, too many fills, the disk below its floor): streamed
+    // straight through, hashed as it passes.
     const length = joined.upstream.contentLength;
     x.res.writeHead(200, blobHeaders(digest, length, joined.upstream.contentType ?? OCTET));
     countCacheUse(scope.teamId, scope.appId, { misses: 1 });
-    return streamUpstream(x, joined.upstream.body as Parameters<typeof streamUpstream>[1], true);
+    return streamUpstream(x, joined.upstream.body as Parameters<typeof streamUpstream>[1], true, Infinity, digest);
   }
   const { fill, initiator } = joined;
   const size = fill.expectedSize;

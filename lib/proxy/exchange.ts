@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { pipeline } from "node:stream/promises";
 import type { CacheScope } from "@/lib/cache/cache";
+import { countCacheUse } from "@/lib/cache/usage";
 import { log } from "@/lib/log";
 import type { RegistryClient } from "@/lib/registry-client/client";
 import { RegistryNetworkError, ResponseTooLargeError } from "@/lib/registry-client/errors";
@@ -9,6 +10,7 @@ import { API_VERSION_HEADER, ProxyError } from "./errors";
 import type { ProxyName } from "./paths";
 import { drop, mapNetworkError, throwForUpstreamStatus, type ResourceKind } from "./upstream-errors";
 import { proxyStreamFloor } from "./upstream";
+import { digestOfBuffer, isVerifiableDigest, StreamDigestMismatchError, verifyingStream } from "./verify-digest";
 
 /**
  * One authorized request to a proxied repository: what the blob, manifest
@@ -25,6 +27,8 @@ export interface Exchange {
   signal: AbortSignal;
   /** Where cached content may come from for this request; null with the cache off. */
   scope: CacheScope | null;
+  /** The license's team and app: whose counters this request adds to. */
+  owner: { teamId: string; appId: string };
   /** Body bytes sent to the client. */
   bytes: number;
 }
@@ -66,6 +70,8 @@ export async function ask(x: Exchange, method: "GET" | "HEAD", path: string, hea
 export async function passThrough(x: Exchange, kind: ResourceKind, reference: string, headers: Record<string, string>): Promise<void> {
   const upstream = await ask(x, x.method, `v2/${x.name.repository}/${kind}/${reference}`, headers, kind === "blobs" ? "stream" : "buffered");
   const status = upstream.statusCode;
+  // A whole body asked for by digest is checked as it passes (a range is part of one, and cannot be).
+  const verify = status === 200 && isVerifiableDigest(reference) ? reference : null;
   if (status !== 200 && status !== 206 && status !== 304) await throwForUpstreamStatus(upstream, kind, `${x.name.repository}:${reference}`, x.registryId, x.client.host);
   const out = passHeaders(upstream);
   let limit = Infinity;
@@ -81,6 +87,11 @@ export async function passThrough(x: Exchange, kind: ResourceKind, reference: st
         body = await readBounded(upstream, limit, "a manifest", x.client.host);
       } catch (e) {
         throw mapNetworkError(e, x.registryId);
+      }
+      const actual = verify ? digestOfBuffer(verify, body) : null;
+      if (verify && actual !== verify) {
+        countMismatch(x, new StreamDigestMismatchError(verify, actual ?? "?", body.length));
+        throw new ProxyError(502, "UNAVAILABLE", "The upstream registry sent a manifest that does not match the digest asked for.");
       }
       x.bytes = body.length;
       x.res.writeHead(status, { ...out, "content-length": String(body.length) });
@@ -98,11 +109,21 @@ export async function passThrough(x: Exchange, kind: ResourceKind, reference: st
     x.res.end();
     return;
   }
-  await streamUpstream(x, upstream.body, kind === "blobs", limit);
+  await streamUpstream(x, upstream.body, kind === "blobs", limit, verify);
 }
 
-/** Streams an upstream body to the client (blobs under the throughput floor). */
-export async function streamUpstream(x: Exchange, body: HttpResponse["body"], blob: boolean, limit = Infinity): Promise<void> {
+/** A digest mismatch on a stream: logged, counted on the app's cache page. */
+function countMismatch(x: Exchange, e: StreamDigestMismatchError): void {
+  log.error("upstream content does not match its digest; the response was cut short", { registryId: x.registryId, repository: x.name.repository, digest: e.expected, actual: e.actual, bytes: e.bytes });
+  countCacheUse(x.owner.teamId, x.owner.appId, { digestMismatches: 1 });
+}
+
+/**
+ * Streams an upstream body to the client (blobs under the throughput floor).
+ * With `verify` (a digest), the body is hashed as it passes and the response
+ * cut short on a mismatch (see verify-digest.ts).
+ */
+export async function streamUpstream(x: Exchange, body: HttpResponse["body"], blob: boolean, limit = Infinity, verify: string | null = null): Promise<void> {
   let bytes = 0;
   body.on("data", (chunk: Buffer) => {
     bytes += chunk.length;
@@ -120,8 +141,10 @@ export async function streamUpstream(x: Exchange, body: HttpResponse["body"], bl
       )
     : () => undefined;
   try {
-    await pipeline(body, x.res);
+    if (verify) await pipeline(body, verifyingStream(verify), x.res);
+    else await pipeline(body, x.res);
   } catch (e) {
+    if (e instanceof StreamDigestMismatchError) countMismatch(x, e);
     cut(x, body, e);
   } finally {
     stopWatch();

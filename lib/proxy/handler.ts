@@ -90,6 +90,7 @@ export async function handleRegistryRequest(req: IncomingMessage, res: ServerRes
       client,
       signal: abort.signal,
       scope: proxyCache() ? { teamId: decision.teamId, appId: decision.appId, registryId: registry.id, repository: route.name.repository } : null,
+      owner: { teamId: decision.teamId, appId: decision.appId },
       bytes: 0,
     };
     const reference = route.kind === "tags" ? "" : route.reference;

@@ -116,6 +116,7 @@ async function fetchManifest(x: Exchange, cache: ProxyCache, reference: string, 
   const actual = `sha256:${crypto.createHash("sha256").update(body).digest("hex")}`;
   if (reference.includes(":") && actual !== reference) {
     log.error("upstream manifest does not match its digest; not cached, not served", { registryId: x.registryId, repository: x.name.repository, digest: reference, actual });
+    countCacheUse(x.owner.teamId, x.owner.appId, { digestMismatches: 1 });
     throw new ProxyError(502, "UNAVAILABLE", "The upstream registry sent a manifest that does not match the digest asked for.");
   }
   // x.scope is set whenever the cache is (serveManifest checked).

@@ -4,6 +4,7 @@ import path from "node:path";
 import { kekProvider } from "../crypto/provider";
 import { db } from "../db";
 import { dbProviderOf, PRISMA_LAYOUT } from "../db-provider";
+import { diskState } from "../disk/free-space";
 import { env } from "../env";
 import { log } from "../log";
 
@@ -19,12 +20,14 @@ import { log } from "../log";
  *     means the same on SQLite and PostgreSQL). A database ahead of this code
  *     (a newer replica migrated it during a rolling upgrade) is still ready;
  *   - `kek`: a key-encryption key is loaded and the current one is present;
+ *   - `disk`: the data volume (and the cache's, when it is elsewhere) has more
+ *     free space than GANTRY_MIN_FREE_DISK (lib/disk/free-space.ts);
  *   - `shutdown`: the process has been asked to stop (SIGTERM) and is draining.
  *
  * The answers carry no secrets: check names, ok/failed, the names of pending
  * migrations. Why a check failed in detail goes to the log.
  */
-export type CheckName = "db" | "migrations" | "kek" | "shutdown";
+export type CheckName = "db" | "migrations" | "kek" | "disk" | "shutdown";
 export interface ReadyReport {
   status: "ready" | "unready";
   checks: Partial<Record<CheckName, "ok" | "failed">>;
@@ -126,6 +129,10 @@ export class Health {
         checks.migrations = "failed";
       }
     }
+
+    const config = env();
+    const volumes = await Promise.all([...new Set([config.dataDir, config.cache.dir])].map((dir) => diskState(dir)));
+    checks.disk = volumes.some((v) => v?.belowFloor) ? "failed" : "ok";
 
     const failing = (Object.entries(checks) as [CheckName, string][]).filter(([, v]) => v === "failed").map(([k]) => k);
     return { status: failing.length ? "unready" : "ready", checks, failing, ...(pendingMigrations ? { pendingMigrations } : {}) };

@@ -6,6 +6,7 @@ import type { HostedRegistry } from "../hosted-registry/service";
 import { isConfiguredHost } from "../http/public-urls";
 import { handleRegistryRequest } from "../proxy/handler";
 import { Health } from "./health";
+import { configureServerTimeouts, watchBodyDeadline, watchBodyFloor } from "./request-deadlines";
 import { Inflight, refuseWhileDraining } from "./shutdown";
 
 export type PortalHandler = (req: http.IncomingMessage, res: http.ServerResponse) => unknown;
@@ -50,17 +51,21 @@ export function createGantryHttpServer(config: Env, portal: PortalHandler, healt
     if (health.isDraining) return refuseWhileDraining(req, res);
     inflight.track(res);
     if (routeByHost && registryUrl && req.headers.host && isConfiguredHost(req.headers.host.toLowerCase(), registryUrl)) {
+      watchBodyFloor(req, res, config.http);
       void registry!.handle(req, res, ip);
       return;
     }
     // The registry API is plain Node: streaming, exact headers, no Next rewriting of /v2/.
     if (path === "/v2" || path.startsWith("/v2/") || path.startsWith("/v2?")) {
+      watchBodyFloor(req, res, config.http);
       void handleRegistryRequest(req, res, { clientIp: ip });
       return;
     }
+    watchBodyDeadline(req, res, config.http);
     void portal(req, res);
   });
   server.keepAliveTimeout = 65_000;
+  configureServerTimeouts(server, config.http);
   // GANTRY_REGISTRY_PORT: the registry alone, for setups without host routing (probes answered too).
   const registryServer =
     registry && config.registry.port !== undefined
@@ -69,9 +74,13 @@ export function createGantryHttpServer(config: Env, portal: PortalHandler, healt
           if (health.handle(req, res)) return;
           if (health.isDraining) return refuseWhileDraining(req, res);
           inflight.track(res);
+          watchBodyFloor(req, res, config.http);
           void registry.handle(req, res, ip);
         })
       : null;
-  if (registryServer) registryServer.keepAliveTimeout = 65_000;
+  if (registryServer) {
+    registryServer.keepAliveTimeout = 65_000;
+    configureServerTimeouts(registryServer, config.http);
+  }
   return { server, registryServer, health, inflight };
 }

@@ -21,6 +21,7 @@ import { startRetentionTimer } from "../retention/retention";
 import { realmFor } from "../http/public-urls";
 import { log } from "../log";
 import { startHostedRegistry, type HostedRegistry } from "../hosted-registry/service";
+import { proxyStreamFloor } from "../proxy/upstream";
 import { createGantryHttpServer } from "./http-server";
 import { installSignalHandlers } from "./signals";
 
@@ -28,6 +29,8 @@ async function main() {
   const config = env();
   // Fail fast without a usable KEK (and create the embedded key file on first start).
   kekProvider();
+  // Upstream blob streams are held to the same floor as upload bodies (GANTRY_STREAM_FLOOR_*).
+  Object.assign(proxyStreamFloor, config.http.streamFloor);
   const dev = process.argv.includes("--dev");
   const app = next({ dev, dir: path.resolve(__dirname, "../.."), hostname: config.host, port: config.port });
   const handle = app.getRequestHandler();

@@ -50,6 +50,11 @@ export function SummaryCards({ stats, period }: { stats: TeamCacheStats; period:
       </Stat>
       <Stat label={`Evictions, ${period}`} value={String(s.evictions)} testId="cache-evictions">
         {humanBytes(s.evictedBytes)} removed to stay under the size limit
+        {s.digestMismatches > 0 ? (
+          <span className="mt-1 block font-medium text-red-700" data-testid="cache-mismatches">
+            {s.digestMismatches} {s.digestMismatches === 1 ? "download" : "downloads"} from your registries did not match {s.digestMismatches === 1 ? "its" : "their"} digest: cut short, never served whole or cached
+          </span>
+        ) : null}
       </Stat>
     </div>
   );

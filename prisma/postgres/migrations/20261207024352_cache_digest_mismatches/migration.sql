@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "CacheUsage" ADD COLUMN     "digestMismatches" INTEGER NOT NULL DEFAULT 0;
+
