@@ -1,9 +1,9 @@
 import "server-only";
-import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient, type Prisma as SqlitePrisma } from "@/generated/prisma/client";
 import { PrismaClient as PgPrismaClient, type Prisma as PgPrisma } from "@/generated/prisma-pg/client";
 import { isPostgresUrl } from "@/lib/db-provider";
+import { SqliteAdapterFactory } from "@/lib/db-sqlite";
 import { env } from "@/lib/env";
 import { processWide } from "./process-wide";
 
@@ -23,9 +23,14 @@ const countQueries = env().countDbQueries;
 const counted = { queries: [] as string[] };
 const log: { emit: "event"; level: "query" }[] = countQueries ? [{ emit: "event", level: "query" }] : [];
 
-/** The SQLite client (the embedded default). Its type is the public `Db` type. */
+/**
+ * The SQLite client (the embedded default). Its type is the public `Db` type.
+ * Its connection runs in WAL mode with a busy timeout and begins transactions
+ * IMMEDIATE (lib/db-sqlite.ts: a PRAGMA of the connection setup, the one place
+ * outside migrations that speaks SQLite's dialect).
+ */
 function createSqliteClient(url: string) {
-  return new PrismaClient({ adapter: new PrismaBetterSQLite3({ url, timeout: 10_000 }), omit: defaultOmit, log });
+  return new PrismaClient({ adapter: new SqliteAdapterFactory(url), omit: defaultOmit, log });
 }
 
 /**

@@ -7,7 +7,8 @@ import { db, type Tx } from "@/lib/db";
  * surfaced by Prisma as P2034). Use it where an invariant spans several rows
  * ("a team keeps an owner", "the slug locks at the first license") and a
  * conditional update on one row cannot state it. SQLite only knows this level
- * (one writer at a time), so there it never retries. `fn` must only touch the
+ * (one writer at a time; its transactions begin IMMEDIATE, lib/db-sqlite.ts), so
+ * there it never retries. `fn` must only touch the
  * database through `tx`: it may run more than once.
  */
 export async function serializable<T>(fn: (tx: Tx) => Promise<T>, attempts = 8): Promise<T> {

@@ -89,11 +89,21 @@ export interface TagRecord {
 /** What was written last per tag, so an unchanged tag is rewritten at most once a minute. */
 const tagWrites = new LRUCache<string, { digest: string; at: number }>({ max: 20_000 });
 
-/** Remembers what a tag pointed to upstream just now. */
-export async function recordTag(registryId: string, repository: string, tag: string, digest: string, mediaType: string, now = new Date()): Promise<void> {
+/**
+ * Remembers what a tag pointed to upstream just now. An unchanged tag served
+ * from the cache is rewritten at most once a minute by this process. One whose
+ * manifest had to be `fetched` upstream is always written: the cache did not
+ * have it, and if it lost it to a purge (`gantry cache purge`, from any process
+ * or replica, deletes the tag records with the links) the record went too, and
+ * without it an outage in the next minute could not serve the tag stale. A
+ * purge removes the links, so every replica's next pull of the tag is such a
+ * miss, once its 2 s link lookups have expired.
+ */
+export async function recordTag(registryId: string, repository: string, tag: string, digest: string, mediaType: string, options: { fetched?: boolean } = {}): Promise<void> {
+  const now = new Date();
   const k = `${registryId}\u0000${repository}\u0000${tag}`;
   const last = tagWrites.get(k);
-  if (last && last.digest === digest && now.getTime() - last.at < 60_000) return;
+  if (!options.fetched && last && last.digest === digest && now.getTime() - last.at < 60_000) return;
   tagWrites.set(k, { digest, at: now.getTime() });
   try {
     await db.cacheTag.upsert({

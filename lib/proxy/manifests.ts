@@ -58,7 +58,7 @@ export async function serveManifest(x: Exchange, reference: string): Promise<voi
     if (!isOutage(e)) throw e;
     return serveStale(x, cache, reference, accept, e);
   }
-  void recordTag(x.registryId, x.name.repository, reference, fetched.digest, fetched.mediaType);
+  void recordTag(x.registryId, x.name.repository, reference, fetched.digest, fetched.mediaType, { fetched: true });
   return answer(x, fetched.digest, fetched.body, fetched.mediaType, "miss");
 }
 

@@ -106,7 +106,7 @@ async function main() {
   console.log(`machine: ${cpus.length} cores (${cpus[0]?.model.trim() ?? "unknown CPU"}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.type()} ${os.release()}`);
   console.log(`load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(" ")} (other work on the machine skews every number)`);
   console.log(`runtime: Node ${process.version}, Prisma ${packageVersion("@prisma/client")}, better-sqlite3 ${packageVersion("better-sqlite3")}, PostgreSQL ${postgresVersion()} (pg ${packageVersion("pg")})`);
-  console.log("SQLite:     a scratch file, the app's defaults (rollback journal, synchronous=FULL: every commit is fsynced)");
+  console.log("SQLite:     a scratch file, the app's settings (WAL, synchronous=FULL: every commit is fsynced to the WAL; transactions BEGIN IMMEDIATE)");
   console.log("PostgreSQL: the throwaway cluster of lib/ops/postgres-cluster.sh on loopback (fsync=off, synchronous_commit=off: no durability cost)");
   console.log("Both run in a child Node process that does all its calls on one thread (one core); PostgreSQL's server is a separate process.\n");
 
