@@ -132,8 +132,16 @@ export async function collectGarbage(o: GcOptions): Promise<GcReport> {
 
 async function runCollector(binary: string, configFile: string, dryRun: boolean) {
   const args = ["garbage-collect", ...(dryRun ? ["--dry-run"] : []), configFile];
-  const { stdout, stderr } = await run(binary, args, { maxBuffer: 256 * 1024 * 1024, timeout: DEADLINE_MS });
-  const out = `${stdout}\n${stderr}`;
+  let out: string;
+  try {
+    const { stdout, stderr } = await run(binary, args, { maxBuffer: 256 * 1024 * 1024, timeout: DEADLINE_MS });
+    out = `${stdout}\n${stderr}`;
+  } catch (e) {
+    const said = `${(e as { stdout?: string }).stdout ?? ""}\n${(e as { stderr?: string }).stderr ?? ""}`.trim();
+    // A storage nothing was ever pushed to has no repositories directory, and distribution's collector stops there.
+    if (/Path not found: \/docker\/registry\/v2\/repositories\b/.test(said)) return { marked: 0, eligible: 0, manifests: 0, digests: [] };
+    throw new Error(`distribution's garbage-collect failed: ${said.slice(-2000) || (e instanceof Error ? e.message : String(e))}`);
+  }
   // "N blobs marked, M blobs and K manifests eligible for deletion", then "blob eligible for deletion: <digest>" per blob.
   const m = /(\d+) blobs marked, (\d+) blobs and (\d+) manifests eligible for deletion/.exec(out);
   const digests = [...out.matchAll(/blob eligible for deletion: (sha(?:256|512):[a-f0-9]+)/g)].map((x) => x[1]!);
