@@ -18,7 +18,7 @@ import { startTestHostedRegistry, type TestHostedRegistry } from "@/lib/testing/
 import { buildImage, buildMultiArchIndex, cleanupImages } from "@/lib/testing/registries/images";
 import { EmbeddedDistribution, findDistributionBinary } from "./distribution";
 import { collectGarbage, type GcOptions } from "./gc";
-import { gcStorageBackend } from "./gc-storage";
+import { gcStorageBackend } from "./gc-config";
 import { clearReadOnly, setReadOnly } from "./read-only";
 import { startHostedRegistry, type HostedRegistry } from "./service";
 import { loadSigningKey } from "./signing";

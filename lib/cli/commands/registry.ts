@@ -1,7 +1,7 @@
 import path from "node:path";
 import { env } from "@/lib/env";
 import { collectGarbage, UNTAGGED_MIN_AGE_MS, type GcReport } from "@/lib/hosted-registry/gc";
-import { gcStorageBackend } from "@/lib/hosted-registry/gc-storage";
+import { gcStorageBackend } from "@/lib/hosted-registry/gc-config";
 import { CliError, parseArgs } from "../args";
 
 const USAGE = "Usage: registry gc [--dry-run] [--delete-untagged [--min-age MINUTES]] [--config FILE]";
