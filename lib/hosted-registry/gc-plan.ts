@@ -84,9 +84,9 @@ export async function planUntaggedDeletion(backend: StorageBackend, o: { minAgeM
   for (const { appId, repository } of repositories) {
     const store = storageName(appId, repository);
     try {
-      const { kept, remove } = await planRepository(backend, plan.read, { appId, repository, store }, released.get(repoKey(appId, repository)), cutoff);
+      const { kept, remove, recorded } = await planRepository(backend, plan.read, { appId, repository, store }, released.get(repoKey(appId, repository)), cutoff);
       plan.keptByStore.set(store, kept);
-      plan.kept += kept.size;
+      plan.kept += recorded - remove.length;
       plan.remove.push(...remove);
     } catch (e) {
       // When in doubt, keep: an index that could not be read may list any of them.
@@ -104,7 +104,7 @@ async function planRepository(
   where: { appId: string; repository: string; store: string },
   releaseKeeps: Set<string> | undefined,
   cutoff: Date,
-): Promise<{ kept: Set<string>; remove: Candidate[] }> {
+): Promise<{ kept: Set<string>; remove: Candidate[]; recorded: number }> {
   const { appId, repository, store } = where;
   const [manifests, tags] = await Promise.all([
     db.registryManifest.findMany({
@@ -144,5 +144,5 @@ async function planRepository(
   const remove = manifests
     .filter((m) => !kept.has(m.digest))
     .map((m) => ({ teamId: m.teamId, appId, appSlug: m.app.slug, repository, digest: m.digest, pushedAt: m.pushedAt }));
-  return { kept, remove };
+  return { kept, remove, recorded: manifests.length };
 }

@@ -194,6 +194,19 @@ describe("registry gc --delete-untagged", () => {
     expect(await status("shipped", shipped.digest)).toBe(200);
   }, 240_000);
 
+  it("keeps nothing for another team's release that names this app's image", async () => {
+    const stray = await push(reg.host, "stray", "1", { "stray.txt": `stray ${stamp}\n` });
+    await deleteTag(reg.host, "stray", "1");
+    const other = await signUp({ email: `gc-other-${stamp}@example.com`, password: "correct horse battery staple", teamName: "Other" });
+    const otherCtx = await teamContextForUser(other.user, other.team.slug, "team:view");
+    await createApp(otherCtx, { name: "Other", slug: `gc-other-${stamp}` });
+    const release = await createRelease(otherCtx, `gc-other-${stamp}`, { version: "1.0.0", images: [`${env().registryDomain}/${slug}/stray@${stray.digest}`] });
+    expect(release.images[0]?.status).toBe("vendor_registry");
+    await gc();
+    expect(await status("stray", stray.digest)).toBe(404);
+    expect(stray.blobs.some(stored)).toBe(false);
+  }, 120_000);
+
   it("with --dry-run deletes nothing and counts what the real run then frees", async () => {
     const dry = await push(reg.host, "dry", "1", { "dry.txt": `dry ${stamp}\n`.repeat(1000) });
     await deleteTag(reg.host, "dry", "1");
