@@ -23,6 +23,8 @@ Commands:
   cache stats                                   the proxy cache's totals across all teams, and its size on disk
   cache purge [--app SLUG]                      empty the proxy cache, or one app's share of it
   registry gc [--dry-run] [--config FILE]       garbage-collect the registry's storage (read-only while it runs)
+    [--delete-untagged [--min-age MINUTES]]     first delete manifests no tag, index, referrer or release keeps
+                                                (pushed over MINUTES ago, default 60)
   purge [--pull-log-days N]                     delete pull events older than GANTRY_PULL_LOG_DAYS (90), ended
                                                 rate-limit windows and long-expired invitations (servers do it hourly)
 `;

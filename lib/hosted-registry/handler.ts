@@ -9,7 +9,7 @@ import { authenticateRequest, issueRegistryToken, NOT_FOUND_MESSAGE, rightsOn, t
 import { blob } from "./blobs";
 import { manifest } from "./manifests";
 import { parseHostedPath, type HostedName } from "./paths";
-import { readOnlyState } from "./read-only";
+import { refuseWhileReadOnly } from "./read-only";
 import { serveReferrers } from "./referrers";
 import { internal, json, type Ctx, type HostedRegistryConfig } from "./request";
 import { StorageUnavailable } from "./storage";
@@ -126,15 +126,6 @@ function checkGrant(caller: Caller, name: string, action: Action, realm: string,
   throw new ProxyError(401, "UNAUTHORIZED", "The token does not cover this repository and action: ask /v2/token for it.", {
     "www-authenticate": challengeHeader(realm, service, `repository:${name}:${scopeActions(action)}`, "insufficient_scope"),
   });
-}
-
-async function refuseWhileReadOnly(): Promise<void> {
-  const state = await readOnlyState();
-  if (state) {
-    throw new ProxyError(503, "UNAVAILABLE", `The registry is read-only for now (${state.reason ?? "maintenance"}); pulls work. Try the push again in a few minutes.`, {
-      "retry-after": "60",
-    });
-  }
 }
 
 async function checkReleaseScope(ctx: Ctx, rights: Extract<Rights, { kind: "license" }>, name: HostedName): Promise<void> {

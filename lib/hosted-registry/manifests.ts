@@ -2,6 +2,7 @@ import { API_VERSION_HEADER, ProxyError } from "@/lib/proxy/errors";
 import { principalLabel, type Rights } from "./access";
 import { readBody } from "./body";
 import type { HostedRoute } from "./paths";
+import { refuseWhileReadOnly } from "./read-only";
 import { deleteTag, forgetManifest, MANIFEST_MAX_BYTES, parseManifest, recordManifest, resolveTag } from "./records";
 import { logActivity, logPull, passHeaders, relay, storageError, type Ctx } from "./request";
 import { callStorage, deleteAccess, pullAccess, pushAccess, storageName } from "./storage";
@@ -70,6 +71,8 @@ async function putManifest(ctx: Ctx, rights: Rights, route: Extract<HostedRoute,
   const body = await readBody(ctx.req, MANIFEST_MAX_BYTES, "MANIFEST_INVALID", "manifest");
   const contentType = ctx.req.headers["content-type"];
   const parsed = parseManifest(body, contentType);
+  // The body may have taken up to 30 s: a collection that turned writes off meanwhile must not see this push land.
+  await refuseWhileReadOnly();
   if (route.byDigest && parsed.digest !== route.reference) {
     throw new ProxyError(400, "DIGEST_INVALID", `The manifest's digest is ${parsed.digest}, not ${route.reference}.`);
   }
