@@ -7,6 +7,7 @@
 #   kubernetes-client kubectl, for `kubectl kustomize`
 #   iproute2          ss, to count sockets in the proxy's leak test
 #   containerd        containerd and ctr, a second real client pulling through the proxy (needs root)
+#   docker.io         the Docker engine (dockerd), a third real client (needs root; lib/testing/dockerd.ts)
 # As root it installs them with apt-get; otherwise it prints what to install.
 set -euo pipefail
 
@@ -20,6 +21,7 @@ declare -A NEED=(
   [ss]=iproute2
   [containerd]=containerd
   [ctr]=containerd
+  [dockerd]=docker.io
 )
 missing=()
 for cmd in "${!NEED[@]}"; do
