@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./test";
 
 /** The load balancer's probes on the production server (answered before Next, no session). */
 test("/healthz and /readyz answer JSON without signing in", async ({ request }) => {

@@ -1,4 +1,4 @@
-import { expect, test, type APIResponse, type Page, type Request, type Response } from "@playwright/test";
+import { expect, test, type APIResponse, type Page, type Request, type Response } from "./test";
 import { PASSWORD, createToken, seedOwner, signIn, uniqueEmail } from "./fixtures";
 
 const slugFor = (tag: string) => `${tag}-${Date.now().toString(36)}`.slice(0, 40);
