@@ -4,12 +4,12 @@ import { challengeHeader } from "@/lib/proxy/auth";
 import { ProxyError, sendError } from "@/lib/proxy/errors";
 import { readTokenForm } from "@/lib/proxy/token-form";
 import { pathNameFor } from "@/lib/registries/endpoint";
-import { isInReleaseScope } from "@/lib/releases/scope";
 import { authenticateRequest, issueRegistryToken, NOT_FOUND_MESSAGE, rightsOn, type Action, type Caller, type Rights } from "./access";
 import { blob } from "./blobs";
 import { manifest } from "./manifests";
-import { parseHostedPath, type HostedName } from "./paths";
+import { parseHostedPath } from "./paths";
 import { refuseWhileReadOnly } from "./read-only";
+import { checkReleaseScope } from "./scope";
 import { serveReferrers } from "./referrers";
 import { internal, json, type Ctx, type HostedRegistryConfig } from "./request";
 import { StorageUnavailable } from "./storage";
@@ -93,11 +93,12 @@ async function route(ctx: Ctx): Promise<void> {
   if (!rights.actions.has(action)) throw new ProxyError(403, "DENIED", deniedMessage(rights, action));
   checkGrant(caller, route.name.full, action, realm, service);
   if (action !== "pull") await refuseWhileReadOnly();
-  if (rights.kind === "license") await checkReleaseScope(ctx, rights, route.name);
+  // A license: its app's releases (within its pin) and extra patterns; `visibleTags` bounds a pinned license's tag list.
+  const visibleTags = rights.kind === "license" ? await checkReleaseScope(ctx, rights, route) : null;
 
   switch (route.kind) {
     case "tags":
-      return serveTags(ctx, rights, route.name);
+      return serveTags(ctx, rights, route.name, visibleTags);
     case "referrers":
       return serveReferrers(ctx, rights, route.name, route.digest);
     case "manifests":
@@ -127,12 +128,5 @@ function checkGrant(caller: Caller, name: string, action: Action, realm: string,
     "www-authenticate": challengeHeader(realm, service, `repository:${name}:${scopeActions(action)}`, "insufficient_scope"),
   });
 }
-
-async function checkReleaseScope(ctx: Ctx, rights: Extract<Rights, { kind: "license" }>, name: HostedName): Promise<void> {
-  const pathName = ctx.config.registryPathName();
-  const inScope = pathName !== null && (await isInReleaseScope({ appId: rights.app.id, upstreamRepository: `${pathName}/${name.full}`, license: rights.decision.pin }));
-  if (!inScope) throw new ProxyError(403, "DENIED", `${name.full} is not part of ${rights.app.name}'s releases; ask your vendor.`);
-}
-
 
 export const registryPathNameOf = (host: string | undefined) => (host ? pathNameFor(host) : null);

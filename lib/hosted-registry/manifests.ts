@@ -1,4 +1,5 @@
 import { API_VERSION_HEADER, ProxyError } from "@/lib/proxy/errors";
+import { hostedTagKey, noteChildren, noteTag } from "@/lib/releases/pinned-digests";
 import { principalLabel, type Rights } from "./access";
 import { readBody } from "./body";
 import type { HostedRoute } from "./paths";
@@ -21,6 +22,8 @@ export async function manifest(ctx: Ctx, rights: Rights, route: Extract<HostedRo
   if (ctx.method === "GET" || ctx.method === "HEAD") {
     const digest = route.byDigest ? route.reference : await resolveTag(rights.app.id, name.repository, route.reference);
     if (!digest) throw new ProxyError(404, "MANIFEST_UNKNOWN", `No tag ${route.reference} in ${name.full}.`);
+    // What the tag is now: a pinned license's by-digest follow-up is checked against it in memory.
+    if (!route.byDigest) noteTag(hostedTagKey(rights.app.id, name.repository), route.reference, digest);
     let bytes = 0;
     logPull(ctx, rights, name, "manifests", route.reference, () => bytes);
     // Every manifest type Gantry stores is acceptable to the client that asked; distribution 2.8
@@ -87,6 +90,8 @@ async function putManifest(ctx: Ctx, rights: Rights, route: Extract<HostedRoute,
   if (upstream.statusCode >= 400) throw await storageError(upstream, "manifest");
   await upstream.body.dump();
   await recordManifest({ teamId: rights.app.teamId, appId: rights.app.id, repository: name.repository, pushedBy: principalLabel(rights.principal) }, parsed, route.byDigest ? null : route.reference);
+  noteChildren(parsed.digest, parsed.children);
+  if (!route.byDigest) noteTag(hostedTagKey(rights.app.id, name.repository), route.reference, parsed.digest);
   // A tag pushed is the event people look for; manifests pushed by digest (platform images of an index) are not logged one by one.
   if (!route.byDigest) await logActivity(ctx, rights, "image.pushed", name, route.reference, { tag: route.reference, digest: parsed.digest });
   const headers: Record<string, string> = {

@@ -68,6 +68,11 @@ export async function ask(x: Exchange, method: "GET" | "HEAD", path: string, hea
  * digests other than sha256, and everything when the cache is off.
  */
 export async function passThrough(x: Exchange, kind: ResourceKind, reference: string, headers: Record<string, string>): Promise<void> {
+  await passThroughHeaders(x, kind, reference, headers);
+}
+
+/** passThrough, returning the headers passed on (a tag's digest, for the record). */
+export async function passThroughHeaders(x: Exchange, kind: ResourceKind, reference: string, headers: Record<string, string>): Promise<Record<string, string>> {
   const upstream = await ask(x, x.method, `v2/${x.name.repository}/${kind}/${reference}`, headers, kind === "blobs" ? "stream" : "buffered");
   const status = upstream.statusCode;
   // A whole body asked for by digest is checked as it passes (a range is part of one, and cannot be).
@@ -96,7 +101,7 @@ export async function passThrough(x: Exchange, kind: ResourceKind, reference: st
       x.bytes = body.length;
       x.res.writeHead(status, { ...out, "content-length": String(body.length) });
       x.res.end(body);
-      return;
+      return out;
     }
     if (declared > limit) {
       upstream.body.destroy();
@@ -107,9 +112,10 @@ export async function passThrough(x: Exchange, kind: ResourceKind, reference: st
   if (x.method === "HEAD" || status === 304) {
     drop(upstream);
     x.res.end();
-    return;
+    return out;
   }
   await streamUpstream(x, upstream.body, kind === "blobs", limit, verify);
+  return out;
 }
 
 /** A digest mismatch on a stream: logged, counted on the app's cache page. */

@@ -5,7 +5,7 @@ import { realmFor } from "@/lib/http/public-urls";
 import { TokenError } from "@/lib/registry-client/client";
 import { RegistryNetworkError } from "@/lib/registry-client/errors";
 import { BODY_LIMITS, readBounded } from "@/lib/registry-client/http";
-import { isInReleaseScope } from "@/lib/releases/scope";
+import { releaseScope } from "@/lib/releases/scope";
 import { authenticate, authorizePull, challengeHeader, checkBasicLicense, issueToken } from "./auth";
 import { serveBlob } from "./blobs";
 import { API_VERSION_HEADER, ProxyError, sendError } from "./errors";
@@ -13,9 +13,10 @@ import { ask, passHeaders, type Exchange } from "./exchange";
 import { readTokenForm } from "./token-form";
 import { serveManifest } from "./manifests";
 import { parseProxyPath, type ProxyName } from "./paths";
+import { checkPinnedManifest, refuseOutOfScope } from "./pin";
 import { recordPull } from "./pull-log";
 import { drop, internal, mapNetworkError, throwForUpstreamStatus } from "./upstream-errors";
-import { appName, resolveRegistry, upstreamClient } from "./upstream";
+import { resolveRegistry, upstreamClient } from "./upstream";
 
 export interface ProxyRequestContext {
   clientIp: string | null;
@@ -76,10 +77,8 @@ export async function handleRegistryRequest(req: IncomingMessage, res: ServerRes
     const registry = await resolveRegistry(decision.teamId, route.name.upstream, route.name.appSlug);
     // What a license can reach: the app's releases' images (within its pin) and the app's extra patterns.
     // Matched on the registry's stored path name, so Docker Hub's spellings all mean docker.io.
-    const inScope = await isInReleaseScope({ appId: decision.appId, upstreamRepository: `${registry.pathName}/${route.name.repository}`, license: decision.pin });
-    if (!inScope) {
-      throw new ProxyError(403, "DENIED", `${route.name.upstream}/${route.name.repository} is not part of ${await appName(decision.appId)}'s releases; ask your vendor.`);
-    }
+    const inScope = await releaseScope({ appId: decision.appId, upstreamRepository: `${registry.pathName}/${route.name.repository}`, license: decision.pin });
+    if (inScope.kind === "outside" || inScope.kind === "beyond-pin") await refuseOutOfScope(inScope, `${route.name.upstream}/${route.name.repository}`, decision.appId);
     const client = await upstreamClient(decision.teamId, registry);
     const x: Exchange = {
       req,
@@ -93,6 +92,8 @@ export async function handleRegistryRequest(req: IncomingMessage, res: ServerRes
       owner: { teamId: decision.teamId, appId: decision.appId },
       bytes: 0,
     };
+    // A pinned license: only its releases' tags, and the digests they resolved to (blobs stay repository-scoped).
+    if (inScope.kind === "pinned" && route.kind === "manifests") await checkPinnedManifest(x, inScope, route.reference, decision.appId);
     const reference = route.kind === "tags" ? "" : route.reference;
     res.once("close", () =>
       recordPull({
@@ -112,7 +113,7 @@ export async function handleRegistryRequest(req: IncomingMessage, res: ServerRes
     );
     if (route.kind === "blobs") await serveBlob(x, route.reference);
     else if (route.kind === "manifests") await serveManifest(x, route.reference);
-    else await serveTags(x, url.search);
+    else await serveTags(x, url.search, inScope.kind === "pinned" ? inScope.tags : null);
   } catch (e) {
     const err = e instanceof ProxyError ? e : e instanceof RegistryNetworkError || e instanceof TokenError ? mapNetworkError(e) : internal(e);
     sendError(res, err, method);
@@ -120,8 +121,11 @@ export async function handleRegistryRequest(req: IncomingMessage, res: ServerRes
 }
 
 
-/** tags/list, passed through with the name and the pagination link rewritten to the proxied name. */
-async function serveTags(x: Exchange, search: string): Promise<void> {
+/**
+ * tags/list, passed through with the name and the pagination link rewritten to the proxied name;
+ * for a pinned license only the tags its releases name (`only`), page by page as the upstream pages.
+ */
+async function serveTags(x: Exchange, search: string, only: ReadonlySet<string> | null): Promise<void> {
   const upstream = await ask(x, x.method, `v2/${x.name.repository}/tags/list${search}`, {}, "buffered");
   if (upstream.statusCode !== 200) await throwForUpstreamStatus(upstream, "tags", x.name.repository, x.registryId, x.client.host);
   const out = passHeaders(upstream);
@@ -141,7 +145,8 @@ async function serveTags(x: Exchange, search: string): Promise<void> {
     throw mapNetworkError(e, x.registryId);
   }
   if (!json || typeof json !== "object" || Array.isArray(json)) throw new ProxyError(502, "UNAVAILABLE", "The upstream registry sent a tag list that is not a JSON object.");
-  const body = JSON.stringify({ ...json, name: x.name.full });
+  const tags = only && Array.isArray(json.tags) ? json.tags.filter((t) => only.has(t)) : json.tags;
+  const body = JSON.stringify({ ...json, name: x.name.full, ...(only ? { tags: tags ?? [] } : {}) });
   const link = proxiedTagsLink(upstream.headers.link, x.name.repository, x.name.full);
   if (link) out.link = link;
   x.bytes = Buffer.byteLength(body);
