@@ -4,8 +4,10 @@ import { test as base, expect, type BrowserContext, type ConsoleMessage, type Pa
  * Every spec's `test`: Playwright's, plus a check that no page of the test
  * logged an error to the browser console or threw (a missing icon, a hydration
  * mismatch, a blocked script…). A test that makes the browser log an error on
- * purpose — a 404 page it asserts on, a refused request — says which with
- * `allowConsoleErrors(/…/)`; anything else fails the test.
+ * purpose (a CSP violation it provokes, a refused request) says which with
+ * `allowConsoleErrors(/…/)`; anything else fails the test. The 404 status of
+ * a page the test itself opened (a not-found page it asserts on) is not an
+ * error of the page.
  */
 interface ConsoleFixtures {
   /** Errors matching one of these are expected by the test. */
@@ -27,7 +29,12 @@ export const test = base.extend<ConsoleFixtures>({
       const errors: string[] = [];
       const watch = (page: Page) => {
         page.on("console", (m: ConsoleMessage) => {
-          if (m.type() === "error") errors.push(`${page.url()}: ${m.text()}`);
+          if (m.type() !== "error") return;
+          const source = m.location().url;
+          // A page the test opened that answered 404 (another team's app, a page that does not exist):
+          // the browser logs the document's own status. A missing icon, script or image is another URL.
+          if (/status of 404/.test(m.text()) && source === page.url()) return;
+          errors.push(`${page.url()}: ${m.text()}${source && source !== page.url() ? ` (${source})` : ""}`);
         });
         page.on("pageerror", (e) => errors.push(`${page.url()}: uncaught ${e.message}`));
       };
