@@ -7,6 +7,7 @@ import { pathNameFor } from "@/lib/registries/endpoint";
 import { isInReleaseScope } from "@/lib/releases/scope";
 import { authenticateRequest, issueRegistryToken, NOT_FOUND_MESSAGE, rightsOn, type Action, type Caller, type Rights } from "./access";
 import { blob } from "./blobs";
+import { refuseBelowDiskFloor } from "./disk-floor";
 import { manifest } from "./manifests";
 import { parseHostedPath, type HostedName } from "./paths";
 import { readOnlyState } from "./read-only";
@@ -91,6 +92,7 @@ async function route(ctx: Ctx): Promise<void> {
   if (!rights.actions.has(action)) throw new ProxyError(403, "DENIED", deniedMessage(rights, action));
   checkGrant(caller, route.name.full, action, realm, service);
   if (action !== "pull") await refuseWhileReadOnly();
+  if (action === "push") await refuseBelowDiskFloor(config.volumeDir);
   if (rights.kind === "license") await checkReleaseScope(ctx, rights, route.name);
 
   switch (route.kind) {
@@ -105,7 +107,7 @@ async function route(ctx: Ctx): Promise<void> {
     case "upload-start":
       return startUpload(ctx, caller, rights, route.name);
     case "upload":
-      return continueUpload(ctx, rights, route.name, route.id);
+      return continueUpload(ctx, caller, rights, route.name, route.id);
   }
 }
 

@@ -2,6 +2,7 @@ import { API_VERSION_HEADER, ProxyError } from "@/lib/proxy/errors";
 import { principalLabel, type Rights } from "./access";
 import { readBody } from "./body";
 import type { HostedRoute } from "./paths";
+import { checkManifestQuota, recordBlob } from "./quota";
 import { deleteTag, forgetManifest, MANIFEST_MAX_BYTES, parseManifest, recordManifest, resolveTag } from "./records";
 import { logActivity, logPull, passHeaders, relay, storageError, type Ctx } from "./request";
 import { callStorage, deleteAccess, pullAccess, pushAccess, storageName } from "./storage";
@@ -73,6 +74,7 @@ async function putManifest(ctx: Ctx, rights: Rights, route: Extract<HostedRoute,
   if (route.byDigest && parsed.digest !== route.reference) {
     throw new ProxyError(400, "DIGEST_INVALID", `The manifest's digest is ${parsed.digest}, not ${route.reference}.`);
   }
+  await checkManifestQuota(rights.app.teamId, parsed.digest, body.length);
   const upstream = await callStorage(ctx.config.backend, {
     method: "PUT",
     path: `/v2/${store}/manifests/${route.reference}`,
@@ -83,6 +85,7 @@ async function putManifest(ctx: Ctx, rights: Rights, route: Extract<HostedRoute,
   });
   if (upstream.statusCode >= 400) throw await storageError(upstream, "manifest");
   await upstream.body.dump();
+  await recordBlob(rights.app.teamId, parsed.digest, body.length);
   await recordManifest({ teamId: rights.app.teamId, appId: rights.app.id, repository: name.repository, pushedBy: principalLabel(rights.principal) }, parsed, route.byDigest ? null : route.reference);
   // A tag pushed is the event people look for; manifests pushed by digest (platform images of an index) are not logged one by one.
   if (!route.byDigest) await logActivity(ctx, rights, "image.pushed", name, route.reference, { tag: route.reference, digest: parsed.digest });
