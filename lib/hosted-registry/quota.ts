@@ -45,11 +45,11 @@ export const quotaRoom = (u: RegistryUsage) => (u.quotaBytes === 0 ? Infinity : 
 /** 403 DENIED naming the quota and the usage; `adding`: the bytes the refused request would have added, when known. */
 export function overQuota(u: RegistryUsage, adding?: number): ProxyError {
   const uploading = u.uploadingBytes > 0 ? ` plus ${humanBytes(u.uploadingBytes)} in open uploads` : "";
-  const push = adding === undefined ? "This push" : `This push (${humanBytes(adding)} more)`;
+  const adds = adding === undefined ? "" : `; this request adds ${adding} more`;
   return new ProxyError(
     403,
     "DENIED",
-    `${push} would exceed your team's registry quota: ${humanBytes(u.storedBytes)} stored${uploading} of ${humanBytes(u.quotaBytes)} (${u.storedBytes + u.uploadingBytes} of ${u.quotaBytes} bytes). Delete images you no longer ship and have the operator run registry garbage collection, or ask the operator to raise GANTRY_REGISTRY_TEAM_QUOTA_BYTES.`,
+    `This push would exceed your team's registry quota of ${humanBytes(u.quotaBytes)}: ${humanBytes(u.storedBytes)} stored${uploading} (${u.storedBytes + u.uploadingBytes} of ${u.quotaBytes} bytes used${adds}). Delete images you no longer ship and have the operator run registry garbage collection, or ask the operator to raise GANTRY_REGISTRY_TEAM_QUOTA_BYTES.`,
   );
 }
 

@@ -117,7 +117,8 @@ async function callOnce(backend: StorageBackend, call: StorageCall): Promise<Dis
       path: call.path,
       headers: { ...call.headers, authorization: `Bearer ${token}` },
       body: call.body ?? null,
-      signal: call.signal,
+      // An upload's body is ended, never aborted (upload-body.ts): its signal only bounds the wait for a slot.
+      signal: kind === "uploads" ? undefined : call.signal,
     });
   } catch (e) {
     const code = (e as { code?: string }).code;

@@ -25,6 +25,7 @@ export interface BodyLimits {
 
 export interface MeteredBody {
   body: Readable;
+  /** Bytes passed on to distribution. */
   bytes(): number;
   /** Why the body was cut, if it was. */
   cut(): ProxyError | null;
@@ -34,7 +35,7 @@ export interface MeteredBody {
 
 export function blobTooLarge(offset: number, adding: number | null): ProxyError {
   const max = env().registry.maxBlobBytes;
-  const what = adding === null ? `passes ${humanBytes(max)}` : `would be ${humanBytes(offset + adding)}`;
+  const what = adding === null ? `passes ${max} bytes` : `would be ${offset + adding} bytes`;
   return new ProxyError(413, "SIZE_INVALID", `This blob ${what}, over the registry's limit of ${humanBytes(max)} (${max} bytes, GANTRY_REGISTRY_MAX_BLOB_BYTES) per blob. Push smaller layers, or ask the operator to raise the limit.`);
 }
 
@@ -52,31 +53,52 @@ export function checkDeclared(req: IncomingMessage, limits: BodyLimits): void {
   if (length > limits.quotaRoom) throw limits.overQuota(length);
 }
 
+/**
+ * The body distribution reads. It is ended, never aborted, when it is cut or
+ * the client goes away: distribution then keeps what it received and answers
+ * with the upload's new state, so Gantry's record of the session stays true
+ * and a cancel of it works (distribution 2.8 cannot cancel an upload whose
+ * last request was aborted: its state no longer matches its data, and the
+ * data would stay until its own purge a week later). Forwarded without a
+ * Content-Length for the same reason (a shorter body is then not an error).
+ */
 export function meterBody(req: IncomingMessage, limits: BodyLimits): MeteredBody {
   const maxBlob = env().registry.maxBlobBytes;
   const floor = env().http.streamFloor;
-  let bytes = 0;
+  let received = 0;
+  let forwarded = 0;
   let reason: ProxyError | null = null;
+  let ended = false;
   const body = new Transform({
     transform(chunk: Buffer, _encoding, done) {
-      bytes += chunk.length;
-      if (limits.offset + bytes > maxBlob) return cut(blobTooLarge(limits.offset, null));
-      if (bytes > limits.quotaRoom) return cut(limits.overQuota(bytes));
+      received += chunk.length;
+      const over = limits.offset + received > maxBlob ? blobTooLarge(limits.offset, null) : received > limits.quotaRoom ? limits.overQuota(received) : null;
+      if (over) {
+        // None of a chunk that crosses a limit is passed on.
+        done();
+        cut(over);
+        return;
+      }
+      forwarded += chunk.length;
       done(null, chunk);
     },
   });
+  function finish(): void {
+    if (ended) return;
+    ended = true;
+    stopWatch();
+    req.unpipe(body);
+    body.end();
+  }
   function cut(e: ProxyError): void {
     if (reason) return;
     reason = e;
-    stopWatch();
-    // The rest of the client's body is read and dropped until the answer is sent and the
-    // connection closed; none of it reaches distribution, whose request fails with `e`.
-    req.unpipe(body);
+    finish();
+    // The rest of the client's body is read and dropped until the answer is sent and the connection closed.
     req.resume();
-    body.destroy(e);
   }
   const stopWatch = watchThroughput(
-    () => bytes,
+    () => received,
     floor,
     () =>
       cut(
@@ -87,10 +109,11 @@ export function meterBody(req: IncomingMessage, limits: BodyLimits): MeteredBody
         ),
       ),
   );
-  req.pipe(body);
-  // A client that goes away fails the body distribution is reading, so the request fails too.
-  req.once("aborted", () => body.destroy(new Error("the client aborted the upload")));
-  req.once("error", (e) => body.destroy(e));
-  req.once("end", stopWatch);
-  return { body, bytes: () => bytes, cut: () => reason, stop: stopWatch };
+  req.pipe(body, { end: false });
+  req.once("end", finish);
+  // A client that goes away: distribution keeps what arrived (see above).
+  req.once("aborted", finish);
+  req.once("error", finish);
+  req.once("close", finish);
+  return { body, bytes: () => forwarded, cut: () => reason, stop: stopWatch };
 }

@@ -3,7 +3,7 @@ import { env } from "@/lib/env";
 import { log } from "@/lib/log";
 import { ProxyError } from "@/lib/proxy/errors";
 import type { Principal } from "./access";
-import { callStorage, pushAccess, storageName, type StorageBackend } from "./storage";
+import { callStorage, deleteAccess, storageName, type StorageBackend } from "./storage";
 
 /**
  * Open upload sessions (RegistryUpload), bounded per principal
@@ -35,18 +35,12 @@ function tooMany(who: "principal" | "team", limit: number): ProxyError {
   );
 }
 
-async function overLimit(teamId: string, principal: string, slack: number): Promise<ProxyError | null> {
-  const { maxUploadsPerPrincipal, maxUploadsPerTeam } = env().registry;
-  const [mine, team] = await Promise.all([db.registryUpload.count({ where: { principal } }), db.registryUpload.count({ where: { teamId } })]);
-  if (mine + slack > maxUploadsPerPrincipal) return tooMany("principal", maxUploadsPerPrincipal);
-  if (team + slack > maxUploadsPerTeam) return tooMany("team", maxUploadsPerTeam);
-  return null;
-}
-
 /** Refuses a new session when the principal or the team is at its limit (before distribution is asked). */
 export async function checkUploadLimits(teamId: string, principal: string): Promise<void> {
-  const refusal = await overLimit(teamId, principal, 1);
-  if (refusal) throw refusal;
+  const { maxUploadsPerPrincipal, maxUploadsPerTeam } = env().registry;
+  const [mine, team] = await Promise.all([db.registryUpload.count({ where: { principal } }), db.registryUpload.count({ where: { teamId } })]);
+  if (mine >= maxUploadsPerPrincipal) throw tooMany("principal", maxUploadsPerPrincipal);
+  if (team >= maxUploadsPerTeam) throw tooMany("team", maxUploadsPerTeam);
 }
 
 export interface NewSession {
@@ -59,25 +53,37 @@ export interface NewSession {
 }
 
 /**
- * Records a session, then counts: concurrent starts (on any replica) all see
- * each other's rows, so the limit cannot be passed by a burst; the starts
- * over it remove their own row and get 429 (the caller cancels distribution's
- * side). A burst may refuse one more than strictly needed, never admit one.
+ * Records a session, then takes its rank among the principal's and the
+ * team's sessions, ordered by (createdAt, id): a start whose rank is over a
+ * limit removes its own row and gets 429 (the caller cancels distribution's
+ * side). Ranks are a total order, so a burst of concurrent starts (on any
+ * replica) admits exactly the sessions that fit, never one more.
  */
 export async function openUploadSession(s: NewSession): Promise<void> {
-  await db.registryUpload.create({ data: { ...s, offset: 0n } });
-  const refusal = await overLimit(s.teamId, s.principal, 0);
+  const { createdAt } = await db.registryUpload.create({ data: { ...s, offset: 0n }, select: { createdAt: true } });
+  const before = { OR: [{ createdAt: { lt: createdAt } }, { createdAt, id: { lte: s.id } }] };
+  const { maxUploadsPerPrincipal, maxUploadsPerTeam } = env().registry;
+  const [mine, team] = await Promise.all([
+    db.registryUpload.count({ where: { principal: s.principal, ...before } }),
+    db.registryUpload.count({ where: { teamId: s.teamId, ...before } }),
+  ]);
+  const refusal = mine > maxUploadsPerPrincipal ? tooMany("principal", maxUploadsPerPrincipal) : team > maxUploadsPerTeam ? tooMany("team", maxUploadsPerTeam) : null;
   if (refusal) {
     await db.registryUpload.deleteMany({ where: { id: s.id } });
     throw refusal;
   }
 }
 
-/** Cancels an upload in distribution (best effort: distribution purges what is left after a week). */
+/**
+ * Cancels an upload in distribution (best effort: distribution purges what is
+ * left after a week). distribution authorizes any DELETE as the `delete`
+ * action, an upload's too.
+ */
 export async function cancelInStorage(backend: StorageBackend, appId: string, repository: string, location: string): Promise<void> {
   try {
-    const upstream = await callStorage(backend, { method: "DELETE", path: location, access: pushAccess(storageName(appId, repository)), signal: AbortSignal.timeout(10_000) });
-    await upstream.body.dump();
+    const upstream = await callStorage(backend, { method: "DELETE", path: location, access: deleteAccess(storageName(appId, repository)), signal: AbortSignal.timeout(10_000) });
+    const text = await upstream.body.text();
+    if (upstream.statusCode >= 300 && upstream.statusCode !== 404) log.warn("the registry's storage did not cancel an upload", { status: upstream.statusCode, body: text.slice(0, 300) });
   } catch (e) {
     log.warn("could not cancel an upload in the registry's storage", { error: e instanceof Error ? e.message : String(e) });
   }

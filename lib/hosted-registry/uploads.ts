@@ -74,7 +74,7 @@ export async function startUpload(ctx: Ctx, caller: Caller, rights: Rights, name
     if (monolithic && digest !== null && limits) {
       // Monolithic POST: distribution 2.8 ignores ?digest= there and drops the body, so Gantry
       // closes the upload it just opened with the body (one PUT): 201, as the spec says.
-      let closed: Closed;
+      let closed: Sent;
       try {
         closed = await closeInStorage(ctx, store, location, digest, teamId, limits);
       } catch (e) {
@@ -118,38 +118,43 @@ async function bodyLimits(teamId: string, offset: number): Promise<BodyLimits> {
   return { offset, quotaRoom: quotaRoom(usage), overQuota: (adding) => overQuota(usage, adding) };
 }
 
-interface Closed {
+interface Sent {
   upstream: Dispatcher.ResponseData;
-  /** Bytes of the closing request's body. */
+  /** Bytes of the request's body passed on to distribution. */
   bytes: number;
+  /** Why the body was cut (distribution got and answered what came before). */
+  cut: ProxyError | null;
 }
 
-/** Sends an upload's body (metered: upload-body.ts) to distribution; a body cut short throws why, anything else as it came. */
-async function sendMetered(ctx: Ctx, teamId: string, limits: BodyLimits, call: Omit<StorageCall, "body" | "teamId" | "signal">): Promise<Closed> {
+/** Sends an upload's body to distribution, metered (upload-body.ts), without a Content-Length: it may be ended short. */
+async function sendMetered(ctx: Ctx, teamId: string, limits: BodyLimits, call: Omit<StorageCall, "body" | "teamId" | "signal">): Promise<Sent> {
   const metered = meterBody(ctx.req, limits);
   try {
     const upstream = await callStorage(ctx.config.backend, { ...call, body: metered.body, teamId, signal: ctx.signal });
-    return { upstream, bytes: metered.bytes() };
-  } catch (e) {
-    throw metered.cut() ?? e;
+    return { upstream, bytes: metered.bytes(), cut: metered.cut() };
   } finally {
     metered.stop();
   }
 }
 
-/** Closes distribution's upload at `location` with PUT ?digest= and the request's body (if any); a refusal is thrown. */
-async function closeInStorage(ctx: Ctx, store: string, location: string, digest: string, teamId: string, limits: BodyLimits | null): Promise<Closed> {
+/** Closes distribution's upload at `location` with PUT ?digest= and the request's body (if any); a refusal or a cut is thrown. */
+async function closeInStorage(ctx: Ctx, store: string, location: string, digest: string, teamId: string, limits: BodyLimits | null): Promise<Sent> {
   const target = new URL(location, "http://storage.invalid");
   target.searchParams.set("digest", digest);
   const length = declaredLength(ctx.req);
   const call = { method: "PUT" as const, path: `${target.pathname}${target.search}`, access: pushAccess(store) };
-  const closed =
+  const sent =
     length !== null && length > 0 && limits
-      ? await sendMetered(ctx, teamId, limits, { ...call, headers: { "content-type": "application/octet-stream", "content-length": String(length) } })
-      : { upstream: await callStorage(ctx.config.backend, { ...call, headers: { "content-length": "0" }, body: null, signal: ctx.signal }), bytes: 0 };
-  if (closed.upstream.statusCode >= 400) throw await storageError(closed.upstream, "upload");
-  await closed.upstream.body.dump();
-  return closed;
+      ? await sendMetered(ctx, teamId, limits, { ...call, headers: { "content-type": "application/octet-stream" } })
+      : { upstream: await callStorage(ctx.config.backend, { ...call, headers: { "content-length": "0" }, body: null, signal: ctx.signal }), bytes: 0, cut: null };
+  if (sent.cut) {
+    // distribution refused the shorter body's digest (and cancelled the upload), or took it: either way the client hears why it was cut.
+    await sent.upstream.body.dump();
+    throw sent.cut;
+  }
+  if (sent.upstream.statusCode >= 400) throw await storageError(sent.upstream, "upload");
+  await sent.upstream.body.dump();
+  return sent;
 }
 
 /** The client's answer to a completed blob: distribution's 201 with Location and Docker-Content-Digest, in the client's names. */
@@ -204,9 +209,7 @@ export async function continueUpload(ctx: Ctx, caller: Caller, rights: Rights, n
     return;
   }
   if (ctx.method === "DELETE") {
-    const upstream = await callStorage(ctx.config.backend, { method: "DELETE", path: upload.location, access: pushAccess(store), signal: ctx.signal });
-    await upstream.body.dump();
-    await db.registryUpload.deleteMany({ where: { id } });
+    await dropSession(ctx.config.backend, upload);
     ctx.res.writeHead(204, { ...API_VERSION_HEADER, "content-length": "0" });
     ctx.res.end();
     return;
@@ -227,10 +230,8 @@ export async function continueUpload(ctx: Ctx, caller: Caller, rights: Rights, n
         });
       }
     }
-    const headers: Record<string, string> = { "content-type": "application/octet-stream" };
-    if (length !== undefined) headers["content-length"] = String(length);
-    if (contentRange !== undefined) headers["content-range"] = String(contentRange);
-    const sent = await sendBody(ctx, upload, teamId, { method: "PATCH", path: upload.location, access: pushAccess(store), headers });
+    // Content-Range was checked here; distribution gets the bytes alone (upload-body.ts).
+    const sent = await sendBody(ctx, upload, teamId, { method: "PATCH", path: upload.location, access: pushAccess(store), headers: { "content-type": "application/octet-stream" } });
     const upstream = sent.upstream;
     if (upstream.statusCode >= 400) throw await storageError(upstream, "upload");
     await upstream.body.dump();
@@ -252,7 +253,7 @@ export async function continueUpload(ctx: Ctx, caller: Caller, rights: Rights, n
     const digest = ctx.url.searchParams.get("digest");
     if (!digest) throw new ProxyError(400, "DIGEST_INVALID", "Close an upload with PUT …?digest=<digest of the whole blob>.");
     parseHostedPath(`/v2/${name.full}/blobs/${digest}`);
-    let closed: Closed;
+    let closed: Sent;
     try {
       const hasBody = (declaredLength(ctx.req) ?? 0) > 0;
       const limits = hasBody ? await limitsFor(ctx, upload, teamId) : null;
@@ -285,8 +286,12 @@ async function limitsFor(ctx: Ctx, upload: Upload, teamId: string): Promise<Body
   return limits;
 }
 
-/** A PATCH body, metered, with the session kept alive while it streams; a body cut short drops the session (distribution's side is inconsistent then). */
-async function sendBody(ctx: Ctx, upload: Upload, teamId: string, call: Omit<StorageCall, "body" | "teamId" | "signal">): Promise<Closed> {
+/**
+ * A PATCH body, metered, with the session kept alive while it streams. A body
+ * over a limit, declared or cut while streaming, ends the session: the blob can
+ * never be completed (cancelled with distribution's state after what it got).
+ */
+async function sendBody(ctx: Ctx, upload: Upload, teamId: string, call: Omit<StorageCall, "body" | "teamId" | "signal">): Promise<Sent> {
   const alive = keepAlive(upload.id);
   try {
     let limits: BodyLimits;
@@ -296,12 +301,14 @@ async function sendBody(ctx: Ctx, upload: Upload, teamId: string, call: Omit<Sto
       await dropSession(ctx.config.backend, upload);
       throw e;
     }
-    try {
-      return await sendMetered(ctx, teamId, limits, call);
-    } catch (e) {
-      if (e instanceof ProxyError && (e.status === 413 || e.status === 403 || e.status === 408)) await dropSession(ctx.config.backend, upload);
-      throw e;
+    const sent = await sendMetered(ctx, teamId, limits, call);
+    if (sent.cut) {
+      await sent.upstream.body.dump();
+      const location = sent.upstream.statusCode < 300 ? sent.upstream.headers.location : undefined;
+      await dropSession(ctx.config.backend, { ...upload, location: typeof location === "string" ? location : upload.location });
+      throw sent.cut;
     }
+    return sent;
   } finally {
     alive();
   }
