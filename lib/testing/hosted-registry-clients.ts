@@ -96,13 +96,19 @@ export interface RawResponse {
 /**
  * A raw request whose body is written by `feed` (chunk by chunk, as slowly as
  * it likes); resolves with the answer, even one that comes before the body
- * was all sent (the server cut it), or rejects on a socket error.
+ * was all sent (the server cut it), or rejects on a socket error or when no
+ * answer came within `timeoutMs`.
  */
-export function rawRequest(url: string, method: string, headers: Record<string, string>, feed: (write: (chunk: Buffer) => boolean, done: () => boolean) => Promise<void>): Promise<RawResponse> {
+export function rawRequest(url: string, method: string, headers: Record<string, string>, feed: (write: (chunk: Buffer) => boolean, done: () => boolean) => Promise<void>, timeoutMs = 30_000): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     let written = 0;
     let answered = false;
+    const timer = setTimeout(() => {
+      req.destroy();
+      reject(new Error(`no answer to ${method} ${url} within ${timeoutMs} ms`));
+    }, timeoutMs);
     const req = http.request(url, { method, headers, agent: false }, (res) => {
+      clearTimeout(timer);
       answered = true;
       const parts: Buffer[] = [];
       res.on("data", (c: Buffer) => parts.push(c));

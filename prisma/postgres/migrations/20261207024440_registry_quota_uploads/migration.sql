@@ -1,5 +1,5 @@
 -- Upload sessions open during the upgrade cannot say their team and principal: they are dropped
--- (clients start a new upload; distribution purges its side of them after a week).
+-- (clients start a new upload, and distribution purges its side of them after a week).
 DELETE FROM "RegistryUpload";
 
 -- AlterTable
