@@ -31,6 +31,12 @@ function LoadFailed() {
   );
 }
 
+/** Rounded down, so a quota not yet used up never reads 100 %; a sliver reads as one. */
+function percentUsed(share: number): string {
+  const tenths = Math.floor(share * 1000) / 10;
+  return share > 0 && tenths === 0 ? "Under 0.1%" : `${tenths}%`;
+}
+
 function Usage({ usage }: { usage: RegistryUsage }) {
   const used = usage.storedBytes + usage.uploadingBytes;
   const unlimited = usage.quotaBytes === 0;
@@ -67,7 +73,7 @@ function Usage({ usage }: { usage: RegistryUsage }) {
             ? `The quota is used up${uploading}: pushes are refused. Delete images you no longer ship and ask your operator to run registry garbage collection, or to raise the quota.`
             : unlimited
               ? `Stored${uploading}.`
-              : `${Math.round(share * 1000) / 10}% used${uploading}; ${humanBytes(usage.quotaBytes - used)} left.`}
+              : `${percentUsed(share)} used${uploading}; ${humanBytes(usage.quotaBytes - used)} left.`}
       </p>
     </div>
   );
