@@ -24,7 +24,8 @@ Commands:
   cache purge [--app SLUG]                      empty the proxy cache, or one app's share of it
   registry gc [--dry-run] [--config FILE]       garbage-collect the registry's storage (read-only while it runs)
   purge [--pull-log-days N]                     delete pull events older than GANTRY_PULL_LOG_DAYS (90), ended
-                                                rate-limit windows and long-expired invitations (servers do it hourly)
+                                                rate-limit windows, long-expired invitations and registry uploads
+                                                without data for an hour (servers do it hourly)
 `;
 
 async function main(argv: string[]): Promise<number> {

@@ -1,7 +1,10 @@
 import fs from "node:fs";
 import crypto from "node:crypto";
+import { execFile } from "node:child_process";
 import http from "node:http";
+import os from "node:os";
 import path from "node:path";
+import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/db";
 import { forgetDiskSamples } from "@/lib/disk/free-space";
@@ -18,6 +21,7 @@ import { buildImage, cleanupImages } from "@/lib/testing/registries/images";
  * pushes refused below the free-space floor. Real distribution, raw HTTP for
  * the bodies a client library would not send, skopeo for a real push.
  */
+const run = promisify(execFile);
 let reg: TestHostedRegistry;
 let t: Tenant;
 const saved: Record<string, string | undefined> = {};
@@ -111,6 +115,33 @@ describe("open upload sessions", () => {
     const status = await fetch(stale.url!, { headers: tokenAuth(team.adminToken) });
     expect([status.status, errorOf(await status.text()).code]).toEqual([404, "BLOB_UPLOAD_UNKNOWN"]);
     expect((await fetch(live.url!, { headers: tokenAuth(team.adminToken) })).status).toBe(204);
+  });
+});
+
+describe("gantry purge", () => {
+  it("run in its own process (no registry in it), cancels an abandoned upload in distribution found from the configuration", async () => {
+    const team = await createTenant("ucli");
+    const appId = await appIdOf(team.slug);
+    const s = await startUpload(reg.host, `${team.slug}/cli`, tokenAuth(team.adminToken));
+    const chunk = crypto.randomBytes(2048);
+    expect((await fetch(s.url!, { method: "PATCH", headers: { ...tokenAuth(team.adminToken), "content-type": "application/octet-stream" }, body: new Uint8Array(chunk) })).status).toBe(202);
+    const id = s.url!.split("/").pop()!;
+    const { location } = await db.registryUpload.findUniqueOrThrow({ where: { id } });
+    const data = path.join(uploadsDir(appId, "cli"), /\/blobs\/uploads\/([^/?]+)/.exec(location)![1]!, "data");
+    expect(fs.existsSync(data)).toBe(true);
+    await db.registryUpload.updateMany({ where: { id }, data: { updatedAt: new Date(Date.now() - 2 * 3600_000) } });
+
+    // The CLI's data directory holds the registry's config and signing key (here: the test registry's own).
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "gantry-cli-"));
+    fs.symlinkSync(reg.dir, path.join(dataDir, "registry"));
+    try {
+      const { stdout } = await run("node_modules/.bin/tsx", ["--require", "./lib/ops/server-only-shim.cjs", "lib/cli/main.ts", "purge"], { env: { ...process.env, GANTRY_DATA_DIR: dataDir }, timeout: 60_000 });
+      expect(JSON.parse(stdout.trim().split("\n").pop()!)).toMatchObject({ registryUploads: 1 });
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+    expect(await db.registryUpload.findUnique({ where: { id } })).toBeNull();
+    expect(fs.existsSync(data)).toBe(false);
   });
 });
 
