@@ -196,14 +196,14 @@ const unknownUpload = () => new ProxyError(404, "BLOB_UPLOAD_UNKNOWN", "No such 
 export async function continueUpload(ctx: Ctx, caller: Caller, rights: Rights, name: HostedName, id: string): Promise<void> {
   const upload = await db.registryUpload.findUnique({ where: { id } });
   if (!upload || upload.appId !== rights.app.id || upload.repository !== name.repository) throw unknownUpload();
-  // Pull-only callers (members, member-role tokens, licenses) are told what they are told of an unknown session.
-  if (!mayPush(caller, rights, name.full)) throw unknownUpload();
   const store = storageName(rights.app.id, name.repository);
   const own = `/v2/${name.full}/blobs/uploads/${id}`;
   const status = { ...API_VERSION_HEADER, location: own, range: rangeHeader(upload.offset), "docker-upload-uuid": id, "content-length": "0" };
   const { teamId } = rights.app;
 
   if (ctx.method === "GET" || ctx.method === "HEAD") {
+    // Pull-only callers (members, member-role tokens, licenses, pull-scoped tokens) are told what they are told of an unknown session.
+    if (!mayPush(caller, rights, name.full)) throw unknownUpload();
     ctx.res.writeHead(204, status);
     ctx.res.end();
     return;
