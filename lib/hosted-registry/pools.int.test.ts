@@ -123,7 +123,8 @@ describe("storage connections under slow uploads", () => {
           `with 64 slow PATCHes open (4 teams × 16) p50 ${loaded.p50} ms, p95 ${loaded.p95} ms, max ${loaded.max} ms; a team's 17th upload answered ${refused.status} after ${waited} ms`,
       );
       expect(loaded.max).toBeLessThan(1_000);
-      expect(loaded.p50).toBeLessThan(idle.p50 * 3 + 25);
+      // 2 shared cores: idle figures swing 10–35 ms from run to run; starved requests take seconds (5 s: the bound of each GET).
+      expect(loaded.p50).toBeLessThan(idle.p50 * 3 + 50);
       expect(refused.status).toBe(429);
       expect(refused.headers["retry-after"]).toBe("10");
       expect((JSON.parse(refused.body) as { errors: { code: string; message: string }[] }).errors[0]).toMatchObject({ code: "TOOMANYREQUESTS" });
