@@ -26,7 +26,8 @@ Commands:
     [--delete-untagged [--min-age MINUTES]]     first delete manifests no tag, index, referrer or release keeps
                                                 (pushed over MINUTES ago, default 60)
   purge [--pull-log-days N]                     delete pull events older than GANTRY_PULL_LOG_DAYS (90), ended
-                                                rate-limit windows and long-expired invitations (servers do it hourly)
+                                                rate-limit windows, long-expired invitations and registry uploads
+                                                without data for an hour (servers do it hourly)
 `;
 
 async function main(argv: string[]): Promise<number> {

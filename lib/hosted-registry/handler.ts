@@ -6,6 +6,7 @@ import { readTokenForm } from "@/lib/proxy/token-form";
 import { pathNameFor } from "@/lib/registries/endpoint";
 import { authenticateRequest, issueRegistryToken, NOT_FOUND_MESSAGE, rightsOn, type Action, type Caller, type Rights } from "./access";
 import { blob } from "./blobs";
+import { refuseBelowDiskFloor } from "./disk-floor";
 import { manifest } from "./manifests";
 import { parseHostedPath } from "./paths";
 import { refuseWhileReadOnly } from "./read-only";
@@ -93,6 +94,7 @@ async function route(ctx: Ctx): Promise<void> {
   if (!rights.actions.has(action)) throw new ProxyError(403, "DENIED", deniedMessage(rights, action));
   checkGrant(caller, route.name.full, action, realm, service);
   if (action !== "pull") await refuseWhileReadOnly();
+  if (action === "push") await refuseBelowDiskFloor(config.volumeDir);
   // A license: its app's releases (within its pin) and extra patterns; `visibleTags` bounds a pinned license's tag list.
   const visibleTags = rights.kind === "license" ? await checkReleaseScope(ctx, rights, route) : null;
 
@@ -108,7 +110,7 @@ async function route(ctx: Ctx): Promise<void> {
     case "upload-start":
       return startUpload(ctx, caller, rights, route.name);
     case "upload":
-      return continueUpload(ctx, rights, route.name, route.id);
+      return continueUpload(ctx, caller, rights, route.name, route.id);
   }
 }
 

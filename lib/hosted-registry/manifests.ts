@@ -3,6 +3,7 @@ import { hostedTagKey, noteChildren, noteTag } from "@/lib/releases/pinned-diges
 import { principalLabel, type Rights } from "./access";
 import { readBody } from "./body";
 import type { HostedRoute } from "./paths";
+import { checkManifestQuota, recordBlob } from "./quota";
 import { refuseWhileReadOnly } from "./read-only";
 import { deleteTag, forgetManifest, MANIFEST_MAX_BYTES, parseManifest, recordManifest, resolveTag } from "./records";
 import { logActivity, logPull, passHeaders, relay, storageError, type Ctx } from "./request";
@@ -79,6 +80,7 @@ async function putManifest(ctx: Ctx, rights: Rights, route: Extract<HostedRoute,
   if (route.byDigest && parsed.digest !== route.reference) {
     throw new ProxyError(400, "DIGEST_INVALID", `The manifest's digest is ${parsed.digest}, not ${route.reference}.`);
   }
+  await checkManifestQuota(rights.app.teamId, parsed.digest, body.length);
   const upstream = await callStorage(ctx.config.backend, {
     method: "PUT",
     path: `/v2/${store}/manifests/${route.reference}`,
@@ -89,6 +91,7 @@ async function putManifest(ctx: Ctx, rights: Rights, route: Extract<HostedRoute,
   });
   if (upstream.statusCode >= 400) throw await storageError(upstream, "manifest");
   await upstream.body.dump();
+  await recordBlob(rights.app.teamId, parsed.digest, body.length);
   await recordManifest({ teamId: rights.app.teamId, appId: rights.app.id, repository: name.repository, pushedBy: principalLabel(rights.principal) }, parsed, route.byDigest ? null : route.reference);
   noteChildren(parsed.digest, parsed.children);
   if (!route.byDigest) noteTag(hostedTagKey(rights.app.id, name.repository), route.reference, parsed.digest);

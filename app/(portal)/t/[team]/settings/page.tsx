@@ -1,8 +1,10 @@
 import type { Metadata } from "next";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
+import { RegistryUsageCard } from "@/components/registry/registry-usage";
 import { PageHeader } from "@/components/shell/page-header";
 import { listApiTokens } from "@/lib/api-tokens/tokens";
 import { env } from "@/lib/env";
+import { usageOrError } from "@/lib/hosted-registry/usage";
 import { listTeamInvitations } from "@/lib/teams/invitations";
 import { listMembers } from "@/lib/teams/members";
 import { teamPageContext } from "@/lib/http/page-context";
@@ -20,6 +22,7 @@ export default async function SettingsPage({ params }: { params: Promise<{ team:
   const invitations = canInvite ? await listTeamInvitations(ctx.team.id) : [];
   const canManageTokens = can(ctx.role, "api-token:manage");
   const tokens = canManageTokens ? await listApiTokens(ctx.team.id) : [];
+  const registryUsage = await usageOrError(ctx);
   const { urls } = env();
   return (
     <>
@@ -56,6 +59,7 @@ export default async function SettingsPage({ params }: { params: Promise<{ team:
             }))}
           />
         ) : null}
+        {registryUsage ? <RegistryUsageCard usage={registryUsage} /> : null}
         <Card>
           <CardHeader>
             <CardTitle>Public URLs</CardTitle>
