@@ -1,5 +1,6 @@
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { cn } from "@/components/ui/cn";
+import { Meter } from "@/components/ui/meter";
 import { humanBytes } from "@/lib/format/bytes";
 import type { RegistryUsage } from "@/lib/hosted-registry/quota";
 
@@ -54,17 +55,7 @@ function Usage({ usage }: { usage: RegistryUsage }) {
         </span>
       </p>
       {unlimited ? null : (
-        <div
-          className="h-2 overflow-hidden rounded-full bg-zinc-100"
-          role="meter"
-          aria-label="Share of the registry quota used"
-          aria-valuemin={0}
-          aria-valuemax={100}
-          aria-valuenow={Math.round(share * 100)}
-          data-testid="registry-usage-bar"
-        >
-          <div className={cn("h-full", full ? "bg-red-600" : share >= WARN_SHARE ? "bg-amber-500" : "bg-indigo-600")} style={{ width: `${share * 100}%` }} />
-        </div>
+        <Meter share={share} label="Share of the registry quota used" tone={full ? "danger" : share >= WARN_SHARE ? "warning" : "normal"} testId="registry-usage-bar" />
       )}
       <p className="text-sm text-zinc-600" data-testid="registry-usage-detail">
         {used === 0
