@@ -5,6 +5,7 @@ import { CLIENT_IP_HEADER, resolveClientIp } from "../net/client-ip";
 import type { HostedRegistry } from "../hosted-registry/service";
 import { isConfiguredHost } from "../http/public-urls";
 import { handleRegistryRequest } from "../proxy/handler";
+import { FairQueue } from "./fair-queue";
 import { Health } from "./health";
 import { Inflight, refuseWhileDraining } from "./shutdown";
 
@@ -16,6 +17,8 @@ export interface GantryHttpServer {
   registryServer: http.Server | null;
   health: Health;
   inflight: Inflight;
+  /** Where requests wait for their turn (lib/server/fair-queue.ts), shared by both servers. */
+  queue: FairQueue;
 }
 
 /**
@@ -27,10 +30,13 @@ export interface GantryHttpServer {
  * answered (lib/server/health.ts); while draining (SIGTERM) anything else is
  * refused; a request to Gantry's own registry (its host name, GANTRY_REGISTRY_URL,
  * or its own port) goes to lib/hosted-registry; /v2/ goes to the registry proxy;
- * the rest to the portal.
+ * the rest to the portal. Everything after the probes starts in arrival order
+ * from one queue, a bounded slice per event-loop turn (lib/server/fair-queue.ts),
+ * so connections opened under load are accepted and served in turn.
  */
 export function createGantryHttpServer(config: Env, portal: PortalHandler, health = new Health(), registry: HostedRegistry | null = null): GantryHttpServer {
   const inflight = new Inflight();
+  const queue = new FairQueue();
   const registryUrl = config.urls.registry;
   // Host routing only when the registry has a host of its own (not the proxy's).
   const routeByHost = registry !== null && registryUrl !== undefined && !isConfiguredHost(config.urls.proxy.host.toLowerCase(), registryUrl);
@@ -49,18 +55,22 @@ export function createGantryHttpServer(config: Env, portal: PortalHandler, healt
     if (health.handle(req, res)) return;
     if (health.isDraining) return refuseWhileDraining(req, res);
     inflight.track(res);
-    if (routeByHost && registryUrl && req.headers.host && isConfiguredHost(req.headers.host.toLowerCase(), registryUrl)) {
-      void registry!.handle(req, res, ip);
-      return;
-    }
-    // The registry API is plain Node: streaming, exact headers, no Next rewriting of /v2/.
-    if (path === "/v2" || path.startsWith("/v2/") || path.startsWith("/v2?")) {
-      void handleRegistryRequest(req, res, { clientIp: ip });
-      return;
-    }
-    void portal(req, res);
+    queue.run(() => {
+      if (res.destroyed) return; // the client left while the request waited
+      if (routeByHost && registryUrl && req.headers.host && isConfiguredHost(req.headers.host.toLowerCase(), registryUrl)) {
+        void registry!.handle(req, res, ip);
+        return;
+      }
+      // The registry API is plain Node: streaming, exact headers, no Next rewriting of /v2/.
+      if (path === "/v2" || path.startsWith("/v2/") || path.startsWith("/v2?")) {
+        void handleRegistryRequest(req, res, { clientIp: ip });
+        return;
+      }
+      void portal(req, res);
+    });
   });
   server.keepAliveTimeout = 65_000;
+  queue.watch(server);
   // GANTRY_REGISTRY_PORT: the registry alone, for setups without host routing (probes answered too).
   const registryServer =
     registry && config.registry.port !== undefined
@@ -69,9 +79,14 @@ export function createGantryHttpServer(config: Env, portal: PortalHandler, healt
           if (health.handle(req, res)) return;
           if (health.isDraining) return refuseWhileDraining(req, res);
           inflight.track(res);
-          void registry.handle(req, res, ip);
+          queue.run(() => {
+            if (!res.destroyed) void registry.handle(req, res, ip);
+          });
         })
       : null;
-  if (registryServer) registryServer.keepAliveTimeout = 65_000;
-  return { server, registryServer, health, inflight };
+  if (registryServer) {
+    registryServer.keepAliveTimeout = 65_000;
+    queue.watch(registryServer);
+  }
+  return { server, registryServer, health, inflight, queue };
 }
