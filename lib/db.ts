@@ -4,6 +4,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient, type Prisma as SqlitePrisma } from "@/generated/prisma/client";
 import { PrismaClient as PgPrismaClient, type Prisma as PgPrisma } from "@/generated/prisma-pg/client";
 import { isPostgresUrl } from "@/lib/db-provider";
+import { serializeWrites } from "@/lib/db-write-turn";
 import { env } from "@/lib/env";
 import { processWide } from "./process-wide";
 
@@ -23,9 +24,13 @@ const countQueries = env().countDbQueries;
 const counted = { queries: [] as string[] };
 const log: { emit: "event"; level: "query" }[] = countQueries ? [{ emit: "event", level: "query" }] : [];
 
-/** The SQLite client (the embedded default). Its type is the public `Db` type. */
+/**
+ * The SQLite client (the embedded default). Its type is the public `Db` type.
+ * Its writes wait their turn behind the pull-log writer thread's batches on
+ * the event loop, not in SQLite's busy handler (lib/db-write-turn.ts).
+ */
 function createSqliteClient(url: string) {
-  return new PrismaClient({ adapter: new PrismaBetterSQLite3({ url, timeout: 10_000 }), omit: defaultOmit, log });
+  return new PrismaClient({ adapter: serializeWrites(new PrismaBetterSQLite3({ url, timeout: 10_000 })), omit: defaultOmit, log });
 }
 
 /**
