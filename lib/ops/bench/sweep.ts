@@ -54,7 +54,7 @@ export async function runSweep(opts: { variants: SweepVariant[]; seconds: number
         const w = await wrk(v.url, v.headers, { connections, seconds: opts.seconds, threads: 1 });
         const loop = (await v.loopStats?.()) ?? null;
         run.results[k]!.push({ wrk: w, loop, load });
-        line.push(`${v.name} ${w.requestsPerSecond.toFixed(0)} req/s p99 ${ms(w.p99Latency)} max ${ms(w.maxLatency)}${loop ? ` (loop max ${ms(loop.eld.max)}, accepts over ${ms(loop.acceptSpreadMs)})` : ""}`);
+        line.push(`${v.name} ${w.requestsPerSecond.toFixed(0)} req/s p99 ${ms(w.p99Latency)} max ${ms(w.maxLatency)}${loop ? ` (loop max ${ms(loop.eld.max)}, GC ${loop.gc.ms} ms in ${loop.gc.count} (${loop.gc.majorCount} major, ${loop.gc.majorMs} ms), CPU ${loop.cpu}, accepts over ${ms(loop.acceptSpreadMs)})` : ""}`);
       }
       console.log(`  c${connections} round ${i + 1}/${opts.rounds}, load ${os.loadavg()[0]!.toFixed(2)}: ${line.join(" · ")}`);
     }
