@@ -33,6 +33,32 @@ export interface Exchange {
   bytes: number;
 }
 
+/**
+ * The signal of an Exchange: aborted when the client goes away before its
+ * response is complete. Made only when something asks for it (a cached answer
+ * never does): an AbortController per request, and the DOMException that
+ * abort() builds with a stack trace at every close, were ~10% of the serving
+ * thread's CPU under load.
+ */
+export function clientGone(res: ServerResponse): { readonly signal: AbortSignal } {
+  let controller: AbortController | undefined;
+  let gone = false;
+  res.once("close", () => {
+    if (res.writableFinished) return; // answered in full: nothing to abort
+    gone = true;
+    controller?.abort();
+  });
+  return {
+    get signal() {
+      if (!controller) {
+        controller = new AbortController();
+        if (gone) controller.abort();
+      }
+      return controller.signal;
+    },
+  };
+}
+
 /** Response headers passed through from the upstream unchanged. */
 const PASS_HEADERS = ["content-type", "content-length", "docker-content-digest", "etag", "content-range", "accept-ranges", "last-modified"];
 

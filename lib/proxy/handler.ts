@@ -9,7 +9,7 @@ import { releaseScope } from "@/lib/releases/scope";
 import { authenticate, authorizePull, challengeHeader, checkBasicLicense, issueToken } from "./auth";
 import { serveBlob } from "./blobs";
 import { API_VERSION_HEADER, ProxyError, sendError } from "./errors";
-import { ask, passHeaders, type Exchange } from "./exchange";
+import { ask, clientGone, passHeaders, type Exchange } from "./exchange";
 import { readTokenForm } from "./token-form";
 import { serveManifest } from "./manifests";
 import { parseProxyPath, type ProxyName } from "./paths";
@@ -32,8 +32,7 @@ export interface ProxyRequestContext {
 export async function handleRegistryRequest(req: IncomingMessage, res: ServerResponse, rctx: ProxyRequestContext): Promise<void> {
   const method = req.method ?? "GET";
   const started = performance.now();
-  const abort = new AbortController();
-  res.once("close", () => abort.abort());
+  const gone = clientGone(res);
   try {
     const url = new URL(req.url ?? "/", "http://proxy.invalid");
     if (method === "POST" && url.pathname === "/v2/token") {
@@ -87,7 +86,9 @@ export async function handleRegistryRequest(req: IncomingMessage, res: ServerRes
       name: route.name,
       registryId: registry.id,
       client,
-      signal: abort.signal,
+      get signal() {
+        return gone.signal;
+      },
       scope: proxyCache() ? { teamId: decision.teamId, appId: decision.appId, registryId: registry.id, repository: route.name.repository } : null,
       owner: { teamId: decision.teamId, appId: decision.appId },
       bytes: 0,
