@@ -23,10 +23,7 @@ import { log } from "../log";
  *
  * A handler's later steps (upstream I/O, file reads, timers) run when their
  * events come, as before; only their start is queued. A request whose client
- * left while it waited is not started. While nothing waits and the current
- * turn has not spent its budget, a request starts at once (no queueing at
- * all under light load); past the budget, or while connections arrive, it
- * joins the queue.
+ * left while it waited is not started.
  */
 export const BUDGET_MS = 2;
 export const STORM_BUDGET_MS = 0.5;
@@ -41,12 +38,8 @@ export class FairQueue {
   private started = 0;
   private ran = 0;
   private arrivals = false;
-  private inTurn = false;
-  /** A connection was accepted in this turn of the loop: a burst may be arriving, requests queue so the loop turns quickly. */
-  private acceptedThisTurn = false;
-  private turnStarted = 0;
   /** Slices run and handlers started, for the bench's report. */
-  readonly stats = { slices: 0, started: 0, inline: 0, maxWaiting: 0 };
+  readonly stats = { slices: 0, started: 0, maxWaiting: 0 };
 
   constructor(
     private readonly budgetMs = BUDGET_MS,
@@ -57,10 +50,6 @@ export class FairQueue {
   watch(server: net.Server): void {
     server.on("connection", () => {
       this.arrivals = true;
-      if (!this.acceptedThisTurn) {
-        this.acceptedThisTurn = true;
-        setImmediate(this.endAcceptTurn);
-      }
     });
   }
 
@@ -69,17 +58,8 @@ export class FairQueue {
     return this.jobs.length - this.head;
   }
 
-  /**
-   * Starts `job` in its turn: at once while nothing waits and this turn of the
-   * loop has spent less than its budget on requests (the common case, no
-   * queueing cost), else in a later slice, in arrival order.
-   */
+  /** Starts `job` in its turn (at the latest in this iteration's check phase when nothing waits). */
   run(job: () => void): void {
-    if (this.waiting === 0 && !this.acceptedThisTurn && this.turnHasBudget()) {
-      this.stats.inline++;
-      start(job);
-      return;
-    }
     this.jobs.push(job);
     this.stats.maxWaiting = Math.max(this.stats.maxWaiting, this.waiting);
     this.arm();
@@ -94,33 +74,17 @@ export class FairQueue {
     setImmediate(this.measure);
   }
 
-  /** Whether requests started inline in this turn (poll phase) took less than the budget so far. */
-  private turnHasBudget(): boolean {
-    const now = performance.now();
-    if (!this.inTurn) {
-      this.inTurn = true;
-      this.turnStarted = now;
-      setImmediate(this.endTurn);
-      return true;
-    }
-    return now - this.turnStarted < this.budgetMs;
-  }
-
-  private readonly endTurn = (): void => {
-    this.inTurn = false;
-  };
-
-  private readonly endAcceptTurn = (): void => {
-    this.acceptedThisTurn = false;
-  };
-
   private readonly slice = (): void => {
     this.started = performance.now();
     const n = Math.min(this.perSlice, this.waiting);
     for (let i = 0; i < n; i++) {
       const job = this.jobs[this.head]!;
       this.jobs[this.head++] = noop; // released for GC; the array is compacted below
-      start(job);
+      try {
+        job();
+      } catch (e) {
+        log.error("a request handler threw before its first await", { error: e });
+      }
     }
     this.ran = n;
     this.stats.slices++;
@@ -146,11 +110,3 @@ export class FairQueue {
 }
 
 function noop(): void {}
-
-function start(job: () => void): void {
-  try {
-    job();
-  } catch (e) {
-    log.error("a request handler threw before its first await", { error: e });
-  }
-}
