@@ -1,0 +1,105 @@
+import "server-only";
+import { z } from "zod";
+import { recordActivity } from "@/lib/activity/record";
+import { db } from "@/lib/db";
+import { env, type PublicUrl } from "@/lib/env";
+import { AppError, notFound } from "@/lib/errors";
+import type { TeamContext } from "@/lib/teams/access";
+import type { DomainService } from "./names";
+
+/** Where one face of an app is reached: a verified custom domain (always https: TLS in front) or Gantry's own URL. */
+export interface FaceUrl extends PublicUrl {
+  /** The custom domain's name, or null for Gantry's own URL. */
+  domain: string | null;
+}
+
+export interface AppDomains {
+  proxy: FaceUrl;
+  /** Undefined when Gantry's registry is off. */
+  registry: FaceUrl | undefined;
+}
+
+const custom = (name: string): FaceUrl => ({ scheme: "https", host: name, origin: `https://${name}`, domain: name });
+const own = (url: PublicUrl): FaceUrl => ({ ...url, domain: null });
+
+/** Gantry's own URLs, as AppDomains (no custom domain). */
+export function ownDomains(): AppDomains {
+  const { urls } = env();
+  return { proxy: own(urls.proxy), registry: urls.registry ? own(urls.registry) : undefined };
+}
+
+const pick = { select: { name: true, status: true } } as const;
+
+/**
+ * An app's domains for everything generated for its customers (rewrites, pull
+ * secrets, Helm values, installers, license files, the Registry tab): per
+ * face, the app's own pick when it is verified, else the team's default
+ * domain for that face when verified, else Gantry's own URL. A domain that
+ * failed or was deleted falls back the same way.
+ */
+export async function appDomains(teamId: string, appId: string): Promise<AppDomains> {
+  const [app, defaults] = await Promise.all([
+    db.app.findFirst({ where: { id: appId, teamId }, select: { proxyDomain: pick, registryDomain: pick } }),
+    db.domain.findMany({ where: { teamId, defaultFor: { not: null }, status: "verified" }, select: { name: true, service: true } }),
+  ]);
+  const base = ownDomains();
+  const face = (service: DomainService, chosen: { name: string; status: string } | null | undefined): FaceUrl | undefined => {
+    if (chosen?.status === "verified") return custom(chosen.name);
+    const fallback = defaults.find((d) => d.service === service);
+    return fallback ? custom(fallback.name) : undefined;
+  };
+  return {
+    proxy: face("proxy", app?.proxyDomain) ?? base.proxy,
+    registry: base.registry ? (face("registry", app?.registryDomain) ?? base.registry) : undefined,
+  };
+}
+
+/** The team's verified domain names per face (images written on them are Gantry's own, never probed upstream). */
+export async function teamVerifiedHosts(teamId: string): Promise<Record<DomainService, string[]>> {
+  const rows = await db.domain.findMany({ where: { teamId, status: "verified" }, select: { name: true, service: true } });
+  return { proxy: rows.filter((r) => r.service === "proxy").map((r) => r.name), registry: rows.filter((r) => r.service === "registry").map((r) => r.name) };
+}
+
+const domainField = z.string().trim().toLowerCase().max(300).nullable().optional();
+export const appDomainsSchema = z.object({ proxyDomain: domainField, registryDomain: domainField });
+
+/** The app's picks as stored (names), for its settings. */
+export async function appDomainPicks(teamId: string, slug: string): Promise<{ proxyDomain: string | null; registryDomain: string | null }> {
+  const app = await db.app.findFirst({ where: { teamId, slug }, select: { proxyDomain: { select: { name: true } }, registryDomain: { select: { name: true } } } });
+  if (!app) throw notFound("App");
+  return { proxyDomain: app.proxyDomain?.name ?? null, registryDomain: app.registryDomain?.name ?? null };
+}
+
+/**
+ * Sets an app's proxy and/or registry domain by name: a verified domain of the
+ * team for that face (422 otherwise); null goes back to the default.
+ */
+export async function setAppDomains(ctx: TeamContext, slug: string, input: z.input<typeof appDomainsSchema>): Promise<{ proxyDomain: string | null; registryDomain: string | null }> {
+  const data = appDomainsSchema.parse(input);
+  const app = await db.app.findFirst({ where: { teamId: ctx.team.id, slug }, select: { id: true } });
+  if (!app) throw notFound("App");
+  const resolve = async (field: "proxyDomain" | "registryDomain", service: DomainService, name: string | null | undefined) => {
+    if (name === undefined || name === null || name === "") return name === "" ? null : name;
+    const d = await db.domain.findFirst({ where: { teamId: ctx.team.id, name: name.replace(/\.$/, ""), service, status: "verified" }, select: { id: true } });
+    if (!d) {
+      const message = `${name} is not a verified ${service} domain of this team: add it under Settings → Domains and verify it first.`;
+      throw new AppError("VALIDATION", message, { fields: { [field]: [message] } });
+    }
+    return d.id;
+  };
+  const proxyDomainId = await resolve("proxyDomain", "proxy", data.proxyDomain);
+  const registryDomainId = await resolve("registryDomain", "registry", data.registryDomain);
+  await db.$transaction(async (tx) => {
+    await tx.app.update({ where: { id: app.id }, data: { ...(proxyDomainId !== undefined ? { proxyDomainId } : {}), ...(registryDomainId !== undefined ? { registryDomainId } : {}) } });
+    await recordActivity(tx, {
+      teamId: ctx.team.id,
+      actor: ctx.actor,
+      action: "app.domains_changed",
+      resourceType: "app",
+      resourceId: app.id,
+      metadata: { app: slug, ...(data.proxyDomain !== undefined ? { proxyDomain: data.proxyDomain || "default" } : {}), ...(data.registryDomain !== undefined ? { registryDomain: data.registryDomain || "default" } : {}) },
+      ip: ctx.ip,
+    });
+  });
+  return appDomainPicks(ctx.team.id, slug);
+}
