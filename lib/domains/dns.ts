@@ -6,8 +6,9 @@ import { challengeName } from "./names";
 
 /**
  * What DNS says about a domain, through node's Resolver (the servers of
- * GANTRY_DNS_SERVERS, else the system's). Each lookup is bounded: 2 s per
- * try, 2 tries per server.
+ * GANTRY_DNS_SERVERS, else the system's). Each lookup is bounded (3 s, one
+ * try per server) and all of them run at once, so a check takes at most a
+ * few seconds even when the resolver never answers.
  *
  * - record: "found" (a TXT value at _gantry-challenge.<name> equals the token),
  *   "missing" (NXDOMAIN, no TXT, or other values: an authoritative no), or
@@ -30,7 +31,7 @@ const NO_DATA = new Set(["ENOTFOUND", "ENODATA", "ENONAME"]);
 const MAX_TXT_RECORDS = 50;
 
 function resolver(): Resolver {
-  const r = new Resolver({ timeout: 2000, tries: 2 });
+  const r = new Resolver({ timeout: 3000, tries: 1 });
   const servers = env().dnsServers;
   if (servers.length) r.setServers(servers);
   return r;
@@ -66,9 +67,8 @@ async function addresses(r: Resolver, host: string): Promise<Set<string> | null>
 /** Whether `name` points at `targetHost` (a host name or an IP, without a port). */
 async function pointsAt(r: Resolver, name: string, targetHost: string): Promise<DnsCheck["target"]> {
   const target = targetHost.replace(/^\[|\]$/g, "").toLowerCase();
-  const cname = await r.resolveCname(name).catch(() => [] as string[]);
+  const [cname, mine, theirs] = await Promise.all([r.resolveCname(name).catch(() => [] as string[]), addresses(r, name), addresses(r, target)]);
   if (cname.some((c) => c.toLowerCase().replace(/\.$/, "") === target)) return { ok: true, detail: `CNAME ${target}` };
-  const [mine, theirs] = await Promise.all([addresses(r, name), addresses(r, target)]);
   if (!mine) return { ok: cname.length ? false : null, detail: cname.length ? `CNAME ${cname[0]}, not ${target}` : `${name} has no CNAME, A or AAAA record yet` };
   if (!theirs) return { ok: null, detail: `could not resolve ${target} to compare` };
   const shared = [...mine].some((a) => theirs.has(a));
