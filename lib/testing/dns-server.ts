@@ -29,6 +29,10 @@ export interface TestDnsServer {
   close(): Promise<void>;
 }
 
+type Answer = Omit<InstanceType<typeof Packet>["answers"][number], "toBuffer">;
+// dns2 encodes plain records; its types ask for a toBuffer the encoder does not use.
+const rr = (answer: Answer) => answer as InstanceType<typeof Packet>["answers"][number];
+
 const TYPES: Record<number, RecordType> = { [Packet.TYPE.A]: "A", [Packet.TYPE.AAAA]: "AAAA", [Packet.TYPE.CNAME]: "CNAME", [Packet.TYPE.TXT]: "TXT" };
 
 export async function startTestDnsServer(opts: { port?: number; recordsFile?: string } = {}): Promise<TestDnsServer> {
@@ -79,18 +83,18 @@ export async function startTestDnsServer(opts: { port?: number; recordsFile?: st
       // A CNAME answers every type (the resolver follows it).
       const cname = records.CNAME?.[0];
       if (cname && type !== "CNAME") {
-        response.answers.push({ name: question.name, type: Packet.TYPE.CNAME, class: Packet.CLASS.IN, ttl: 1, domain: cname });
+        response.answers.push(rr({ name: question.name, type: Packet.TYPE.CNAME, class: Packet.CLASS.IN, ttl: 1, domain: cname }));
         const target = read()[cname.toLowerCase()];
         for (const address of type === "A" || type === "AAAA" ? (target?.[type] ?? []) : []) {
-          response.answers.push({ name: cname, type: Packet.TYPE[type], class: Packet.CLASS.IN, ttl: 1, address });
+          response.answers.push(rr({ name: cname, type: question.type, class: Packet.CLASS.IN, ttl: 1, address }));
         }
         return send(response);
       }
       for (const value of (type && records[type]) ?? []) {
         const base = { name: question.name, type: question.type, class: Packet.CLASS.IN, ttl: 1 };
-        if (type === "TXT") response.answers.push({ ...base, data: value });
-        else if (type === "CNAME") response.answers.push({ ...base, domain: value });
-        else response.answers.push({ ...base, address: value });
+        if (type === "TXT") response.answers.push(rr({ ...base, data: value }));
+        else if (type === "CNAME") response.answers.push(rr({ ...base, domain: value }));
+        else response.answers.push(rr({ ...base, address: value }));
       }
       send(response);
     },
