@@ -103,3 +103,14 @@ export async function setAppDomains(ctx: TeamContext, slug: string, input: z.inp
   });
   return appDomainPicks(ctx.team.id, slug);
 }
+
+/**
+ * The address of Gantry's registry for an app (the Registry tab's commands):
+ * its registry domain, else Gantry's own; null when the registry is off or
+ * not exposed.
+ */
+export async function appRegistryUrl(teamId: string, appId: string): Promise<{ host: string; url: string } | null> {
+  if (!env().registry.enabled) return null;
+  const registry = (await appDomains(teamId, appId)).registry;
+  return registry ? { host: registry.host, url: registry.origin } : null;
+}

@@ -7,7 +7,8 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/com
 import { CopyButton } from "@/components/ui/copy-button";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { humanBytes } from "@/lib/format/bytes";
-import { listAppImages, registryCommands, registryPublicUrl, type AppImages, type Pusher } from "@/lib/hosted-registry/catalog";
+import { appRegistryUrl } from "@/lib/domains/app-domains";
+import { listAppImages, registryCommands, type AppImages, type Pusher } from "@/lib/hosted-registry/catalog";
 import { orNotFound } from "@/lib/http/or-not-found";
 import { teamPageContext } from "@/lib/http/page-context";
 import { can } from "@/lib/teams/roles";
@@ -176,7 +177,8 @@ export default async function RegistryPage({
   const { user, ctx } = await teamPageContext(team);
   const images = await orNotFound(listAppImages(ctx, slug));
   const { deleted } = await searchParams;
-  const registry = registryPublicUrl();
+  // The app's registry domain when it has one (Settings → Domains), else Gantry's own address.
+  const registry = await appRegistryUrl(ctx.team.id, images.app.id);
   const canDelete = can(ctx.role, "image:delete");
   const mode = can(ctx.role, "image:push") ? "push" : "pull";
   const base = registry ? `${registry.host}/${images.app.slug}` : images.app.slug;
