@@ -114,3 +114,9 @@ export async function appRegistryUrl(teamId: string, appId: string): Promise<{ h
   const registry = (await appDomains(teamId, appId)).registry;
   return registry ? { host: registry.host, url: registry.origin } : null;
 }
+
+/** The team's verified default domain per face, if any. */
+export async function teamDefaultHosts(teamId: string): Promise<Record<DomainService, string | null>> {
+  const rows = await db.domain.findMany({ where: { teamId, defaultFor: { not: null }, status: "verified" }, select: { name: true, service: true } });
+  return { proxy: rows.find((r) => r.service === "proxy")?.name ?? null, registry: rows.find((r) => r.service === "registry")?.name ?? null };
+}

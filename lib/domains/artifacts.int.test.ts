@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
 import { createApp } from "@/lib/apps/apps";
+import { db } from "@/lib/db";
 import { signUp } from "@/lib/auth/sign-up";
 import { appRegistryUrl, setAppDomains } from "@/lib/domains/app-domains";
 import { addDomain, verifyDomain } from "@/lib/domains/domains";
@@ -139,7 +140,7 @@ describe("artifacts follow the app's domains", () => {
     expect(file.yaml).toContain(`docker login ${pullHost}`);
     const app = await createApp(ctx, { name: "Plain", slug: `plain-${stamp}` });
     expect(await appRegistryUrl(ctx.team.id, app.id)).toEqual({ host: "registry.vendor.test", url: "https://registry.vendor.test" });
-    const picked = (await getRelease(ctx.team.id, slug, "2.0.0")).appId;
+    const picked = (await db.app.findUniqueOrThrow({ where: { slug } })).id;
     expect(await appRegistryUrl(ctx.team.id, picked)).toEqual({ host: pushHost, url: `https://${pushHost}` });
   });
 });

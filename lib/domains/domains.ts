@@ -132,3 +132,11 @@ export async function setDefaultDomain(ctx: TeamContext, id: string, isDefault: 
   });
   return presentDomain(updated);
 }
+
+/** How many of the team's apps picked each domain (either face), by domain id. */
+export async function domainUsage(teamId: string): Promise<Map<string, number>> {
+  const apps = await db.app.findMany({ where: { teamId, OR: [{ proxyDomainId: { not: null } }, { registryDomainId: { not: null } }] }, select: { proxyDomainId: true, registryDomainId: true } });
+  const usage = new Map<string, number>();
+  for (const a of apps) for (const id of [a.proxyDomainId, a.registryDomainId]) if (id) usage.set(id, (usage.get(id) ?? 0) + 1);
+  return usage;
+}
