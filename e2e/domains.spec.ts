@@ -2,7 +2,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import { expect, test, type Page } from "@playwright/test";
 import { e2eDnsRecords, e2eHost, e2eRegistryHost } from "../playwright.config";
-import { createToken, gantryCli, inviteAndAccept, seedOwner, signIn, uniqueEmail } from "./fixtures";
+import { createToken, gantryCli, inviteAndAccept, seedOwner, signIn } from "./fixtures";
 
 /**
  * Custom domains in the portal and the API against the e2e run's DNS server:
@@ -126,7 +126,7 @@ test("members see the domains but cannot manage them; another team's domain is a
   await otherPage.close();
 
   await signIn(page, owner.email);
-  const member = await inviteAndAccept(browser, page, owner.team.slug, uniqueEmail("domains-member"), "member");
+  const member = await inviteAndAccept(browser, page, owner.team.slug, seedOwner("domains-member").email, "member");
   await member.goto(`/t/${owner.team.slug}/settings/domains`);
   await expect(member.getByTestId(`domain-${name}`)).toBeVisible();
   await expect(member.getByTestId("add-domain-form")).toHaveCount(0);
