@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { env } from "@/lib/env";
 import { challengeName, hostWithoutPort, type DomainService, type DomainStatus } from "./names";
 
@@ -74,7 +75,8 @@ export function presentDomain(d: DomainRow, now = new Date()) {
     service,
     status: d.status as DomainStatus,
     verification: { type: "TXT" as const, name: challengeName(d.name), value: d.token },
-    target: { type: "CNAME" as const, name: d.name, value: targetHost(service), ok: d.targetOk },
+    // A CNAME to Gantry's host name; an A (AAAA) record when Gantry is reached by address.
+    target: { type: targetType(targetHost(service)), name: d.name, value: targetHost(service), ok: d.targetOk },
     default: d.defaultFor !== null,
     createdAt: d.createdAt.toISOString(),
     verifiedAt: d.verifiedAt?.toISOString() ?? null,
@@ -90,3 +92,5 @@ export function presentDomain(d: DomainRow, now = new Date()) {
 }
 
 export type DomainView = ReturnType<typeof presentDomain>;
+
+const targetType = (host: string): "CNAME" | "A" | "AAAA" => (isIP(host.replace(/^\[|\]$/g, "")) === 6 ? "AAAA" : isIP(host) === 4 ? "A" : "CNAME");

@@ -11,7 +11,7 @@ export function AddDomainForm({ team }: { team: string }) {
   return (
     <ActionForm action={addDomainAction} team={team} className="grid gap-3" testId="add-domain-form">
       {(state) => (
-        <div className="grid gap-3 sm:grid-cols-[1fr_12rem_auto] sm:items-start">
+        <div className="grid gap-3 sm:grid-cols-[1fr_15rem_auto] sm:items-start">
           <FormField name="name" label="Domain name" placeholder="images.example.com" autoComplete="off" errors={state.fieldErrors?.name} />
           <div className="grid gap-1.5">
             <Label htmlFor="domain-service">Serves</Label>

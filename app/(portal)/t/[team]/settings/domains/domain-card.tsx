@@ -160,10 +160,10 @@ export function DomainCard({ team, domain, canManage, apps, linkToDetail }: { te
         )}
         <DnsRecord type="TXT" name={domain.verification.name} value={domain.verification.value} testId="txt-record" />
         <p className="text-sm text-zinc-600">
-          And point the name at Gantry (a CNAME, or A/AAAA records to the same load balancer):
+          And point the name at Gantry ({domain.target.type === "CNAME" ? "a CNAME, or A/AAAA records to the same load balancer" : "Gantry is reached by address here"}):
           {domain.target.ok === false ? <span className="text-amber-800"> the last check found it points elsewhere.</span> : null}
         </p>
-        <DnsRecord type="CNAME" name={domain.target.name} value={domain.target.value} testId="cname-record" />
+        <DnsRecord type={domain.target.type} name={domain.target.name} value={domain.target.value} testId="cname-record" />
         {canManage ? (
           <div className="flex flex-wrap items-start gap-3">
             <ActionButton action={verifyDomainAction} team={team} id={domain.id} label="Verify now" pending="Looking up…" variant="default" testId="verify-domain" />
