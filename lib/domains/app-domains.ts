@@ -6,6 +6,7 @@ import { env, type PublicUrl } from "@/lib/env";
 import { AppError, notFound } from "@/lib/errors";
 import type { TeamContext } from "@/lib/teams/access";
 import type { DomainService } from "./names";
+import { DOMAIN_FIELDS, presentDomain } from "./present";
 
 /** Where one face of an app is reached: a verified custom domain (always https: TLS in front) or Gantry's own URL. */
 export interface FaceUrl extends PublicUrl {
@@ -119,4 +120,25 @@ export async function appRegistryUrl(teamId: string, appId: string): Promise<{ h
 export async function teamDefaultHosts(teamId: string): Promise<Record<DomainService, string | null>> {
   const rows = await db.domain.findMany({ where: { teamId, defaultFor: { not: null }, status: "verified" }, select: { name: true, service: true } });
   return { proxy: rows.find((r) => r.service === "proxy")?.name ?? null, registry: rows.find((r) => r.service === "registry")?.name ?? null };
+}
+
+/**
+ * What is wrong with the domains an app picked, in sentences for its page: a
+ * picked domain that failed (the app fell back to the default) or one whose
+ * record was missed once (it fails at the next check unless the record returns).
+ */
+export async function appDomainProblems(teamId: string, appId: string, now = new Date()): Promise<string[]> {
+  const fields = { select: DOMAIN_FIELDS } as const;
+  const app = await db.app.findFirst({ where: { id: appId, teamId }, select: { proxyDomain: fields, registryDomain: fields } });
+  const problems: string[] = [];
+  for (const d of [app?.proxyDomain, app?.registryDomain]) {
+    if (!d) continue;
+    if (d.status === "failed") problems.push(`${d.name} failed (its TXT record is missing) and is no longer served: this app's customers get the default ${d.service} domain in new files, and pull secrets that name ${d.name} stop working. Publish the record again and verify it under Settings → Domains.`);
+    else if (d.status !== "verified") problems.push(`${d.name} is not verified: this app uses the default ${d.service} domain until it is.`);
+    else {
+      const warning = presentDomain(d, now).warning;
+      if (warning) problems.push(warning);
+    }
+  }
+  return problems;
 }

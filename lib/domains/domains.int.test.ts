@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createApp } from "@/lib/apps/apps";
 import { signUp } from "@/lib/auth/sign-up";
 import { db } from "@/lib/db";
-import { appDomains, setAppDomains } from "@/lib/domains/app-domains";
+import { appDomainProblems, appDomains, setAppDomains } from "@/lib/domains/app-domains";
 import { recheckDue } from "@/lib/domains/check";
 import { addDomain, allDomains, deleteDomain, getDomain, listDomains, setDefaultDomain, verifyDomain } from "@/lib/domains/domains";
 import { domainForHost, forgetServedDomains, isVerifiedDomain } from "@/lib/domains/served";
@@ -191,7 +191,11 @@ describe("the domains an app uses", () => {
     expect(await setAppDomains(a, app.slug, { proxyDomain: pick.name, registryDomain: reg.name })).toEqual({ proxyDomain: pick.name, registryDomain: reg.name });
     expect(await appDomains(a.team.id, app.id)).toMatchObject({ proxy: { host: pick.name }, registry: { host: reg.name, scheme: "https" } });
 
+    expect(await appDomainProblems(a.team.id, app.id)).toEqual([]);
+    await db.domain.update({ where: { id: reg.id }, data: { misses: 1, nextCheckAt: new Date(Date.now() + 5 * HOUR) } });
+    expect(await appDomainProblems(a.team.id, app.id)).toEqual([expect.stringMatching(/in 5 hours unless the record returns/)]);
     await db.domain.update({ where: { id: pick.id }, data: { status: "failed" } });
+    expect(await appDomainProblems(a.team.id, app.id)).toEqual([expect.stringContaining(`${pick.name} failed`), expect.stringMatching(/in 5 hours/)]);
     expect((await appDomains(a.team.id, app.id)).proxy.host).toBe(def.name);
     await deleteDomain(a, def.id);
     expect((await appDomains(a.team.id, app.id)).proxy.host).toBe("gantry.test:8443");

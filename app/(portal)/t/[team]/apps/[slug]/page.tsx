@@ -1,5 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
+import { Alert, AlertDescription } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { PageHeader } from "@/components/shell/page-header";
@@ -11,7 +12,7 @@ import { listReleases } from "@/lib/releases/releases";
 import { appScopeSummary } from "@/lib/releases/scope";
 import { teamPageContext } from "@/lib/http/page-context";
 import { can } from "@/lib/teams/roles";
-import { appDomainPicks, appDomains, ownDomains, teamDefaultHosts, teamVerifiedHosts } from "@/lib/domains/app-domains";
+import { appDomainPicks, appDomainProblems, appDomains, ownDomains, teamDefaultHosts, teamVerifiedHosts } from "@/lib/domains/app-domains";
 import { AppSettingsForm } from "./app-settings-form";
 import { DomainsForm } from "./domains-form";
 import { NewCustomerForm } from "./new-customer-form";
@@ -32,7 +33,7 @@ export default async function AppPage({
   const app = await orNotFound(getApp(ctx.team.id, slug));
   const parsed = listCustomersSchema.safeParse(await searchParams);
   const filters = parsed.success ? parsed.data : {};
-  const [page, releases, scope, domains, picks, verifiedHosts, teamDefaults] = await Promise.all([
+  const [page, releases, scope, domains, picks, verifiedHosts, teamDefaults, domainProblems] = await Promise.all([
     listCustomers(ctx.team.id, { ...filters, appId: app.id }),
     listReleases(ctx.team.id, app.slug, { includeArchived: true }),
     appScopeSummary(ctx.team.id, app.slug),
@@ -40,6 +41,7 @@ export default async function AppPage({
     appDomainPicks(ctx.team.id, app.slug),
     teamVerifiedHosts(ctx.team.id),
     teamDefaultHosts(ctx.team.id),
+    appDomainProblems(ctx.team.id, app.id),
   ]);
   const base = `/t/${ctx.team.slug}/apps/${app.slug}`;
   const own = ownDomains();
@@ -116,7 +118,12 @@ export default async function AppPage({
               : the previews, installers, pull secrets and license files use these names. Releases keep the names they were made with.
             </CardDescription>
           </CardHeader>
-          <CardContent>
+          <CardContent className="grid gap-3">
+            {domainProblems.map((p) => (
+              <Alert key={p} variant="warning" data-testid="app-domain-problem">
+                <AlertDescription className="break-words">{p}</AlertDescription>
+              </Alert>
+            ))}
             {can(ctx.role, "app:manage") ? (
               <DomainsForm
                 team={ctx.team.slug}
