@@ -3,8 +3,9 @@ import { z } from "zod";
 import { recordActivity } from "@/lib/activity/record";
 import { db } from "@/lib/db";
 import { env, type PublicUrl } from "@/lib/env";
-import { AppError, notFound } from "@/lib/errors";
+import { AppError, forbidden, notFound } from "@/lib/errors";
 import type { TeamContext } from "@/lib/teams/access";
+import { can } from "@/lib/teams/roles";
 import type { DomainService } from "./names";
 import { DOMAIN_FIELDS, presentDomain } from "./present";
 
@@ -76,6 +77,7 @@ export async function appDomainPicks(teamId: string, slug: string): Promise<{ pr
  * team for that face (422 otherwise); null goes back to the default.
  */
 export async function setAppDomains(ctx: TeamContext, slug: string, input: z.input<typeof appDomainsSchema>): Promise<{ proxyDomain: string | null; registryDomain: string | null }> {
+  if (!can(ctx.role, "app:manage")) throw forbidden();
   const data = appDomainsSchema.parse(input);
   const app = await db.app.findFirst({ where: { teamId: ctx.team.id, slug }, select: { id: true } });
   if (!app) throw notFound("App");

@@ -59,6 +59,14 @@ describe("claiming a name", () => {
     expect((await listDomains(a.team.id)).map((x) => x.name)).toEqual(expect.arrayContaining([name("images"), name("other")]));
   });
 
+  it("lets only owners and admins change domains, whoever calls the library", async () => {
+    const member = { ...a, role: "member" as const };
+    expect(await code(addDomain(member, { name: name("member"), service: "proxy" }))).toBe("FORBIDDEN");
+    const d = await addDomain(a, { name: name("member"), service: "proxy" });
+    for (const call of [verifyDomain(member, d.id), deleteDomain(member, d.id), setDefaultDomain(member, d.id, true), setAppDomains(member, "x", { proxyDomain: null })]) expect(await code(call)).toBe("FORBIDDEN");
+    expect((await getDomain(a.team.id, d.id)).name).toBe(name("member"));
+  });
+
   it("refuses Gantry's own host names and their subdomains, and names that are not domain names", async () => {
     for (const n of ["gantry.test", "x.gantry.test", "registry.vendor.test", "a.b.registry.vendor.test", "localhost", "10.0.0.1", "*.acme.test", "acme.test:443", "https://acme.test", "-x.acme.test"]) {
       expect(await code(addDomain(a, { name: n, service: "proxy" })), n).toBe("VALIDATION");

@@ -4,8 +4,9 @@ import { z } from "zod";
 import { recordActivity } from "@/lib/activity/record";
 import { db } from "@/lib/db";
 import { env } from "@/lib/env";
-import { AppError, notFound } from "@/lib/errors";
+import { AppError, forbidden, notFound } from "@/lib/errors";
 import type { TeamContext } from "@/lib/teams/access";
+import { can } from "@/lib/teams/roles";
 import { isUniqueViolation } from "@/lib/transactions";
 import { checkDomain } from "./check";
 import { DOMAIN_SERVICES, DomainNameError, normalizeDomainName, reservedProblem } from "./names";
@@ -18,6 +19,11 @@ export const addDomainSchema = z.object({
 });
 
 export const MAX_DOMAINS_PER_TEAM = 100;
+
+/** Every change is for owners and admins, whoever calls (routes and actions check it too). */
+function assertManager(ctx: TeamContext): void {
+  if (!can(ctx.role, "domain:manage")) throw forbidden();
+}
 
 const invalidName = (message: string) => new AppError("VALIDATION", message, { fields: { name: [message] } });
 
@@ -57,6 +63,7 @@ export async function getDomain(teamId: string, id: string): Promise<DomainView>
  * taken over. The unique index on the name decides races.
  */
 export async function addDomain(ctx: TeamContext, input: z.input<typeof addDomainSchema>, now = new Date()): Promise<DomainView> {
+  assertManager(ctx);
   const data = addDomainSchema.parse(input);
   let name: string;
   try {
@@ -102,12 +109,14 @@ export async function addDomain(ctx: TeamContext, input: z.input<typeof addDomai
 
 /** Looks the TXT record up now (the Verify button, POST …/verify). */
 export async function verifyDomain(ctx: TeamContext, id: string, now = new Date()): Promise<DomainView> {
+  assertManager(ctx);
   const d = await row(ctx.team.id, id);
   return presentDomain(await checkDomain(d, ctx.actor, now, ctx.ip), now);
 }
 
 /** Deletes a domain: apps that picked it fall back to the team default (or Gantry's own URL). */
 export async function deleteDomain(ctx: TeamContext, id: string): Promise<void> {
+  assertManager(ctx);
   const d = await row(ctx.team.id, id);
   await db.$transaction(async (tx) => {
     const { count } = await tx.domain.deleteMany({ where: { id: d.id, teamId: ctx.team.id } });
@@ -119,6 +128,7 @@ export async function deleteDomain(ctx: TeamContext, id: string): Promise<void> 
 
 /** Makes a verified domain the team's default for its face (or stops it being the default). */
 export async function setDefaultDomain(ctx: TeamContext, id: string, isDefault: boolean): Promise<DomainView> {
+  assertManager(ctx);
   const d = await row(ctx.team.id, id);
   if (isDefault && d.status !== "verified") throw new AppError("VALIDATION", `Verify ${d.name} before making it the default.`);
   const updated = await db.$transaction(async (tx) => {
