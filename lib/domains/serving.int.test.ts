@@ -210,6 +210,10 @@ describe("Gantry's registry on a custom domain", () => {
     expect(missing.status).toBe(404);
     expect(foreign.status).toBe(404);
     expect(errorOf(foreign)).toEqual({ ...errorOf(missing), message: errorOf(missing)?.message.replace(`no-such-app-${stamp}`, slugB) });
+    // Another team's license on this team's app: the same answer, not "a license for another application".
+    const foreignLicense = await send(registryA, `/v2/${slugA}/img/tags/list`, basic("LICENSE_ID", licenseB));
+    expect(foreignLicense.status).toBe(404);
+    expect(errorOf(foreignLicense)).toEqual({ ...errorOf(missing), message: errorOf(missing)?.message.replace(`no-such-app-${stamp}`, slugA) });
     const granted = JSON.parse((await send(registryA, `/v2/token?scope=${encodeURIComponent(`repository:${slugB}/img:pull`)}`, basic("LICENSE_ID", licenseB))).body) as { token: string };
     expect(JSON.parse(Buffer.from(granted.token.split(".")[1] ?? "", "base64url").toString())).toMatchObject({ access: [] });
     // On Gantry's own registry host, B's license reaches B's app (not found in storage, but not NAME_UNKNOWN for the app).

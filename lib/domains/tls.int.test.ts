@@ -39,6 +39,7 @@ import { buildImage, cleanupImages, pushImage } from "@/lib/testing/registries/i
 const run = promisify(execFile);
 const DOMAIN = "images.acme.test";
 const UNVERIFIED = "unverified.acme.test";
+const REGISTRY_DOMAIN = "registry.acme.test";
 let dns: TestDnsServer;
 let upstream: RunningRegistry;
 let caddy: RunningCaddy;
@@ -52,6 +53,7 @@ let ref = "";
 let domainId = "";
 let txt = "";
 let gantryPort = 0;
+let vendorEmail = "";
 const stamp = Date.now().toString(36);
 const slug = `tls-${stamp}`;
 
@@ -71,9 +73,21 @@ function handshake(servername: string, ca?: string): Promise<tls.PeerCertificate
   });
 }
 
+/** Caddy's root in a cert dir for the clients (made once a first certificate was issued). */
+async function trustedCerts(): Promise<string> {
+  const dir = path.join(work, "certs");
+  if (!rootFile) {
+    await handshake(DOMAIN);
+    fs.mkdirSync(dir, { recursive: true });
+    rootFile = path.join(dir, "caddy-root.crt");
+    fs.writeFileSync(rootFile, caddy.rootPem());
+  }
+  return dir;
+}
+
 async function skopeoCopy(license: string): Promise<void> {
   const out = path.join(work, `oci-${Math.random().toString(36).slice(2)}`);
-  await withHosts("skopeo", ["--command-timeout", "90s", "copy", "--src-cert-dir", path.join(work, "certs"), "--src-creds", `LICENSE_ID:${license}`, `docker://${ref}`, `oci:${out}:1`]);
+  await withHosts("skopeo", ["--command-timeout", "90s", "copy", "--src-cert-dir", await trustedCerts(), "--src-creds", `LICENSE_ID:${license}`, `docker://${ref}`, `oci:${out}:1`]);
   expect(fs.existsSync(path.join(out, "index.json"))).toBe(true);
 }
 
@@ -105,13 +119,17 @@ beforeAll(async () => {
   expect((await verifyDomain(ctx, d.id)).status).toBe("verified");
   await setAppDomains(ctx, slug, { proxyDomain: DOMAIN });
   await addDomain(ctx, { name: UNVERIFIED, service: "proxy" });
+  const r = await addDomain(ctx, { name: REGISTRY_DOMAIN, service: "registry" });
+  dns.set(`_gantry-challenge.${REGISTRY_DOMAIN}`, "TXT", [r.verification.value]);
+  expect((await verifyDomain(ctx, r.id)).status).toBe("verified");
+  vendorEmail = user.email;
 
-  const gantry = await startGantryServer({ GANTRY_TRUST_PROXY: "127.0.0.1", GANTRY_DNS_SERVERS: dns.address });
+  const gantry = await startGantryServer({ GANTRY_TRUST_PROXY: "127.0.0.1", GANTRY_DNS_SERVERS: dns.address }, 90_000, { registry: true });
   gantryPort = gantry.port;
   caddy = await startCaddy({ upstreamPort: gantry.port });
   ref = `${DOMAIN}:${caddy.httpsPort}/proxy/${slug}/127.0.0.1_${upstream.port}/acme/api:1`;
   hostsFile = path.join(work, "hosts");
-  fs.writeFileSync(hostsFile, `127.0.0.1 localhost\n127.0.0.1 ${DOMAIN} ${UNVERIFIED}\n`);
+  fs.writeFileSync(hostsFile, `127.0.0.1 localhost\n127.0.0.1 ${DOMAIN} ${UNVERIFIED} ${REGISTRY_DOMAIN}\n`);
 }, 180_000);
 
 afterAll(async () => {
@@ -144,6 +162,7 @@ describe("on-demand TLS through Caddy", () => {
   });
 
   it("answers the registry API on the domain with an https realm and the domain as service (curl, --resolve)", async () => {
+    await trustedCerts();
     const { stdout } = await run("curl", ["-sS", "-D", "-", "-o", "/dev/null", "--resolve", `${DOMAIN}:${caddy.httpsPort}:127.0.0.1`, "--cacert", rootFile, `https://${DOMAIN}:${caddy.httpsPort}/v2/`]);
     expect(stdout).toMatch(/^HTTP\/\S+ 401/);
     expect(stdout.toLowerCase()).toContain(`www-authenticate: bearer realm="https://${DOMAIN}:${caddy.httpsPort}/v2/token",service="${DOMAIN}"`);
@@ -156,6 +175,7 @@ describe("customers pull through the custom domain over https", () => {
   });
 
   it("with containerd (hosts.toml names the CA for the domain)", async () => {
+    await trustedCerts();
     const cd = await startContainerd();
     const hostsDir = path.join(work, "containerd-certs.d");
     const hostDir = path.join(hostsDir, `${DOMAIN}:${caddy.httpsPort}`);
@@ -185,11 +205,30 @@ describe("customers pull through the custom domain over https", () => {
   });
 });
 
+describe("Gantry's registry on its custom domain over https", () => {
+  it("a vendor pushes with skopeo and a customer pulls it back with the license, byte for byte", async () => {
+    const image = await buildImage({ files: { "vendor.txt": "pushed to the vendor's own registry name\n" } });
+    const target = `docker://${REGISTRY_DOMAIN}:${caddy.httpsPort}/${slug}/tool:1`;
+    const certs = await trustedCerts();
+    await withHosts("skopeo", ["--command-timeout", "90s", "copy", "--dest-cert-dir", certs, "--dest-creds", `${vendorEmail}:correct horse battery`, `oci:${image.layoutDir}:${image.tag}`, target]);
+    const out = path.join(work, "oci-registry");
+    await withHosts("skopeo", ["--command-timeout", "90s", "copy", "--src-cert-dir", certs, "--src-creds", `LICENSE_ID:${licenseId}`, target, `oci:${out}:1`]);
+    const digests = (dir: string) => fs.readdirSync(path.join(dir, "blobs", "sha256")).sort();
+    expect(digests(out).filter((d) => digests(image.layoutDir).includes(d)).length).toBeGreaterThanOrEqual(2); // config and layer, unchanged
+    // Another team's license is not known on this name.
+    const refused = await withHosts("skopeo", ["--command-timeout", "60s", "inspect", "--cert-dir", certs, "--creds", `LICENSE_ID:${otherLicense}`, target]).then(
+      () => "",
+      (e: { stderr?: string }) => String(e.stderr),
+    );
+    expect(refused).toMatch(/name unknown/i);
+  });
+});
+
 describe("who may use the domain, and for how long", () => {
   it("refuses another team's license on the domain (NAME_UNKNOWN)", async () => {
     const foreign = `${DOMAIN}:${caddy.httpsPort}/proxy/tls-b-${stamp}/127.0.0.1_${upstream.port}/acme/api:1`;
     const out = path.join(work, "oci-foreign");
-    const failure = await withHosts("skopeo", ["--command-timeout", "60s", "copy", "--src-cert-dir", path.join(work, "certs"), "--src-creds", `LICENSE_ID:${otherLicense}`, `docker://${foreign}`, `oci:${out}:1`]).then(
+    const failure = await withHosts("skopeo", ["--command-timeout", "60s", "copy", "--src-cert-dir", await trustedCerts(), "--src-creds", `LICENSE_ID:${otherLicense}`, `docker://${foreign}`, `oci:${out}:1`]).then(
       () => "",
       (e: { stderr?: string }) => String(e.stderr),
     );

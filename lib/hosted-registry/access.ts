@@ -6,7 +6,7 @@ import { checkCredentials } from "@/lib/auth/credentials";
 import { db } from "@/lib/db";
 import { isAppError } from "@/lib/errors";
 import { hashLicenseId, isLicenseIdFormat } from "@/lib/licenses/key";
-import { decide, decideProxyPull, loadLicenseForDecision, type PullDecision } from "@/lib/licenses/pull-decision";
+import { decide, decideProxyPull, loadLicenseForDecision, loadLicenseForProxy, type PullDecision } from "@/lib/licenses/pull-decision";
 import { clientKey } from "@/lib/net/client-ip";
 import { ProxyError } from "@/lib/proxy/errors";
 import { parseScopes, ScopeError } from "@/lib/proxy/scopes";
@@ -219,6 +219,17 @@ async function appBySlug(slug: string): Promise<AppRef | null> {
   const app = await db.app.findUnique({ where: { slug }, select: { id: true, teamId: true, slug: true, name: true } });
   apps.set(slug, { app });
   return app;
+}
+
+/**
+ * Whether a principal belongs to another team than `teamId` as far as a
+ * custom domain can tell: a license of another team's app (vendors are checked
+ * by their role in the app's team). Remembered ≤ 500 ms like every decision.
+ */
+export async function isForeignLicense(principal: Principal, teamId: string): Promise<boolean> {
+  if (principal.kind !== "license") return false;
+  const license = await loadLicenseForProxy(principal.keyHash);
+  return license !== null && license.teamId !== teamId;
 }
 
 /** The team of the app with this slug (null: no such app), remembered ≤ 500 ms. */

@@ -6,7 +6,7 @@ import { ProxyError, sendError } from "@/lib/proxy/errors";
 import { readTokenForm } from "@/lib/proxy/token-form";
 import { pathNameFor } from "@/lib/registries/endpoint";
 import { isInReleaseScope } from "@/lib/releases/scope";
-import { appTeamOf, authenticateRequest, issueRegistryToken, NOT_FOUND_MESSAGE, rightsOn, type Action, type Caller, type Rights } from "./access";
+import { appTeamOf, authenticateRequest, isForeignLicense, issueRegistryToken, NOT_FOUND_MESSAGE, rightsOn, type Action, type Caller, type Rights } from "./access";
 import { blob } from "./blobs";
 import { manifest } from "./manifests";
 import { parseHostedPath, type HostedName } from "./paths";
@@ -91,7 +91,8 @@ async function route(ctx: Ctx): Promise<void> {
   const action = requiredAction(method);
   const domain = requestDomain(req);
   // On a team's custom domain another team's app is answered exactly like one that does not exist.
-  const rights = domain && (await appTeamOf(route.name.appSlug)) !== domain.teamId ? null : await rightsOn(caller.principal, route.name.appSlug);
+  const foreign = domain !== null && ((await appTeamOf(route.name.appSlug)) !== domain.teamId || (await isForeignLicense(caller.principal, domain.teamId)));
+  const rights = foreign ? null : await rightsOn(caller.principal, route.name.appSlug);
   if (!rights) throw new ProxyError(404, "NAME_UNKNOWN", NOT_FOUND_MESSAGE(route.name.appSlug));
   if (!rights.actions.has(action)) throw new ProxyError(403, "DENIED", deniedMessage(rights, action));
   checkGrant(caller, route.name.full, action, realm, service);
