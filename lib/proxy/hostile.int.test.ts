@@ -369,12 +369,13 @@ describe("hostile upstreams: memory and a neighbour's latency under attack", () 
       expect(stats.tokens).toBeGreaterThanOrEqual(10_000);
       expect(maxEntries).toBeLessThanOrEqual(TOKEN_CACHE_LIMITS.max);
       expect(cache.bytes).toBeLessThanOrEqual(TOKEN_CACHE_LIMITS.maxBytes);
-      // What stays referenced is bounded by the cache's caps (16 MiB of tokens). The sampled RSS
-      // peak is printed, not asserted: ~600 MB of tokens pass through as short-lived garbage (the
-      // answer, its string, the Authorization header) that V8 collects when it sees fit, and the
-      // allocator keeps some of the pages it grew into, so RSS after a GC sits above the live figure.
+      // What stays referenced is bounded by the cache's caps (16 MiB of tokens): that is the bound
+      // (without the caps the live figure grows by the ~600 MB minted). RSS is printed, not asserted:
+      // those ~600 MB pass through as short-lived garbage (the answer, its string, the Authorization
+      // header), and how much of the pages it grew into the allocator hands back after a GC depends
+      // on Node's version and the machine (+40 MB on Node 20 here, +530 MB on Node 24 in one CI run
+      // whose live figure was within the bound).
       expect(live1 - live0).toBeLessThan(TOKEN_CACHE_LIMITS.maxBytes + 16 * MB);
-      expect(rss1 - rss0).toBeLessThan(100 * MB);
     } finally {
       await perScope.stop();
     }
