@@ -186,7 +186,7 @@ export class EnvError extends Error {
 
 /** Reads (or creates once) a secret file in the data directory, for embedded mode. */
 export function embeddedSecretFile(dataDir: string, name: string, create: () => string, warn: (m: string) => void): string {
-  const file = path.resolve(dataDir, name);
+  const file = path.resolve(/*turbopackIgnore: true*/ dataDir, name);
   try {
     return fs.readFileSync(file, "utf8").trim();
   } catch (e) {
@@ -197,7 +197,7 @@ export function embeddedSecretFile(dataDir: string, name: string, create: () => 
   try {
     // "wx": never overwrite a secret another process wrote a moment ago.
     fs.writeFileSync(file, `${value}\n`, { mode: 0o600, flag: "wx" });
-    warn(`Generated ${file}. Set the matching environment variable in production (see README, "Configuration").`);
+    warn(`Generated ${file}. Set the matching environment variable in production (see docs/operations.md, "Configuration").`);
     return value;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "EEXIST") return fs.readFileSync(file, "utf8").trim();
@@ -228,7 +228,7 @@ export function parseEnv(source: Record<string, string | undefined>, warn: (m: s
   }
   if (problems.length) throw new EnvError(problems);
 
-  const dataDir = path.resolve(raw.GANTRY_DATA_DIR);
+  const dataDir = path.resolve(/*turbopackIgnore: true*/ raw.GANTRY_DATA_DIR);
   const authSecret =
     raw.AUTH_SECRET ??
     embeddedSecretFile(dataDir, "auth-secret", () => crypto.randomBytes(33).toString("base64url"), warn);
@@ -253,7 +253,7 @@ export function parseEnv(source: Record<string, string | undefined>, warn: (m: s
       backend: raw.GANTRY_REGISTRY_BACKEND,
       storageDir: path.join(dataDir, "registry"),
       tokenSigning:
-        raw.GANTRY_REGISTRY_TOKEN_KEY && raw.GANTRY_REGISTRY_TOKEN_CERT ? { keyFile: path.resolve(raw.GANTRY_REGISTRY_TOKEN_KEY), certFile: path.resolve(raw.GANTRY_REGISTRY_TOKEN_CERT) } : undefined,
+        raw.GANTRY_REGISTRY_TOKEN_KEY && raw.GANTRY_REGISTRY_TOKEN_CERT ? { keyFile: path.resolve(/*turbopackIgnore: true*/ raw.GANTRY_REGISTRY_TOKEN_KEY), certFile: path.resolve(/*turbopackIgnore: true*/ raw.GANTRY_REGISTRY_TOKEN_CERT) } : undefined,
       teamQuotaBytes: raw.GANTRY_REGISTRY_TEAM_QUOTA_BYTES,
       maxBlobBytes: raw.GANTRY_REGISTRY_MAX_BLOB_BYTES,
       maxUploadsPerPrincipal: raw.GANTRY_REGISTRY_MAX_UPLOADS_PER_PRINCIPAL,
@@ -277,7 +277,7 @@ export function parseEnv(source: Record<string, string | undefined>, warn: (m: s
       signUpPerIp: raw.GANTRY_SIGNUP_RATE_PER_IP,
     },
     cache: {
-      dir: path.resolve(raw.GANTRY_CACHE_DIR ?? path.join(dataDir, "cache")),
+      dir: path.resolve(/*turbopackIgnore: true*/ raw.GANTRY_CACHE_DIR ?? path.join(dataDir, "cache")),
       maxBytes: raw.GANTRY_CACHE_MAX_BYTES,
       staleTagSeconds: raw.GANTRY_CACHE_STALE_TAG_SECONDS,
       maxFills: raw.GANTRY_CACHE_MAX_FILLS,
