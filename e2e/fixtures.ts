@@ -115,7 +115,7 @@ export interface Replica {
  * A second Gantry server ("replica B") next to the e2e webServer (replica A):
  * the production server (lib/server/main.ts, what `npm run serve` runs) with
  * the same environment — same database, AUTH_SECRET and GANTRY_KEKS — but its
- * own free port and its own data directory, as README "PostgreSQL and several
+ * own free port and its own data directory, as docs/operations.md "PostgreSQL and several
  * replicas" describes. Resolves once its /readyz answers 200. Only meaningful
  * on PostgreSQL (the e2e server's SQLite file is not shared).
  */

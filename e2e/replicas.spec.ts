@@ -4,7 +4,7 @@ import { buildImage, cleanupImages, pushImage } from "../lib/testing/registries/
 import { createToken, PASSWORD, seedOwner, signIn, startReplica, type Replica } from "./fixtures";
 
 /**
- * Two Gantry processes on one PostgreSQL database, as README "PostgreSQL and
+ * Two Gantry processes on one PostgreSQL database, as docs/operations.md "PostgreSQL and
  * several replicas" runs them: replica A is the e2e webServer (baseURL), replica
  * B a second production server started here with the same environment but its
  * own port and data directory. What one replica writes, the other must honour.

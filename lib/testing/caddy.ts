@@ -6,7 +6,7 @@ import path from "node:path";
 import { freePort } from "./registries/ports";
 
 /**
- * Debian's Caddy in front of a Gantry server, as the README tells operators to
+ * Debian's Caddy in front of a Gantry server, as docs/operations.md tells operators to
  * run it: on-demand TLS that asks Gantry's /tls/ask before it obtains a
  * certificate for a name, and Caddy's internal CA as the issuer (no ACME
  * server needed). Its own ports, storage and root certificate in a temp dir;
@@ -16,7 +16,7 @@ import { freePort } from "./registries/ports";
 export interface RunningCaddy {
   httpsPort: number;
   dir: string;
-  /** The Caddyfile it runs (what the README shows, with test ports). */
+  /** The Caddyfile it runs (what docs/operations.md shows, with test ports). */
   caddyfile: string;
   /** Caddy's local root certificate (PEM), once it has made it (first certificate). */
   rootPem(): string;

@@ -66,7 +66,7 @@ export default async function SettingsPage({ params }: { params: Promise<{ team:
           <CardHeader>
             <CardTitle>Public URLs</CardTitle>
             <CardDescription>
-              Set by the operator through the environment (GANTRY_PUBLIC_URL, GANTRY_PROXY_URL, GANTRY_REGISTRY_URL; see the README). Customers log in to
+              Set by the operator through the environment (GANTRY_PUBLIC_URL, GANTRY_PROXY_URL, GANTRY_REGISTRY_URL; see docs/operations.md). Customers log in to
               the proxy&apos;s host; its scheme is what their clients are told to use.
             </CardDescription>
           </CardHeader>
