@@ -89,10 +89,15 @@ build_app() {
 }
 
 # What a build is made from: the sources, configs and lockfile (content, not times).
+# Only what exists is hashed: a fresh clone has no public/ (git keeps no empty folder), and
+# under `set -e` a find or sha256sum failing on a missing path would end the caller silently.
 build_fingerprint() {
+  local dirs=() files=() p
+  for p in app components lib public prisma; do [[ -d $p ]] && dirs+=("$p"); done
+  for p in package-lock.json package.json next.config.ts tsconfig.json postcss.config.mjs proxy.ts; do [[ -f $p ]] && files+=("$p"); done
   {
-    find app components lib public prisma -type f ! -name '*.test.ts' ! -name '*.int.test.ts' -print0 2> /dev/null | LC_ALL=C sort -z | xargs -0 sha256sum
-    sha256sum package-lock.json package.json next.config.ts tsconfig.json postcss.config.mjs proxy.ts 2> /dev/null
+    find "${dirs[@]}" -type f ! -name '*.test.ts' ! -name '*.int.test.ts' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
+    sha256sum "${files[@]}"
     node -p 'process.versions.modules'
   } | sha256sum | cut -d' ' -f1
 }
