@@ -2,6 +2,7 @@ import "server-only";
 import { recordActivity, type Actor } from "@/lib/activity/record";
 import { db } from "@/lib/db";
 import { log } from "@/lib/log";
+import { startPeriodic } from "@/lib/timers/periodic";
 import { checkDns, type DnsCheck } from "./dns";
 import { challengeName, type DomainService } from "./names";
 import { DOMAIN_FIELDS, MISSES_TO_FAIL, RECHECK_MS, targetHost, type DomainRow } from "./present";
@@ -153,23 +154,12 @@ async function dropExpiredClaims(now: Date): Promise<number> {
 
 /** Runs recheckDue hourly (and once shortly after start) on every server; never twice at once here. */
 export function startDomainRecheckTimer(everyMs = 3600_000, firstAfterMs = 90_000): () => void {
-  let running = false;
-  const run = () => {
-    if (running) return;
-    running = true;
-    recheckDue()
-      .then((r) => {
-        if (r.checked || r.expiredClaims) log.info("custom domains re-checked", { ...r });
-      })
-      .catch((e: unknown) => log.error("custom domain re-check failed", { error: e }))
-      .finally(() => {
-        running = false;
-      });
-  };
-  const first = setTimeout(run, firstAfterMs).unref();
-  const every = setInterval(run, everyMs).unref();
-  return () => {
-    clearTimeout(first);
-    clearInterval(every);
-  };
+  return startPeriodic(recheckDue, {
+    everyMs,
+    firstAfterMs,
+    done: (r) => {
+      if (r.checked || r.expiredClaims) log.info("custom domains re-checked", { ...r });
+    },
+    failed: (e) => log.error("custom domain re-check failed", { error: e }),
+  });
 }

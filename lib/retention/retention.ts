@@ -3,6 +3,7 @@ import { env } from "@/lib/env";
 import { storageForMaintenance } from "@/lib/hosted-registry/maintenance";
 import { purgeAbandonedUploads } from "@/lib/hosted-registry/upload-sessions";
 import { log } from "@/lib/log";
+import { startPeriodic } from "@/lib/timers/periodic";
 
 /**
  * Data retention: what is deleted once it has aged out, in one place. Run
@@ -111,23 +112,12 @@ export async function purgeExpired(opts: RetentionOptions = {}): Promise<Retenti
  * function. Failures are logged, never thrown.
  */
 export function startRetentionTimer(everyMs = 3600_000, firstAfterMs = 60_000): () => void {
-  let running = false;
-  const run = () => {
-    if (running) return;
-    running = true;
-    purgeExpired()
-      .then((r) => {
-        if (r.pullEvents || r.rateLimitBuckets || r.invitations || r.registryUploads) log.info("retention purge", { ...r });
-      })
-      .catch((e: unknown) => log.error("retention purge failed", { error: e }))
-      .finally(() => {
-        running = false;
-      });
-  };
-  const first = setTimeout(run, firstAfterMs).unref();
-  const every = setInterval(run, everyMs).unref();
-  return () => {
-    clearTimeout(first);
-    clearInterval(every);
-  };
+  return startPeriodic(purgeExpired, {
+    everyMs,
+    firstAfterMs,
+    done: (r) => {
+      if (r.pullEvents || r.rateLimitBuckets || r.invitations || r.registryUploads) log.info("retention purge", { ...r });
+    },
+    failed: (e) => log.error("retention purge failed", { error: e }),
+  });
 }
