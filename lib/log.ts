@@ -1,10 +1,24 @@
 import { env } from "@/lib/env";
+import { currentRequestId } from "@/lib/observe/request-context";
+import { processWide } from "@/lib/process-wide";
 
 /**
  * A small structured logger: one JSON object a line on stderr. Values under keys
  * that look secret are replaced, so a careless `log.info({ body })` cannot print
  * a password or token; and every string (the message, nested values, keys, error
  * messages and stacks, URLs) has secret-shaped values masked by `redactString`.
+ * A line written while serving a request carries its `requestId`
+ * (lib/observe/request-context.ts), however deep in the request's async work.
+ *
+ * Why not pino (measured with `npm run bench:log`, 2 cores): the masking is
+ * most of a line's cost and stays Gantry's code either way (pino's path-based
+ * redaction cannot mask values by their shape); pino's serialization was no
+ * faster on Gantry's lines; its async destination was slower in a burst to a
+ * pipe, which Node's stderr already writes without blocking the event loop
+ * (libuv queues what the pipe does not take), and its sync one 10× slower; a
+ * child logger per request would have to be passed to every call site, where
+ * the request's context reaches them all. What pino's buffer adds, a bound on
+ * memory while the log's reader stalls, is done here (MAX_BACKLOG_BYTES).
  */
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
 type Level = keyof typeof LEVELS;
@@ -75,6 +89,20 @@ export function redact(value: unknown, depth = 0): unknown {
   return value;
 }
 
+/**
+ * Lines stderr holds while its reader does not keep up (a stalled log
+ * collector): past this, lines are dropped and counted
+ * (gantry_log_lines_dropped_total), and memory stays bounded.
+ */
+export const MAX_BACKLOG_BYTES = 16 * 1024 * 1024;
+// Per process, not per copy of this module (Next's bundle has its own).
+const counts = processWide("log-counts", () => ({ dropped: 0 }));
+
+/** Lines dropped so far because stderr's backlog was full (for the metrics). */
+export function droppedLogLines(): number {
+  return counts.dropped;
+}
+
 function write(level: Level, msg: string, fields?: Record<string, unknown>) {
   let min: Level = "info";
   try {
@@ -83,7 +111,14 @@ function write(level: Level, msg: string, fields?: Record<string, unknown>) {
     // An invalid environment is reported elsewhere; keep logging at info.
   }
   if (LEVELS[level] < LEVELS[min]) return;
-  const line = { level, time: new Date().toISOString(), msg: redactString(msg), ...(fields ? (redact(fields) as object) : {}) };
+  if (process.stderr.writableLength > MAX_BACKLOG_BYTES) {
+    counts.dropped++;
+    return;
+  }
+  const requestId = currentRequestId();
+  // The id is Gantry's own or a trusted proxy's checked one (lib/observe/request-id.ts): written as is.
+  const line: Record<string, unknown> = { level, time: new Date().toISOString(), requestId, msg: redactString(msg), ...(fields ? (redact(fields) as object) : {}) };
+  line.requestId = requestId; // a field of that name cannot replace it (undefined: left out of the JSON)
   process.stderr.write(`${JSON.stringify(line)}\n`);
 }
 
