@@ -81,6 +81,7 @@ async function serve(): Promise<void> {
     res.end("no portal in this test server\n");
   });
   installSignalHandlers(gantry, config.shutdownGraceSeconds * 1000);
+  gantry.metricsServer?.listen(config.metrics?.port, config.host);
   gantry.server.listen(config.port, config.host, () => console.log(`Gantry (test server) listening on http://${config.host}:${config.port}`));
 }
 
