@@ -2,7 +2,7 @@ import { execFile, execFileSync } from "node:child_process";
 import crypto from "node:crypto";
 import path from "node:path";
 import { promisify } from "node:util";
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test, type Page } from "./test";
 import { e2eEnv, e2eRegistryHost } from "../playwright.config";
 import { buildImage, cleanupImages } from "../lib/testing/registries/images";
 import { createToken, seedOwner, signIn } from "./fixtures";

@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { requestDomain } from "@/lib/domains/served";
 import { log } from "@/lib/log";
 import { challengeHeader } from "@/lib/proxy/auth";
 import { ProxyError, sendError } from "@/lib/proxy/errors";
 import { readTokenForm } from "@/lib/proxy/token-form";
 import { pathNameFor } from "@/lib/registries/endpoint";
-import { authenticateRequest, issueRegistryToken, NOT_FOUND_MESSAGE, rightsOn, type Action, type Caller, type Rights } from "./access";
+import { appTeamOf, authenticateRequest, isForeignLicense, issueRegistryToken, NOT_FOUND_MESSAGE, rightsOn, type Action, type Caller, type Rights } from "./access";
 import { blob } from "./blobs";
 import { refuseBelowDiskFloor } from "./disk-floor";
 import { manifest } from "./manifests";
@@ -69,7 +70,7 @@ async function route(ctx: Ctx): Promise<void> {
     if (method !== "GET" && method !== "POST") throw new ProxyError(405, "UNSUPPORTED", "The token endpoint takes GET or POST.", { allow: "GET, POST" });
     const grant = method === "POST" ? await readTokenForm(req) : { authorization: req.headers.authorization, scopes: url.searchParams.getAll("scope") };
     const { service } = config.realmFor(req);
-    const body = await issueRegistryToken({ authorization: grant.authorization, scopes: grant.scopes, ip: ctx.clientIp, service, secret: config.secret });
+    const body = await issueRegistryToken({ authorization: grant.authorization, scopes: grant.scopes, ip: ctx.clientIp, service, secret: config.secret, domainTeamId: requestDomain(req)?.teamId ?? null });
     json(res, 200, body, { "cache-control": "no-store" });
     return;
   }
@@ -89,7 +90,10 @@ async function route(ctx: Ctx): Promise<void> {
   if (route.kind === "catalog") throw new ProxyError(404, "UNSUPPORTED", "The catalog is not available: each app lists its images in the portal.");
 
   const action = requiredAction(method);
-  const rights = await rightsOn(caller.principal, route.name.appSlug);
+  const domain = requestDomain(req);
+  // On a team's custom domain another team's app is answered exactly like one that does not exist.
+  const foreign = domain !== null && ((await appTeamOf(route.name.appSlug)) !== domain.teamId || (await isForeignLicense(caller.principal, domain.teamId)));
+  const rights = foreign ? null : await rightsOn(caller.principal, route.name.appSlug);
   if (!rights) throw new ProxyError(404, "NAME_UNKNOWN", NOT_FOUND_MESSAGE(route.name.appSlug));
   if (!rights.actions.has(action)) throw new ProxyError(403, "DENIED", deniedMessage(rights, action));
   checkGrant(caller, route.name.full, action, realm, service);

@@ -1,7 +1,7 @@
 import type http from "node:http";
 import type net from "node:net";
 import { observeRequest, type StatusClass } from "./metrics";
-import type { Face } from "./request-context";
+import type { RequestContext } from "./request-context";
 
 const STATUS_CLASSES: StatusClass[] = ["1xx", "1xx", "2xx", "3xx", "4xx", "5xx"];
 
@@ -15,9 +15,11 @@ type CountedSocket = net.Socket & { [COUNTED]?: { read: number; written: number 
  * ("aborted" when the response did not complete), and the connection's bytes
  * since the last request on it counted, so keep-alive connections add up
  * exactly (headers included; a pipelined request's bytes may go to its
- * neighbour, never twice). One listener and a few additions per request.
+ * neighbour, never twice). The face is read from the request's context when
+ * it closes: a custom domain's lookup may have made it the registry's.
+ * One listener and a few additions per request.
  */
-export function instrumentRequest(req: http.IncomingMessage, res: http.ServerResponse, face: Face, started: number): void {
+export function instrumentRequest(req: http.IncomingMessage, res: http.ServerResponse, ctx: RequestContext, started: number): void {
   res.once("close", () => {
     const status = res.writableFinished ? (STATUS_CLASSES[(res.statusCode / 100) | 0] ?? "5xx") : "aborted";
     const socket = req.socket as CountedSocket | null;
@@ -32,6 +34,6 @@ export function instrumentRequest(req: http.IncomingMessage, res: http.ServerRes
       counted.read = read;
       counted.written = written;
     }
-    observeRequest(face, status, (performance.now() - started) / 1000, sent, received);
+    observeRequest(ctx.face, status, (performance.now() - started) / 1000, sent, received);
   });
 }

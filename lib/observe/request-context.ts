@@ -15,7 +15,8 @@ export type Face = "portal" | "api" | "proxy" | "registry" | "health";
 
 export interface RequestContext {
   readonly id: string;
-  readonly face: Face;
+  /** Set where the request enters; a custom domain's lookup may change it to "registry" (metrics read it when the response closes). */
+  face: Face;
 }
 
 const storage = processWide("request-context", () => new AsyncLocalStorage<RequestContext>());

@@ -8,6 +8,7 @@
 #   iproute2          ss, to count sockets in the proxy's leak test
 #   containerd        containerd and ctr, a second real client pulling through the proxy (needs root)
 #   docker.io         the Docker engine (dockerd), a third real client (needs root; lib/testing/dockerd.ts)
+#   caddy             TLS in front of Gantry with on-demand certificates for custom domains (lib/testing/caddy.ts)
 # As root it installs them with apt-get; otherwise it prints what to install.
 set -euo pipefail
 
@@ -22,6 +23,7 @@ declare -A NEED=(
   [containerd]=containerd
   [ctr]=containerd
   [dockerd]=docker.io
+  [caddy]=caddy
 )
 missing=()
 for cmd in "${!NEED[@]}"; do

@@ -1,12 +1,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { proxyCache } from "@/lib/cache/cache";
+import { requestDomain } from "@/lib/domains/served";
 import { env } from "@/lib/env";
 import { realmFor } from "@/lib/http/public-urls";
 import { TokenError } from "@/lib/registry-client/client";
 import { RegistryNetworkError } from "@/lib/registry-client/errors";
 import { BODY_LIMITS, readBounded } from "@/lib/registry-client/http";
 import { releaseScope } from "@/lib/releases/scope";
-import { authenticate, authorizePull, challengeHeader, checkBasicLicense, issueToken } from "./auth";
+import { assertOnDomainTeam, authenticate, authorizePull, challengeHeader, checkBasicLicense, gantryAudience, issueToken } from "./auth";
 import { serveBlob } from "./blobs";
 import { API_VERSION_HEADER, ProxyError, sendError } from "./errors";
 import { ask, clientGone, passHeaders, type Exchange } from "./exchange";
@@ -33,12 +34,15 @@ export async function handleRegistryRequest(req: IncomingMessage, res: ServerRes
   const method = req.method ?? "GET";
   const started = performance.now();
   const gone = clientGone(res);
+  // A team's verified custom domain (set by the server's routing): its own audience, its own team's apps only.
+  const domain = requestDomain(req);
+  const on = domain ? { audience: domain.name, teamId: domain.teamId } : gantryAudience();
   try {
     const url = new URL(req.url ?? "/", "http://proxy.invalid");
     if (method === "POST" && url.pathname === "/v2/token") {
       // containerd asks for tokens with an OAuth2 password grant first (POST, form body).
       const grant = await readTokenForm(req);
-      const body = JSON.stringify(await issueToken(grant.authorization, grant.scopes, rctx.clientIp));
+      const body = JSON.stringify(await issueToken(grant.authorization, grant.scopes, rctx.clientIp, new Date(), on));
       res.writeHead(200, { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), "cache-control": "no-store" });
       res.end(body);
       return;
@@ -47,10 +51,10 @@ export async function handleRegistryRequest(req: IncomingMessage, res: ServerRes
       throw new ProxyError(405, "UNSUPPORTED", "This registry is read-only: push and delete are not supported.", { allow: "GET, HEAD" });
     }
     const route = parseProxyPath(url.pathname);
-    const { realm, service } = realmFor(req, env(), "proxy");
+    const { realm, service } = realmFor(req, env(), "proxy", domain?.name);
 
     if (route.kind === "token") {
-      const body = JSON.stringify(await issueToken(req.headers.authorization, url.searchParams.getAll("scope"), rctx.clientIp));
+      const body = JSON.stringify(await issueToken(req.headers.authorization, url.searchParams.getAll("scope"), rctx.clientIp, new Date(), on));
       res.writeHead(200, { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), "cache-control": "no-store" });
       res.end(body);
       return;
@@ -58,16 +62,17 @@ export async function handleRegistryRequest(req: IncomingMessage, res: ServerRes
     if (route.kind === "catalog") throw new ProxyError(404, "UNSUPPORTED", "The catalog is not available on this proxy.");
 
     const scope = route.kind === "base" ? undefined : `repository:${route.name.full}:pull`;
-    const caller = await authenticate(req.headers.authorization, rctx.clientIp);
+    const caller = await authenticate(req.headers.authorization, rctx.clientIp, on.audience);
     if (!caller) {
       throw new ProxyError(401, "UNAUTHORIZED", "Authentication required: docker login with your license.", { "www-authenticate": challengeHeader(realm, service, scope) });
     }
     if (route.kind === "base") {
-      await checkBasicLicense(caller, rctx.clientIp);
+      await checkBasicLicense(caller, rctx.clientIp, new Date(), on.teamId);
       res.writeHead(200, { ...API_VERSION_HEADER, "content-type": "application/json", "content-length": "2" });
       res.end(method === "HEAD" ? undefined : "{}");
       return;
     }
+    if (on.teamId !== null) await assertOnDomainTeam(caller, on.teamId, route.name.appSlug);
     const decision = await authorizePull(caller, route.name.full, route.name.appSlug, rctx.clientIp).catch((e: unknown) => {
       if (e instanceof ProxyError && e.status === 401) e.headers["www-authenticate"] = challengeHeader(realm, service, scope, "insufficient_scope");
       throw e;

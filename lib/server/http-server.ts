@@ -10,6 +10,8 @@ import { createMetricsServer, isMetricsPath, serveMetrics } from "../observe/met
 import { REQUEST_ID_HEADER, withRequest, type Face, type RequestContext } from "../observe/request-context";
 import { requestIdFor } from "../observe/request-id";
 import { handleRegistryRequest } from "../proxy/handler";
+import { ProxyError, sendError } from "../proxy/errors";
+import { answerTlsAsk, isOwnHost, routeCustomDomain } from "../domains/routing";
 import { FairQueue } from "./fair-queue";
 import { Health } from "./health";
 import { configureServerTimeouts, watchBodyDeadline, watchBodyFloor } from "./request-deadlines";
@@ -40,13 +42,15 @@ export interface GantryHttpServer {
  * /metrics is answered when it is served on this port behind a token
  * (lib/observe/metrics-endpoint.ts); /healthz and /readyz are
  * answered (lib/server/health.ts); while draining (SIGTERM) anything else is
- * refused; a request to Gantry's own registry (its host name, GANTRY_REGISTRY_URL,
- * or its own port) goes to lib/hosted-registry; /v2/ goes to the registry proxy;
- * the rest to the portal. Everything after the probes starts in arrival order
- * from one queue, a bounded slice per event-loop turn (lib/server/fair-queue.ts),
- * so connections opened under load are accepted and served in turn. Each
- * request is counted by face and status when its response closes
- * (lib/observe/http-metrics.ts).
+ * refused; GET /tls/ask is answered (lib/domains); a request to Gantry's own
+ * registry (its host name, GANTRY_REGISTRY_URL, or its own port) goes to
+ * lib/hosted-registry; a request on a team's verified custom domain goes to its
+ * face (registry, or the proxy for /v2/), one on a claimed but unverified name
+ * is refused; /v2/ goes to the registry proxy; the rest to the portal.
+ * Everything after the probes starts in arrival order from one queue, a
+ * bounded slice per event-loop turn (lib/server/fair-queue.ts), so connections
+ * opened under load are accepted and served in turn. Each request is counted
+ * by face and status when its response closes (lib/observe/http-metrics.ts).
  */
 export function createGantryHttpServer(config: Env, portal: PortalHandler, health = new Health(), registry: HostedRegistry | null = null): GantryHttpServer {
   const inflight = new Inflight();
@@ -67,10 +71,10 @@ export function createGantryHttpServer(config: Env, portal: PortalHandler, healt
     return { ip, id };
   };
   const isRegistryHost = (req: http.IncomingMessage) => routeByHost && registryUrl !== undefined && req.headers.host !== undefined && isConfiguredHost(req.headers.host.toLowerCase(), registryUrl);
-  /** Which face serves a request (decided once: it labels the request's metrics and picks its handler). */
-  const faceOf = (req: http.IncomingMessage, path: string): Face => {
+  /** Which face serves a request: it labels the request's metrics and picks its handler (a custom domain's lookup may still turn it into the registry's). */
+  const faceOf = (req: http.IncomingMessage, path: string, isRegistryApi: boolean): Face => {
     if (isRegistryHost(req)) return "registry";
-    if (path === "/v2" || path.startsWith("/v2/") || path.startsWith("/v2?")) return "proxy";
+    if (isRegistryApi) return "proxy";
     // The vendor API; /api/auth (sign-in) is the portal's.
     return path.startsWith("/api/v1/") || path === "/api/v1" ? "api" : "portal";
   };
@@ -78,9 +82,11 @@ export function createGantryHttpServer(config: Env, portal: PortalHandler, healt
   const admit = (req: http.IncomingMessage, res: http.ServerResponse, ctx: RequestContext, start: () => void) =>
     withRequest(ctx, () => {
       const arrived = performance.now();
-      const probe = health.handle(req, res);
-      instrumentRequest(req, res, probe ? "health" : ctx.face, arrived);
-      if (probe) return;
+      if (health.handle(req, res)) {
+        ctx.face = "health";
+        return instrumentRequest(req, res, ctx, arrived);
+      }
+      instrumentRequest(req, res, ctx, arrived);
       if (health.isDraining) return refuseWhileDraining(req, res);
       inflight.track(res);
       // The job runs in the queue's own turn: it enters the request's context again.
@@ -96,21 +102,40 @@ export function createGantryHttpServer(config: Env, portal: PortalHandler, healt
     const { ip, id } = prepare(req, res);
     const path = req.url ?? "/";
     if (metricsHere && isMetricsPath(path)) return serveMetrics(req, res, metricsHere.token);
-    const face = faceOf(req, path);
-    admit(req, res, { id, face }, () => {
-      if (face === "registry") {
+    const isRegistryApi = path === "/v2" || path.startsWith("/v2/") || path.startsWith("/v2?");
+    const ctx: RequestContext = { id, face: faceOf(req, path, isRegistryApi) };
+    admit(req, res, ctx, () => {
+      if (path === "/tls/ask" || path.startsWith("/tls/ask?")) return void answerTlsAsk(req, res);
+      if (ctx.face === "registry") {
         watchBodyFloor(req, res, config.http);
         void registry!.handle(req, res, ip);
-      } else if (face === "proxy") {
-        // The registry API is plain Node: streaming, exact headers, no Next rewriting of /v2/.
-        watchBodyFloor(req, res, config.http);
-        void handleRegistryRequest(req, res, { clientIp: ip });
-      } else {
-        watchBodyDeadline(req, res, config.http);
-        void portal(req, res);
+        return;
       }
+      const host = req.headers.host?.toLowerCase();
+      if (host && !isOwnHost(host, config)) {
+        void routeCustomDomain(req, res, host, isRegistryApi).then((face) => {
+          if (face === "registry") {
+            // A team's registry domain: its requests count as the registry's.
+            ctx.face = "registry";
+            if (!registry) return sendError(res, new ProxyError(404, "NAME_UNKNOWN", "Gantry's registry is off on this server."), req.method ?? "GET");
+            watchBodyFloor(req, res, config.http);
+            void registry.handle(req, res, ip);
+          } else if (face !== "answered") dispatch(req, res, ip, isRegistryApi);
+        });
+        return;
+      }
+      dispatch(req, res, ip, isRegistryApi);
     });
   });
+  const dispatch = (req: http.IncomingMessage, res: http.ServerResponse, ip: string | null, isRegistryApi: boolean) => {
+    if (isRegistryApi) {
+      watchBodyFloor(req, res, config.http);
+      void handleRegistryRequest(req, res, { clientIp: ip });
+      return;
+    }
+    watchBodyDeadline(req, res, config.http);
+    void portal(req, res);
+  };
   server.keepAliveTimeout = 65_000;
   configureServerTimeouts(server, config.http);
   queue.watch(server);

@@ -8,7 +8,8 @@ import { CopyButton } from "@/components/ui/copy-button";
 import { RegistryUsageCard } from "@/components/registry/registry-usage";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { humanBytes } from "@/lib/format/bytes";
-import { listAppImages, registryCommands, registryPublicUrl, type AppImages, type Pusher } from "@/lib/hosted-registry/catalog";
+import { appRegistryUrl } from "@/lib/domains/app-domains";
+import { listAppImages, registryCommands, type AppImages, type Pusher } from "@/lib/hosted-registry/catalog";
 import { usageOrError } from "@/lib/hosted-registry/usage";
 import { orNotFound } from "@/lib/http/or-not-found";
 import { teamPageContext } from "@/lib/http/page-context";
@@ -178,7 +179,8 @@ export default async function RegistryPage({
   const { user, ctx } = await teamPageContext(team);
   const [images, usage] = await Promise.all([orNotFound(listAppImages(ctx, slug)), usageOrError(ctx)]);
   const { deleted } = await searchParams;
-  const registry = registryPublicUrl();
+  // The app's registry domain when it has one (Settings → Domains), else Gantry's own address.
+  const registry = await appRegistryUrl(ctx.team.id, images.app.id);
   const canDelete = can(ctx.role, "image:delete");
   const mode = can(ctx.role, "image:push") ? "push" : "pull";
   const base = registry ? `${registry.host}/${images.app.slug}` : images.app.slug;

@@ -9,9 +9,10 @@ import { listTeamInvitations } from "@/lib/teams/invitations";
 import { listMembers } from "@/lib/teams/members";
 import { teamPageContext } from "@/lib/http/page-context";
 import { can } from "@/lib/teams/roles";
-import { MembersSection } from "./members-section";
-import { TokensSection } from "./tokens-section";
-import { RenameTeamForm } from "./rename-team-form";
+import { MembersSection } from "../members-section";
+import { TokensSection } from "../tokens-section";
+import { RenameTeamForm } from "../rename-team-form";
+import { SettingsTabs } from "../domains/tabs";
 
 export const metadata: Metadata = { title: "Settings" };
 
@@ -27,6 +28,7 @@ export default async function SettingsPage({ params }: { params: Promise<{ team:
   return (
     <>
       <PageHeader title="Settings" description={`Team ${ctx.team.name}. Your role: ${ctx.role}.`} />
+      <SettingsTabs team={ctx.team.slug} current="general" />
       <div className="grid max-w-4xl gap-6">
         {can(ctx.role, "team:rename") ? <RenameTeamForm team={ctx.team.slug} name={ctx.team.name} /> : null}
         <MembersSection
