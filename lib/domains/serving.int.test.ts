@@ -13,6 +13,7 @@ import { env, resetEnvForTests } from "@/lib/env";
 import { realmFor } from "@/lib/http/public-urls";
 import { startHostedRegistry, type HostedRegistry } from "@/lib/hosted-registry/service";
 import { createCustomer } from "@/lib/licenses/customers";
+import { metrics } from "@/lib/observe/metrics";
 import { createRegistry } from "@/lib/registries/registries";
 import { MANIFEST_ACCEPT } from "@/lib/registry-client/media-types";
 import { setExtraPatterns } from "@/lib/releases/scope";
@@ -226,6 +227,24 @@ describe("Gantry's registry on a custom domain", () => {
     // On Gantry's own registry host, B's license reaches B's app (not found in storage, but not NAME_UNKNOWN for the app).
     const own = await send("registry.vendor.test", `/v2/${slugB}/img/tags/list`, basic("LICENSE_ID", licenseB));
     expect(errorOf(own)?.message).not.toMatch(/No app/);
+  });
+});
+
+describe("metrics of custom domains", () => {
+  /** Requests counted so far for a face (gantry_http_request_duration_seconds_count). */
+  const counted = async (face: string) =>
+    (await metrics.requestDuration.get()).values.filter((v) => v.metricName === "gantry_http_request_duration_seconds_count" && v.labels.face === face).reduce((n, v) => n + v.value, 0);
+  /** Waits for the count to settle: a response is counted when it closes. */
+  const settle = () => new Promise((r) => setTimeout(r, 100));
+
+  it("counts a request on a team's registry domain as the registry's, and one on its proxy domain as the proxy's", async () => {
+    const before = { registry: await counted("registry"), proxy: await counted("proxy") };
+    expect((await send(registryA, `/v2/${slugA}/img/tags/list`, basic("LICENSE_ID", licenseA))).status).not.toBe(0);
+    await settle();
+    expect({ registry: (await counted("registry")) - before.registry, proxy: (await counted("proxy")) - before.proxy }).toEqual({ registry: 1, proxy: 0 });
+    expect((await send(proxyA, "/v2/")).status).toBe(401);
+    await settle();
+    expect({ registry: (await counted("registry")) - before.registry, proxy: (await counted("proxy")) - before.proxy }).toEqual({ registry: 1, proxy: 1 });
   });
 });
 
