@@ -1,5 +1,4 @@
 import { execFile } from "node:child_process";
-import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
