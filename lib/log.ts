@@ -10,15 +10,13 @@ import { processWide } from "@/lib/process-wide";
  * A line written while serving a request carries its `requestId`
  * (lib/observe/request-context.ts), however deep in the request's async work.
  *
- * Why not pino (measured with `npm run bench:log`, 2 cores): the masking is
- * most of a line's cost and stays Gantry's code either way (pino's path-based
- * redaction cannot mask values by their shape); pino's serialization was no
- * faster on Gantry's lines; its async destination was slower in a burst to a
- * pipe, which Node's stderr already writes without blocking the event loop
- * (libuv queues what the pipe does not take), and its sync one 10× slower; a
- * child logger per request would have to be passed to every call site, where
- * the request's context reaches them all. What pino's buffer adds, a bound on
- * memory while the log's reader stalls, is done here (MAX_BACKLOG_BYTES).
+ * Not pino (yet): `npm run bench:log` runs both in one process with the same
+ * masking. On a shared 2-core machine pino's async destination cost ×0.65 to
+ * ×2.85 of this writer per line across runs: no clear winner, and the masking
+ * (Gantry's code either way: pino's path-based redaction cannot mask values by
+ * their shape) is most of a line's cost. What pino's buffer adds, a bound on
+ * memory while the log's reader stalls, is done here (MAX_BACKLOG_BYTES); the
+ * request id comes from the request's context, as a pino mixin would take it.
  */
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
 type Level = keyof typeof LEVELS;
