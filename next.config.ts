@@ -6,7 +6,8 @@ const nextConfig: NextConfig = {
   skipTrailingSlashRedirect: true,
   poweredByHeader: false,
   // tsx/esbuild: loaded at run time by the manifest-parsing worker (lib/rewrite/extract-worker.cjs), never bundled.
-  serverExternalPackages: ["@node-rs/argon2", "better-sqlite3", "tsx", "esbuild"],
+  // prom-client: one metrics registry per process, shared with the server (lib/observe/metrics.ts), never bundled.
+  serverExternalPackages: ["@node-rs/argon2", "better-sqlite3", "tsx", "esbuild", "prom-client"],
   typedRoutes: false,
   async headers() {
     return [

@@ -22,7 +22,10 @@ test.describe("vendor API /api/v1", () => {
       expect(res.status()).toBe(401);
       expect(res.headers()["www-authenticate"]).toContain("Bearer");
       const body = await res.json();
-      expect(body).toEqual({ error: { code: "UNAUTHENTICATED", message: expect.any(String) } });
+      // The request id in the body is the one in the header, which finds the request's log lines.
+      const requestId = res.headers()["x-request-id"];
+      expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(body).toEqual({ error: { code: "UNAUTHENTICATED", message: expect.any(String), requestId } });
     };
     await check({});
     await check({ Authorization: "Bearer garbage" });

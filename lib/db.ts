@@ -6,6 +6,7 @@ import { isPostgresUrl } from "@/lib/db-provider";
 import { SqliteAdapterFactory } from "@/lib/db-sqlite";
 import { serializeWrites } from "@/lib/db-write-turn";
 import { env } from "@/lib/env";
+import { timeQueries } from "@/lib/observe/db-metrics";
 import { processWide } from "./process-wide";
 
 /**
@@ -30,10 +31,11 @@ const log: { emit: "event"; level: "query" }[] = countQueries ? [{ emit: "event"
  * IMMEDIATE (lib/db-sqlite.ts: a PRAGMA of the connection setup, the one place
  * outside migrations that speaks SQLite's dialect), and its writes wait their
  * turn behind the pull-log writer thread's batches on the event loop, not in
- * SQLite's busy handler (lib/db-write-turn.ts).
+ * SQLite's busy handler (lib/db-write-turn.ts). Both clients' statements are
+ * timed for the metrics (lib/observe/db-metrics.ts).
  */
 function createSqliteClient(url: string) {
-  return new PrismaClient({ adapter: serializeWrites(new SqliteAdapterFactory(url)), omit: defaultOmit, log });
+  return new PrismaClient({ adapter: timeQueries(serializeWrites(new SqliteAdapterFactory(url))), omit: defaultOmit, log });
 }
 
 /**
@@ -42,7 +44,7 @@ function createSqliteClient(url: string) {
  * clients have the same models and API. Sessions run in UTC.
  */
 function createPostgresClient(url: string) {
-  return new PgPrismaClient({ adapter: new PrismaPg({ connectionString: url, options: "-c TimeZone=UTC" }), omit: defaultOmit, log });
+  return new PgPrismaClient({ adapter: timeQueries(new PrismaPg({ connectionString: url, options: "-c TimeZone=UTC" })), omit: defaultOmit, log });
 }
 
 export type Db = ReturnType<typeof createSqliteClient>;

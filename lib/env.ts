@@ -106,6 +106,15 @@ export const envSchema = z.object({
   /** Tests that measure a hot path's cost: count every database query (lib/db.ts takeQueryLog). */
   GANTRY_COUNT_DB_QUERIES: z.enum(["0", "1"]).default("0"),
   GANTRY_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  /** Prometheus metrics (/metrics) on a port of their own; never on the public port unless GANTRY_METRICS_TOKEN guards them. */
+  GANTRY_METRICS_PORT: port.optional(),
+  /** A bearer token /metrics requires (on the public port, or also on GANTRY_METRICS_PORT when both are set). */
+  GANTRY_METRICS_TOKEN: z
+    .string()
+    .min(32, "must be at least 32 characters (e.g. `openssl rand -hex 32`)")
+    .max(512, "must be at most 512 characters")
+    .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces (a bearer token)")
+    .optional(),
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
 });
 
@@ -174,6 +183,11 @@ export interface Env {
   shutdownGraceSeconds: number;
   countDbQueries: boolean;
   logLevel: RawEnv["GANTRY_LOG_LEVEL"];
+  /**
+   * Where /metrics is served (lib/observe): on its own port, or on the public port behind a
+   * bearer token; null when neither is set (no /metrics at all).
+   */
+  metrics: { port: number | undefined; token: string | undefined } | null;
   nodeEnv: RawEnv["NODE_ENV"];
 }
 
@@ -222,6 +236,9 @@ export function parseEnv(source: Record<string, string | undefined>, warn: (m: s
   }
   if (raw.GANTRY_REGISTRY_PORT !== undefined && raw.GANTRY_REGISTRY_PORT === raw.PORT) {
     problems.push(`GANTRY_REGISTRY_PORT: must differ from PORT (${raw.PORT}): it is a second port the registry answers on`);
+  }
+  if (raw.GANTRY_METRICS_PORT !== undefined && (raw.GANTRY_METRICS_PORT === raw.PORT || (raw.GANTRY_REGISTRY === "on" && raw.GANTRY_METRICS_PORT === registryPort(raw)))) {
+    problems.push(`GANTRY_METRICS_PORT: must differ from PORT and the registry's port (${raw.GANTRY_METRICS_PORT} is taken)`);
   }
   if ((raw.GANTRY_REGISTRY_TOKEN_KEY === undefined) !== (raw.GANTRY_REGISTRY_TOKEN_CERT === undefined)) {
     problems.push("GANTRY_REGISTRY_TOKEN_KEY and GANTRY_REGISTRY_TOKEN_CERT: set both (the signing key and its certificate) or neither");
@@ -293,6 +310,7 @@ export function parseEnv(source: Record<string, string | undefined>, warn: (m: s
     shutdownGraceSeconds: raw.GANTRY_SHUTDOWN_GRACE_SECONDS,
     countDbQueries: raw.GANTRY_COUNT_DB_QUERIES === "1",
     logLevel: raw.GANTRY_LOG_LEVEL,
+    metrics: raw.GANTRY_METRICS_PORT !== undefined || raw.GANTRY_METRICS_TOKEN !== undefined ? { port: raw.GANTRY_METRICS_PORT, token: raw.GANTRY_METRICS_TOKEN } : null,
     nodeEnv: raw.NODE_ENV,
   };
 }

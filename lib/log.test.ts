@@ -1,9 +1,12 @@
 import crypto from "node:crypto";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
-vi.mock("@/lib/env", () => ({ env: () => ({ logLevel: "debug" }) }));
+// GANTRY_LOG_LEVEL, as env() reads it; a test changes it.
+const settings = vi.hoisted(() => ({ logLevel: "debug" as "debug" | "info" | "warn" | "error" }));
+vi.mock("@/lib/env", () => ({ env: () => settings }));
 
-const { log, redact, redactString, REDACTED } = await import("@/lib/log");
+const { log, redact, redactString, REDACTED, MAX_BACKLOG_BYTES, droppedLogLines } = await import("@/lib/log");
+const { withRequest } = await import("@/lib/observe/request-context");
 
 const licenseId = () => crypto.randomBytes(24).toString("base64url");
 const apiToken = `gnt_${crypto.randomBytes(32).toString("base64url")}`;
@@ -73,6 +76,7 @@ describe("log", () => {
   afterEach(() => {
     vi.restoreAllMocks();
     lines.length = 0;
+    settings.logLevel = "debug";
   });
   const capture = () =>
     vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
@@ -94,5 +98,50 @@ describe("log", () => {
     capture();
     log.warn(`revoked ${id} with ${apiToken}`);
     expect(JSON.parse(lines[0] ?? "{}").msg).toBe(`revoked ${REDACTED} with gnt_${REDACTED}`);
+  });
+
+  it("writes the levels GANTRY_LOG_LEVEL lets through, and nothing below", () => {
+    capture();
+    for (const level of ["debug", "info", "warn", "error"] as const) {
+      settings.logLevel = level;
+      log.debug("d");
+      log.info("i");
+      log.warn("w");
+      log.error("e");
+    }
+    expect(lines.map((l) => (JSON.parse(l) as { msg: string }).msg).join("")).toBe("diwe" + "iwe" + "we" + "e");
+    expect(JSON.parse(lines[0] ?? "{}")).toMatchObject({ level: "debug", msg: "d", time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+  });
+
+  it("puts the request's id on every line written while serving it, also after an await; a field cannot replace it", async () => {
+    capture();
+    await withRequest({ id: "req-1", face: "proxy" }, async () => {
+      log.info("before");
+      await new Promise((r) => setTimeout(r, 1));
+      log.warn("after", { requestId: "forged" });
+    });
+    log.info("outside");
+    expect(lines.map((l) => (JSON.parse(l) as { requestId?: string }).requestId)).toEqual(["req-1", "req-1", undefined]);
+  });
+
+  it("masks fields under secret-looking keys and secret-shaped values, keeping the rest", () => {
+    capture();
+    log.info("login", { password: "hunter2", authorization: `Basic ${basic}`, licenseId: id, note: `token ${apiToken}`, url: new URL(`https://x:${id}@example.com/`), teamId: cuid });
+    const line = JSON.parse(lines[0] ?? "{}") as Record<string, unknown>;
+    expect(line).toMatchObject({ password: REDACTED, authorization: REDACTED, licenseId: REDACTED, note: `token gnt_${REDACTED}`, teamId: cuid });
+    expect(lines[0]).not.toContain(id);
+    expect(lines[0]).not.toContain(apiToken);
+  });
+
+  it("drops and counts lines while stderr holds more than its bound (a stalled log reader)", () => {
+    capture();
+    const backlog = vi.spyOn(process.stderr, "writableLength", "get").mockReturnValue(MAX_BACKLOG_BYTES + 1);
+    const before = droppedLogLines();
+    log.error("lost");
+    expect(lines).toHaveLength(0);
+    expect(droppedLogLines()).toBe(before + 1);
+    backlog.mockReturnValue(0);
+    log.error("kept");
+    expect(lines).toHaveLength(1);
   });
 });

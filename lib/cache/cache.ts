@@ -5,6 +5,7 @@ import { db } from "@/lib/db";
 import { belowDiskFloor } from "@/lib/disk/free-space";
 import { env } from "@/lib/env";
 import { log } from "@/lib/log";
+import { metrics, onScrape } from "@/lib/observe/metrics";
 import { DigestMismatchError, Fill } from "./fill";
 import { findLink, markLinkUsed, saveLink, unlinkDigest, type Link } from "./links";
 import { ContentStore, type OpenContent } from "./store";
@@ -157,6 +158,7 @@ export class ProxyCache {
         const upstream = await start();
         const admitted = await this.admit(scope.teamId, upstream.contentLength);
         if ("refused" in admitted) {
+          metrics.passThrough.labels(admitted.refused).inc();
           if (admitted.refused !== "too-large") log.info("blob streamed through uncached", { reason: admitted.refused, teamId: scope.teamId, digest, fills: this.running });
           return { kind: "pass" as const, upstream, reason: admitted.refused };
         }
@@ -176,6 +178,7 @@ export class ProxyCache {
         void fill.finished.finally(() => {
           stopFloor();
           this.release(scope.teamId);
+          metrics.fills.labels(fill.error ? "failed" : "completed").inc();
           if (fill.error instanceof DigestMismatchError) countCacheUse(scope.teamId, scope.appId, { digestMismatches: 1 });
           this.fills.delete(key);
         });
@@ -230,6 +233,8 @@ export class ProxyCache {
 
   private async evicted(digest: string, size: number): Promise<void> {
     this.manifests.delete(digest);
+    metrics.evictions.inc();
+    metrics.evictedBytes.inc(size);
     try {
       for (const { teamId, appId } of await unlinkDigest(digest)) countCacheUse(teamId, appId, { evictions: 1, evictedBytes: size });
     } catch (e) {
@@ -239,6 +244,14 @@ export class ProxyCache {
 }
 
 let instance: ProxyCache | null | undefined;
+
+// Read when /metrics is scraped: this process's cache, if it has one yet.
+onScrape("cache", () => {
+  if (!instance) return;
+  metrics.storedBytes.set(instance.store.bytes);
+  metrics.maxBytes.set(instance.store.maxBytes);
+  metrics.fillsRunning.set(instance.fillsRunning());
+});
 
 /** This process's cache, or null when GANTRY_CACHE_MAX_BYTES=0. */
 export function proxyCache(): ProxyCache | null {

@@ -1,6 +1,8 @@
 import "server-only";
 import { db } from "@/lib/db";
 import { log } from "@/lib/log";
+import { metrics } from "@/lib/observe/metrics";
+import { outsideRequest } from "@/lib/observe/request-context";
 
 /**
  * Cache traffic counters (CacheUsage, per app and UTC hour), added up in
@@ -35,8 +37,9 @@ export function hourOf(at: Date): Date {
   return new Date(Math.floor(at.getTime() / 3_600_000) * 3_600_000);
 }
 
-/** Adds to an app's counters for the current hour. */
+/** Adds to an app's counters for the current hour, and to the process's Prometheus series (no team or app label). */
 export function countCacheUse(teamId: string, appId: string, delta: UsageDelta, at = new Date()): void {
+  countInMetrics(delta);
   const hour = hourOf(at);
   const key = `${appId}@${hour.getTime()}`;
   let row = pending.get(key);
@@ -49,7 +52,18 @@ export function countCacheUse(teamId: string, appId: string, delta: UsageDelta, 
     pending.set(key, row);
   }
   for (const [k, v] of Object.entries(delta) as [keyof Counts, number | undefined][]) row.counts[k] += v ?? 0;
-  timer ??= setTimeout(() => void flushCacheUsage(), FLUSH_EVERY_MS).unref();
+  // The flush belongs to no request (its log lines must not carry this one's id).
+  timer ??= outsideRequest(() => setTimeout(() => void flushCacheUsage(), FLUSH_EVERY_MS).unref());
+}
+
+/** Evictions are counted where a file goes (lib/cache/cache.ts), once per file rather than per app that held it. */
+function countInMetrics(d: UsageDelta): void {
+  if (d.hits) metrics.cacheHits.inc(d.hits);
+  if (d.misses) metrics.cacheMisses.inc(d.misses);
+  if (d.bytesFromCache) metrics.bytesFromCache.inc(d.bytesFromCache);
+  if (d.bytesFromUpstream) metrics.bytesFromUpstream.inc(d.bytesFromUpstream);
+  if (d.staleServes) metrics.staleServes.inc(d.staleServes);
+  if (d.digestMismatches) metrics.digestMismatches.inc(d.digestMismatches);
 }
 
 /** Writes what is pending (tests and shutdown call it; a timer does otherwise). */

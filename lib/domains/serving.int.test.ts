@@ -13,6 +13,7 @@ import { env, resetEnvForTests } from "@/lib/env";
 import { realmFor } from "@/lib/http/public-urls";
 import { startHostedRegistry, type HostedRegistry } from "@/lib/hosted-registry/service";
 import { createCustomer } from "@/lib/licenses/customers";
+import { metrics } from "@/lib/observe/metrics";
 import { createRegistry } from "@/lib/registries/registries";
 import { MANIFEST_ACCEPT } from "@/lib/registry-client/media-types";
 import { setExtraPatterns } from "@/lib/releases/scope";
@@ -76,7 +77,14 @@ async function tokenOn(host: string, scope: string, creds: Record<string, string
   return (JSON.parse(res.body) as { token: string }).token;
 }
 const audience = (jwt: string) => (JSON.parse(Buffer.from(jwt.split(".")[1] ?? "", "base64url").toString()) as { aud: string }).aud;
-const errorOf = (a: Answer) => (JSON.parse(a.body) as { errors: { code: string; message: string }[] }).errors[0];
+/** The first error of a registry answer; its detail must be the request's id (X-Request-Id), left out so answers compare. */
+function errorOf(a: Answer): { code: string; message: string } | undefined {
+  const first = (JSON.parse(a.body) as { errors: { code: string; message: string; detail: { requestId?: string } | null }[] }).errors[0];
+  if (!first) return undefined;
+  const { detail, ...error } = first;
+  expect(detail?.requestId).toBe(a.headers["x-request-id"]);
+  return error;
+}
 
 async function verified(ctx: TeamContext, name: string, service: "proxy" | "registry") {
   const d = await addDomain(ctx, { name, service });
@@ -165,7 +173,7 @@ describe("the proxy on a custom domain", () => {
     for (const repo of [repoB, repoA]) {
       const pull = await send(proxyA, `/v2/${repo}/manifests/1`, { ...basic("LICENSE_ID", licenseB), accept: MANIFEST_ACCEPT });
       expect(pull.status).toBe(404);
-      expect(errorOf(pull)).toEqual({ code: "NAME_UNKNOWN", message: `No app "${repo.split("/")[1]}" on this registry, or your login cannot see it.`, detail: null });
+      expect(errorOf(pull)).toEqual({ code: "NAME_UNKNOWN", message: `No app "${repo.split("/")[1]}" on this registry, or your login cannot see it.` });
       const token = await send(proxyA, `/v2/token?scope=${encodeURIComponent(`repository:${repo}:pull`)}`, basic("LICENSE_ID", licenseB));
       expect(token.status).toBe(404);
       expect(errorOf(token)?.code).toBe("NAME_UNKNOWN");
@@ -219,6 +227,24 @@ describe("Gantry's registry on a custom domain", () => {
     // On Gantry's own registry host, B's license reaches B's app (not found in storage, but not NAME_UNKNOWN for the app).
     const own = await send("registry.vendor.test", `/v2/${slugB}/img/tags/list`, basic("LICENSE_ID", licenseB));
     expect(errorOf(own)?.message).not.toMatch(/No app/);
+  });
+});
+
+describe("metrics of custom domains", () => {
+  /** Requests counted so far for a face (gantry_http_request_duration_seconds_count). */
+  const counted = async (face: string) =>
+    (await metrics.requestDuration.get()).values.filter((v) => v.metricName === "gantry_http_request_duration_seconds_count" && v.labels.face === face).reduce((n, v) => n + v.value, 0);
+  /** Waits for the count to settle: a response is counted when it closes. */
+  const settle = () => new Promise((r) => setTimeout(r, 100));
+
+  it("counts a request on a team's registry domain as the registry's, and one on its proxy domain as the proxy's", async () => {
+    const before = { registry: await counted("registry"), proxy: await counted("proxy") };
+    expect((await send(registryA, `/v2/${slugA}/img/tags/list`, basic("LICENSE_ID", licenseA))).status).not.toBe(0);
+    await settle();
+    expect({ registry: (await counted("registry")) - before.registry, proxy: (await counted("proxy")) - before.proxy }).toEqual({ registry: 1, proxy: 0 });
+    expect((await send(proxyA, "/v2/")).status).toBe(401);
+    await settle();
+    expect({ registry: (await counted("registry")) - before.registry, proxy: (await counted("proxy")) - before.proxy }).toEqual({ registry: 1, proxy: 1 });
   });
 });
 

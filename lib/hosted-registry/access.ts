@@ -8,6 +8,7 @@ import { isAppError } from "@/lib/errors";
 import { hashLicenseId, isLicenseIdFormat } from "@/lib/licenses/key";
 import { decide, decideProxyPull, loadLicenseForDecision, loadLicenseForProxy, type PullDecision } from "@/lib/licenses/pull-decision";
 import { clientKey } from "@/lib/net/client-ip";
+import { countDenial } from "@/lib/observe/metrics";
 import { ProxyError } from "@/lib/proxy/errors";
 import { parseScopes, ScopeError } from "@/lib/proxy/scopes";
 import { hit, peek } from "@/lib/rate-limit/fixed-window";
@@ -111,10 +112,16 @@ export async function principalFromBasic(authorization: string | undefined, ip: 
   if (!isLicenseIdFormat(password)) return fail(ip, BAD_LOGIN);
   const keyHash = hashLicenseId(password);
   const license = await loadLicenseForDecision(keyHash);
-  if (!license) return fail(ip, BAD_LOGIN);
+  if (!license) {
+    countDenial("registry", "unknown_license");
+    return fail(ip, BAD_LOGIN);
+  }
   // A revoked or expired license cannot log in at all (its own app's decision).
   const own = decide(license, license.appSlug, new Date());
-  if (!own.allow) throw new ProxyError(401, "UNAUTHORIZED", own.message);
+  if (!own.allow) {
+    countDenial("registry", own.reason);
+    throw new ProxyError(401, "UNAUTHORIZED", own.message);
+  }
   return { kind: "license", keyHash };
 }
 
@@ -271,6 +278,7 @@ export async function rightsOn(principal: Principal, slug: string): Promise<Righ
   if (principal.kind === "license") {
     const decision = await decideProxyPull(principal.keyHash, slug);
     if (!decision.allow) {
+      countDenial("registry", decision.reason);
       if (decision.reason === "wrong_app") throw new ProxyError(403, "DENIED", decision.message);
       throw new ProxyError(401, "UNAUTHORIZED", decision.message);
     }

@@ -1,3 +1,4 @@
+import { countDenial } from "@/lib/observe/metrics";
 import { ProxyError } from "@/lib/proxy/errors";
 import { MANIFEST_ACCEPT } from "@/lib/registry-client/media-types";
 import { digestInPin, hostedTagKey, type DigestSource } from "@/lib/releases/pinned-digests";
@@ -21,7 +22,10 @@ export async function checkReleaseScope(ctx: Ctx, rights: Extract<Rights, { kind
   const { name } = route;
   const pathName = ctx.config.registryPathName();
   const answer: ScopeAnswer = pathName === null ? { kind: "outside" } : await releaseScope({ appId: rights.app.id, upstreamRepository: `${pathName}/${name.full}`, license: rights.decision.pin });
-  const refuse = (what: string) => new ProxyError(403, "DENIED", scopeRefusal(answer, what, rights.app.name));
+  const refuse = (what: string) => {
+    countDenial("registry", answer.kind === "outside" ? "out_of_scope" : "beyond_pin");
+    return new ProxyError(403, "DENIED", scopeRefusal(answer, what, rights.app.name));
+  };
   if (answer.kind === "outside" || answer.kind === "beyond-pin") throw refuse(name.full);
   if (answer.kind === "repository") return null;
   if (route.kind === "manifests") {

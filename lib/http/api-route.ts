@@ -6,6 +6,7 @@ import { authenticateApiToken } from "@/lib/api-tokens/tokens";
 import { clientIpFromHeaders } from "@/lib/net/client-ip";
 import { errorBody, toAppError } from "@/lib/http/map-error";
 import { env } from "@/lib/env";
+import { log } from "@/lib/log";
 import { enforceLimit, ipKey } from "@/lib/rate-limit/limits";
 import type { TeamContext } from "@/lib/teams/access";
 import { can, isRole, type Permission } from "@/lib/teams/roles";
@@ -59,7 +60,10 @@ function noStore(res: NextResponse): NextResponse {
   return res;
 }
 
+/** An error as the API answers it, logged (with the request's id) so the id in its body finds it. */
 export function errorResponse(err: AppError): NextResponse {
+  // Unexpected errors were logged with their cause by toAppError.
+  if (err.code !== "INTERNAL") log.info("api error", { status: err.status, code: err.code, message: err.message });
   const res = NextResponse.json(errorBody(err), { status: err.status });
   if (err.code === "UNAUTHENTICATED") res.headers.set("WWW-Authenticate", 'Bearer realm="gantry-api"');
   if (err.retryAfterSeconds) res.headers.set("Retry-After", String(err.retryAfterSeconds));

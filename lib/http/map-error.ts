@@ -1,6 +1,7 @@
 import { ZodError } from "zod";
 import { AppError, type FieldErrors } from "@/lib/errors";
 import { log } from "@/lib/log";
+import { currentRequestId } from "@/lib/observe/request-context";
 
 /**
  * The one error mapper for actions and route handlers: ZodError → VALIDATION
@@ -26,7 +27,11 @@ export function zodFieldErrors(e: ZodError): FieldErrors {
   return fields;
 }
 
-/** The API's error body: `{ "error": { "code", "message", "fields"? } }`. */
+/**
+ * The API's error body: `{ "error": { "code", "message", "fields"?, "requestId"? } }`;
+ * `requestId` (also in X-Request-Id) finds the request's lines in the server log.
+ */
 export function errorBody(e: AppError) {
-  return { error: { code: e.code, message: e.message, ...(e.fields ? { fields: e.fields } : {}) } };
+  const requestId = currentRequestId();
+  return { error: { code: e.code, message: e.message, ...(e.fields ? { fields: e.fields } : {}), ...(requestId ? { requestId } : {}) } };
 }

@@ -22,6 +22,17 @@ export function resolveClientIp(req: Pick<IncomingMessage, "headers" | "socket">
   return normalizeIp(proxyaddr(req as IncomingMessage, fn));
 }
 
+/**
+ * Whether the socket peer is a trusted reverse proxy (GANTRY_TRUST_PROXY), so
+ * headers only such a proxy should set (X-Request-Id) may be believed.
+ */
+export function isTrustedPeer(req: Pick<IncomingMessage, "socket">, trust: TrustedProxies): boolean {
+  const peer = req.socket.remoteAddress;
+  if (!peer || trust.kind === "none") return false;
+  if (trust.kind === "hops") return trust.hops >= 1;
+  return proxyaddr.compile(trust.cidrs)(peer, 0);
+}
+
 function normalizeIp(ip: string): string {
   return ip.startsWith("::ffff:") && ipaddr.isValid(ip.slice(7)) ? ip.slice(7) : ip;
 }

@@ -9,6 +9,7 @@
 #   containerd        containerd and ctr, a second real client pulling through the proxy (needs root)
 #   docker.io         the Docker engine (dockerd), a third real client (needs root; lib/testing/dockerd.ts)
 #   caddy             TLS in front of Gantry with on-demand certificates for custom domains (lib/testing/caddy.ts)
+#   prometheus        Prometheus and promtool, scraping Gantry's /metrics (lib/observe/prometheus.int.test.ts)
 # As root it installs them with apt-get; otherwise it prints what to install.
 set -euo pipefail
 
@@ -24,13 +25,15 @@ declare -A NEED=(
   [ctr]=containerd
   [dockerd]=docker.io
   [caddy]=caddy
+  [prometheus]=prometheus
+  [promtool]=prometheus
 )
 missing=()
 for cmd in "${!NEED[@]}"; do
   command -v "$cmd" > /dev/null 2>&1 || missing+=("${NEED[$cmd]}")
 done
 [[ ${#missing[@]} -eq 0 ]] && exit 0
-# containerd and ctr come from one package: name each package once.
+# containerd and ctr (prometheus and promtool) come from one package: name each package once.
 mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
 
 if [[ $(id -u) -eq 0 ]] && command -v apt-get > /dev/null; then

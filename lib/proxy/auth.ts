@@ -5,6 +5,7 @@ import { env } from "@/lib/env";
 import { hashLicenseId, isLicenseIdFormat } from "@/lib/licenses/key";
 import { decide, decideProxyPull, loadLicenseForDecision, loadLicenseForProxy, type PullDecision } from "@/lib/licenses/pull-decision";
 import { clientKey } from "@/lib/net/client-ip";
+import { countDenial } from "@/lib/observe/metrics";
 import { hit, peek } from "@/lib/rate-limit/fixed-window";
 import { ProxyError } from "./errors";
 import { parseScopes, ScopeError } from "./scopes";
@@ -61,7 +62,10 @@ async function guardFailures(ip: string | null): Promise<void> {
   const key = failureKey(ip);
   if (guardViews.get(key)) return;
   const state = await peek(key, FAILURE_LIMIT, FAILURE_WINDOW_SECONDS);
-  if (state.limited) throw tooManyFailures(state.retryAfterSeconds);
+  if (state.limited) {
+    countDenial("proxy", "rate_limited");
+    throw tooManyFailures(state.retryAfterSeconds);
+  }
   guardViews.set(key, true);
 }
 
@@ -74,13 +78,17 @@ async function guardFailures(ip: string | null): Promise<void> {
 async function failLicense(ip: string | null, failure: ProxyError): Promise<never> {
   const state = await hit(failureKey(ip), FAILURE_LIMIT, FAILURE_WINDOW_SECONDS);
   guardViews.delete(failureKey(ip));
+  countDenial("proxy", state.limited ? "rate_limited" : "unknown_license");
   throw state.limited ? tooManyFailures(state.retryAfterSeconds) : failure;
 }
 
 const UNKNOWN_LICENSE = "This license is not known. Check the license ID you logged in with, or ask your vendor for your license.";
 
-const deny = (d: Extract<PullDecision, { allow: false }>, status = 401) =>
-  new ProxyError(d.reason === "wrong_app" ? 403 : status, d.reason === "wrong_app" ? "DENIED" : "UNAUTHORIZED", d.message);
+/** The refusal of a denied decision (counted: gantry_license_denials_total). */
+function deny(d: Extract<PullDecision, { allow: false }>, status = 401): ProxyError {
+  countDenial("proxy", d.reason);
+  return new ProxyError(d.reason === "wrong_app" ? 403 : status, d.reason === "wrong_app" ? "DENIED" : "UNAUTHORIZED", d.message);
+}
 
 /**
  * GET /v2/token: checks the license, then for every repository scope under
@@ -106,7 +114,7 @@ export async function issueToken(authorization: string | undefined, scopes: stri
     throw e;
   }
   const own = decide(license, license.appSlug, now);
-  if (!own.allow) throw new ProxyError(401, "UNAUTHORIZED", own.message);
+  if (!own.allow) throw deny(own);
   if (on.teamId !== null && license.teamId !== on.teamId) {
     // Another team's custom domain: its apps are not this license's to see, as if they did not exist.
     const wanted = requested.find((s) => s.name.startsWith("proxy/"));
@@ -219,7 +227,7 @@ export async function authorizePull(caller: Caller, repositoryName: string, appS
   const decision = await decideProxyPull(caller.keyHash, appSlug);
   if (!decision.allow) {
     // A Basic license nobody knows is a guess, counted like one at /v2/token.
-    if (decision.reason === "unknown_license" && caller.grants === "basic") return failLicense(ip, deny(decision));
+    if (decision.reason === "unknown_license" && caller.grants === "basic") return failLicense(ip, new ProxyError(401, "UNAUTHORIZED", decision.message));
     throw deny(decision);
   }
   return decision;

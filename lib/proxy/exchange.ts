@@ -83,7 +83,7 @@ export async function ask(x: Exchange, method: "GET" | "HEAD", path: string, hea
   try {
     return await x.client.request(method, path, { scope: upstreamScope(x), headers, signal: options.shared ? undefined : x.signal, mode });
   } catch (e) {
-    throw mapNetworkError(e, x.registryId);
+    throw mapNetworkError(e, x.registryId, x.client.host);
   }
 }
 
@@ -117,7 +117,7 @@ export async function passThroughHeaders(x: Exchange, kind: ResourceKind, refere
       try {
         body = await readBounded(upstream, limit, "a manifest", x.client.host);
       } catch (e) {
-        throw mapNetworkError(e, x.registryId);
+        throw mapNetworkError(e, x.registryId, x.client.host);
       }
       const actual = verify ? digestOfBuffer(verify, body) : null;
       if (verify && actual !== verify) {
@@ -131,7 +131,7 @@ export async function passThroughHeaders(x: Exchange, kind: ResourceKind, refere
     }
     if (declared > limit) {
       upstream.body.destroy();
-      throw mapNetworkError(new ResponseTooLargeError("a manifest", limit, x.client.host), x.registryId);
+      throw mapNetworkError(new ResponseTooLargeError("a manifest", limit, x.client.host), x.registryId, x.client.host);
     }
   }
   x.res.writeHead(status, out);

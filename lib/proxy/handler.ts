@@ -148,7 +148,7 @@ async function serveTags(x: Exchange, search: string, only: ReadonlySet<string> 
     json = JSON.parse((await readBounded(upstream, BODY_LIMITS.tags, "a tag list", x.client.host)).toString("utf8")) as typeof json;
   } catch (e) {
     if (e instanceof SyntaxError) throw new ProxyError(502, "UNAVAILABLE", "The upstream registry sent a tag list that is not JSON.");
-    throw mapNetworkError(e, x.registryId);
+    throw mapNetworkError(e, x.registryId, x.client.host);
   }
   if (!json || typeof json !== "object" || Array.isArray(json)) throw new ProxyError(502, "UNAVAILABLE", "The upstream registry sent a tag list that is not a JSON object.");
   const tags = only && Array.isArray(json.tags) ? json.tags.filter((t) => only.has(t)) : json.tags;

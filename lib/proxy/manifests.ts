@@ -124,7 +124,7 @@ async function fetchManifest(x: Exchange, cache: ProxyCache, reference: string, 
   try {
     body = await readBounded(upstream, BODY_LIMITS.manifest, "a manifest", x.client.host);
   } catch (e) {
-    throw mapNetworkError(e, x.registryId);
+    throw mapNetworkError(e, x.registryId, x.client.host);
   }
   const mediaType = firstHeader(upstream.headers["content-type"]) || mediaTypeOf(body);
   const actual = `sha256:${crypto.createHash("sha256").update(body).digest("hex")}`;
@@ -139,7 +139,7 @@ async function fetchManifest(x: Exchange, cache: ProxyCache, reference: string, 
 }
 
 async function serveStale(x: Exchange, cache: ProxyCache, tag: string, accept: string, cause: unknown): Promise<void> {
-  const failure = mapNetworkError(cause, x.registryId);
+  const failure = mapNetworkError(cause, x.registryId, x.client.host);
   const known = x.scope ? await lastKnownTag(x.registryId, x.name.repository, tag) : null;
   const windowMs = env().cache.staleTagSeconds * 1000;
   if (!known || !x.scope || Date.now() - known.seenAt.getTime() > windowMs || !accepts(accept, known.mediaType)) throw failure;

@@ -1,6 +1,7 @@
 import { proxyCache } from "@/lib/cache/cache";
 import { isCacheableDigest } from "@/lib/cache/layout";
 import { tagDigests } from "@/lib/cache/links";
+import { countDenial } from "@/lib/observe/metrics";
 import { BODY_LIMITS, readBounded } from "@/lib/registry-client/http";
 import { MANIFEST_ACCEPT } from "@/lib/registry-client/media-types";
 import { digestInPin, proxyTagKey, type DigestSource } from "@/lib/releases/pinned-digests";
@@ -17,6 +18,7 @@ import { appName } from "./upstream";
  * are checked by repository only (handler.ts).
  */
 export async function refuseOutOfScope(answer: ScopeAnswer, what: string, appId: string): Promise<never> {
+  countDenial("proxy", answer.kind === "outside" ? "out_of_scope" : "beyond_pin");
   throw new ProxyError(403, "DENIED", scopeRefusal(answer, what, answer.kind === "outside" ? await appName(appId) : ""));
 }
 

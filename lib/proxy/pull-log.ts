@@ -2,6 +2,8 @@ import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { asExternalWriter } from "@/lib/db-write-turn";
 import { log } from "@/lib/log";
+import { metrics, onScrape } from "@/lib/observe/metrics";
+import { outsideRequest } from "@/lib/observe/request-context";
 
 import type { PullRecord } from "./pull-log-writer";
 
@@ -46,9 +48,12 @@ export function recordPull(record: PullRecord): void {
   if (own) own.push(entry);
   else queues.set(record.teamId, [entry]);
   pendingCount++;
-  if (pendingCount >= BATCH) void flushPulls();
-  else timer ??= setTimeout(() => void flushPulls(), FLUSH_EVERY_MS).unref();
+  // The batch belongs to no request: its log lines must not carry this one's id.
+  if (pendingCount >= BATCH) outsideRequest(() => void flushPulls());
+  else timer ??= outsideRequest(() => setTimeout(() => void flushPulls(), FLUSH_EVERY_MS).unref());
 }
+
+onScrape("pull-log", () => metrics.pullLogDepth.set(pendingCount));
 
 /**
  * The queue is full: a team holding less than the average share gets the place
@@ -68,6 +73,7 @@ function makeRoomFor(ownLength: number): boolean {
 }
 
 function drop(teamId: string): void {
+  metrics.pullLogDropped.inc();
   dropped.set(teamId, (dropped.get(teamId) ?? 0) + 1);
 }
 

@@ -1,4 +1,6 @@
 import { log } from "@/lib/log";
+import { countUpstreamError } from "@/lib/observe/metrics";
+import { registryClass } from "@/lib/observe/registry-class";
 import { TokenError } from "@/lib/registry-client/client";
 import { formatBytes, RegistryNetworkError, ResponseTooLargeError } from "@/lib/registry-client/errors";
 import { readBounded, type HttpResponse } from "@/lib/registry-client/http";
@@ -29,17 +31,21 @@ export async function throwForUpstreamStatus(upstream: HttpResponse, kind: Resou
     throw new ProxyError(404, kind === "blobs" ? "BLOB_UNKNOWN" : kind === "tags" ? "NAME_UNKNOWN" : "MANIFEST_UNKNOWN", `${what} was not found upstream.`);
   }
   if (status === 429) {
+    countUpstreamError(registryClass(host), "rate_limited");
     drop(upstream);
     const retry = upstream.headers["retry-after"];
     throw new ProxyError(429, "TOOMANYREQUESTS", "The upstream registry is rate limiting; retry later.", retry ? { "retry-after": String(retry) } : {});
   }
   if (status === 401 || status === 403) {
     drop(upstream);
+    countUpstreamError(registryClass(host), "credentials_refused");
     log.warn("upstream refused the registry credentials", { registryId, status });
     throw new ProxyError(502, "UNAVAILABLE", "The vendor's registry refused Gantry's credentials. The vendor has been told; try again later.");
   }
+  countUpstreamError(registryClass(host), status >= 500 ? "status_5xx" : "status_4xx");
   if (status >= 400 && status < 500) throw await upstreamClientError(upstream, status, host);
   drop(upstream);
+  log.warn("upstream answered an error", { registryId, status, kind, what });
   throw new ProxyError(502, "UNAVAILABLE", `The upstream registry answered ${status}.`);
 }
 
@@ -65,13 +71,16 @@ async function upstreamClientError(upstream: HttpResponse, status: number, host:
   return new ProxyError(status, code, message);
 }
 
-export function mapNetworkError(e: unknown, registryId?: string): ProxyError {
+/** A network or token failure as the client's answer; logged and counted (by the registry's host class, `host`, when known). */
+export function mapNetworkError(e: unknown, registryId?: string, host?: string): ProxyError {
   if (e instanceof ProxyError) return e;
   if (e instanceof TokenError) {
+    countUpstreamError(registryClass(host), "token_refused");
     log.warn("upstream token server refused", { registryId, status: e.status });
     return new ProxyError(502, "UNAVAILABLE", "The vendor's registry refused Gantry's credentials. The vendor has been told; try again later.");
   }
   if (e instanceof RegistryNetworkError) {
+    countUpstreamError(registryClass(host ?? e.host), e instanceof ResponseTooLargeError ? "too_large" : e.kind);
     log.warn("upstream request failed", { registryId, kind: e.kind, error: e.message, cause: e.cause instanceof Error ? e.cause.message : undefined });
     if (e instanceof ResponseTooLargeError) return new ProxyError(502, "UNAVAILABLE", `The upstream registry sent ${e.what} over ${formatBytes(e.limitBytes)}.`);
     if (e.kind === "timeout") return new ProxyError(504, "UNAVAILABLE", "The upstream registry did not answer in time.");

@@ -52,6 +52,7 @@ async function main() {
     );
   });
   gantry.registryServer?.listen(config.registry.port, config.host, () => console.log(`Gantry's registry also on http://${config.host}:${config.registry.port}`));
+  gantry.metricsServer?.listen(config.metrics?.port, config.host, () => console.log(`Gantry's metrics on http://${config.host}:${config.metrics?.port}/metrics`));
 
   // Index the proxy cache's directory now rather than on the first pull.
   proxyCache();

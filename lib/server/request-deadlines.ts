@@ -1,6 +1,7 @@
 import type http from "node:http";
 import type { Env } from "../env";
 import { log } from "../log";
+import { errorDetail } from "../proxy/errors";
 
 /**
  * How long a request's body may take to arrive.
@@ -41,7 +42,7 @@ function refuse(req: http.IncomingMessage, res: http.ServerResponse, why: string
   log.warn("request body cut", { method: req.method, path: (req.url ?? "").split("?")[0]?.slice(0, 200), why });
   if (!res.headersSent) {
     res.writeHead(408, { "content-type": "application/json", connection: "close" });
-    res.end(JSON.stringify({ errors: [{ code: "UNAVAILABLE", message: `The request body ${why}.`, detail: null }] }));
+    res.end(JSON.stringify({ errors: [{ code: "UNAVAILABLE", message: `The request body ${why}.`, detail: errorDetail(res) }] }));
   }
   req.socket.destroy();
 }

@@ -1,5 +1,6 @@
 import type http from "node:http";
 import { log } from "../log";
+import { errorDetail } from "../proxy/errors";
 import type { Health } from "./health";
 
 /**
@@ -122,7 +123,7 @@ async function within(p: Promise<unknown>, ms: number, late: () => void): Promis
 export function refuseWhileDraining(req: http.IncomingMessage, res: http.ServerResponse): void {
   const isRegistry = (req.url ?? "").startsWith("/v2");
   const body = isRegistry
-    ? JSON.stringify({ errors: [{ code: "UNAVAILABLE", message: "This Gantry replica is shutting down; retry." }] })
+    ? JSON.stringify({ errors: [{ code: "UNAVAILABLE", message: "This Gantry replica is shutting down; retry.", detail: errorDetail(res) }] })
     : JSON.stringify({ error: "This Gantry replica is shutting down; retry." });
   res.writeHead(503, { "content-type": "application/json", "content-length": Buffer.byteLength(body), connection: "close", "retry-after": "1" });
   res.end(req.method === "HEAD" ? undefined : body);

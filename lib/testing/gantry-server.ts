@@ -9,6 +9,7 @@
  * environment from the test's, with `env` on top.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
 import http from "node:http";
 import { freePort } from "./registries/ports";
 
@@ -27,14 +28,20 @@ export interface GantryServerChild {
 
 const children: ChildProcess[] = [];
 
-/** Starts the server on a free loopback port and resolves once it listens. */
-export async function startGantryServer(env: Record<string, string>, timeoutMs = 60_000, opts: { registry?: boolean } = {}): Promise<GantryServerChild> {
+/**
+ * Starts the server on a free loopback port and resolves once it listens.
+ * `registry`: with Gantry's own registry. `logFile`: its stderr (the log) goes
+ * to that file, as a container's would, instead of into `output()`.
+ */
+export async function startGantryServer(env: Record<string, string>, timeoutMs = 60_000, opts: { registry?: boolean; logFile?: string } = {}): Promise<GantryServerChild> {
   const port = await freePort();
+  const log = opts.logFile ? fs.openSync(opts.logFile, "a") : undefined;
   const child = spawn(process.execPath, ["--import", "tsx", "--require", "./lib/ops/server-only-shim.cjs", "lib/testing/gantry-server.ts", SERVE_FLAG, ...(opts.registry ? [REGISTRY_FLAG] : [])], {
     cwd: process.cwd(),
     env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", GANTRY_COUNT_DB_QUERIES: "0", GANTRY_LOG_LEVEL: "warn", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["ignore", "pipe", log ?? "pipe"],
   });
+  if (log !== undefined) fs.closeSync(log);
   children.push(child);
   let output = "";
   child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
@@ -91,6 +98,7 @@ async function serve(): Promise<void> {
   installSignalHandlers(gantry, config.shutdownGraceSeconds * 1000, undefined, async () => {
     await registry?.stop();
   });
+  gantry.metricsServer?.listen(config.metrics?.port, config.host);
   gantry.server.listen(config.port, config.host, () => console.log(`Gantry (test server) listening on http://${config.host}:${config.port}`));
 }
 
