@@ -129,6 +129,7 @@ test("registries API: create, list, test, patch, delete; errors in the API forma
     const moved = await request.patch(`/api/v1/registries/${registry.id}`, { headers: auth(tokenA), data });
     expect(moved.status(), JSON.stringify(data)).toBe(422);
     expect((await moved.json()).error).toEqual({
+      requestId: moved.headers()["x-request-id"],
       code: "VALIDATION",
       message: "Enter the password again: the endpoint's scheme, host or port changed.",
       fields: { password: ["Enter the password again: the endpoint's scheme, host or port changed."] },
