@@ -15,7 +15,8 @@ import path from "node:path";
  * Each engine has its own data root, exec root, socket and client config in a
  * temp dir, runs without iptables or a bridge (`--bridge=none`: containers get
  * host networking, `--network host`) and on the vfs storage driver (no overlay
- * needed). 127.0.0.0/8 registries are insecure (plain http) by default;
+ * needed), or overlay2 when asked (`storageDriver`: an image build on vfs copies
+ * the whole filesystem at every step). 127.0.0.0/8 registries are insecure (plain http) by default;
  * `insecureRegistries` adds more. The engine needs root; without it
  * `startDockerd` throws.
  *
@@ -61,7 +62,7 @@ function whichSync(cmd: string): string | null {
   return null;
 }
 
-export async function startDockerd(opts: { insecureRegistries?: string[] } = {}): Promise<RunningDockerd> {
+export async function startDockerd(opts: { insecureRegistries?: string[]; storageDriver?: "vfs" | "overlay2" } = {}): Promise<RunningDockerd> {
   if (process.getuid?.() !== 0) throw new Error("dockerd needs root");
   const dockerdBin = ["/usr/sbin/dockerd", "/usr/bin/dockerd"].find((p) => fs.existsSync(p));
   if (!dockerdBin) throw new Error("dockerd is not installed (Debian: apt-get install docker.io)");
@@ -76,7 +77,7 @@ export async function startDockerd(opts: { insecureRegistries?: string[] } = {})
     "--exec-root", path.join(dir, "exec"),
     "-H", `unix://${sock}`,
     "--pidfile", path.join(dir, "docker.pid"),
-    "--storage-driver", "vfs",
+    "--storage-driver", opts.storageDriver ?? "vfs",
     "--iptables=false",
     "--ip6tables=false",
     "--bridge=none",
