@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -122,7 +122,9 @@ export async function startDockerd(opts: { insecureRegistries?: string[]; storag
       await exited;
       clearTimeout(late);
     }
-    // vfs layers and the managed containerd's state: remove what the engine left.
+    // What the engine left mounted (exec/netns/default once a container ran;
+    // overlay2 layers if it died), then its layers and containerd's state.
+    unmountUnder(dir);
     fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
   };
   const handle = {
@@ -155,6 +157,17 @@ export async function startDockerd(opts: { insecureRegistries?: string[]; storag
     await new Promise((r) => setTimeout(r, 250));
   }
   return handle;
+}
+
+/** Lazily unmounts every mount at or below `dir`, deepest first. */
+function unmountUnder(dir: string): void {
+  const mounts = fs
+    .readFileSync("/proc/self/mounts", "utf8")
+    .split("\n")
+    .map((line) => (line.split(" ")[1] ?? "").replace(/\\040/g, " "))
+    .filter((m) => m === dir || m.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounts) spawnSync("umount", ["-l", m], { stdio: "ignore" });
 }
 
 export async function stopAllDockerd(): Promise<void> {
