@@ -21,6 +21,16 @@ const config = [
     rules: { "@typescript-eslint/no-require-imports": "off" },
   },
   {
+    // Specs take `test` from e2e/test.ts, which fails a test whose pages log console errors.
+    files: ["e2e/**/*.spec.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { paths: [{ name: "@playwright/test", message: "Import test and expect from ./test (it checks the browser console)." }] },
+      ],
+    },
+  },
+  {
     files: ["lib/env.ts", "playwright.config.ts", "e2e/**", "lib/testing/**", "lib/deploy/**", "**/*.test.ts", "lib/ops/**", "lib/server/**"],
     rules: { "no-restricted-properties": "off" },
   },

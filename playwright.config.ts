@@ -22,6 +22,13 @@ export const e2eRegistryPortHost = `127.0.0.1:${PORT + 1}`;
 const pgUrl = process.env.GANTRY_TEST_DATABASE_URL;
 export const e2eProvider: DbProvider = pgUrl && isPostgresUrl(pgUrl) ? "postgresql" : "sqlite";
 const suffix = e2eProvider === "postgresql" ? "-postgres" : "";
+/**
+ * The test DNS server custom-domain verification asks (GANTRY_DNS_SERVERS):
+ * started by e2e/support/dns-global-setup.ts on a port derived from PORT, its
+ * records read from a JSON file the specs write (e2e/domains.spec.ts).
+ */
+export const e2eDnsPort = PORT + 53;
+export const e2eDnsRecords = path.join(__dirname, "test-results", `e2e-dns${suffix}.json`);
 const dataDir = path.join(__dirname, "test-results", `e2e-data${suffix}`);
 export const e2eEnv = {
   GANTRY_DATA_DIR: dataDir,
@@ -39,6 +46,7 @@ export const e2eEnv = {
   // Every spec signs up from 127.0.0.1; the limits themselves are tested in lib/rate-limit.
   GANTRY_SIGNUP_RATE_PER_IP: "1000",
   GANTRY_PREVIEW_RATE_PER_IP: "1000",
+  GANTRY_DNS_SERVERS: `127.0.0.1:${PORT + 53}`,
   // The key-encryption key from the environment, not a file in the data directory:
   // e2e/replicas.spec.ts runs a second server with its own data directory, and both
   // must open the registry credentials either one stored. Tests only.
@@ -49,6 +57,7 @@ export const e2eServerLog = path.join(__dirname, "test-results", `e2e-server${su
 
 export default defineConfig({
   testDir: "e2e",
+  globalSetup: "./e2e/support/dns-global-setup.ts",
   // Two replicas sharing one database only make sense on PostgreSQL (a SQLite file is one machine's).
   testIgnore: e2eProvider === "postgresql" ? [] : ["**/replicas.spec.ts"],
   outputDir: `test-results/playwright${suffix}`,

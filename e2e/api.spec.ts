@@ -1,5 +1,5 @@
 import fs from "node:fs";
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./test";
 import { e2eServerLog } from "../playwright.config";
 import { createToken, seedOwner, signIn } from "./fixtures";
 

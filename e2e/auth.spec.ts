@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./test";
 import { PASSWORD, seedOwner, signIn, signOut, uniqueEmail } from "./fixtures";
 
 test("sign up, land in the new team, sign out, sign in again", async ({ page }) => {

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test, type Page } from "./test";
 import { startRegistry, stopAll, type RunningRegistry } from "../lib/testing/registries/harness";
 import { buildImage, cleanupImages, pushImage } from "../lib/testing/registries/images";
 import { e2eHost } from "../playwright.config";

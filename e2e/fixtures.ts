@@ -91,7 +91,11 @@ export async function signOut(page: Page) {
  * that check a secret never reaches the database in the clear.
  */
 export function databaseBytes(): Buffer {
-  if (e2eProvider === "sqlite") return fs.readFileSync(e2eEnv.DATABASE_URL.replace(/^file:/, ""));
+  if (e2eProvider === "sqlite") {
+    // WAL mode: recent writes are in the -wal file until a checkpoint copies them into the main file.
+    const file = e2eEnv.DATABASE_URL.replace(/^file:/, "");
+    return Buffer.concat([file, `${file}-wal`].filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f)));
+  }
   const bin = process.env.GANTRY_TEST_PG_BIN;
   if (!bin) throw new Error("GANTRY_TEST_PG_BIN is not set: run the PostgreSQL suite through lib/ops/postgres-cluster.sh");
   return execFileSync(path.join(bin, "pg_dump"), ["--data-only", "--dbname", e2eEnv.DATABASE_URL], { maxBuffer: 256 * 1024 * 1024 });

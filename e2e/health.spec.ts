@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./test";
 
 /** The load balancer's probes on the production server (answered before Next, no session). */
 test("/healthz and /readyz answer JSON without signing in", async ({ request }) => {
@@ -10,5 +10,5 @@ test("/healthz and /readyz answer JSON without signing in", async ({ request }) 
   const ready = await request.get("/readyz", { maxRedirects: 0 });
   expect(ready.status()).toBe(200);
   expect(ready.headers()["cache-control"]).toBe("no-store");
-  expect(await ready.json()).toEqual({ status: "ready", checks: { db: "ok", migrations: "ok", kek: "ok" }, failing: [] });
+  expect(await ready.json()).toEqual({ status: "ready", checks: { db: "ok", migrations: "ok", kek: "ok", disk: "ok" }, failing: [] });
 });

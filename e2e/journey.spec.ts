@@ -4,7 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./test";
 import YAML from "yaml";
 import { startRegistry, stopAll, type RunningRegistry } from "../lib/testing/registries/harness";
 import { buildImage, cleanupImages, pushImage } from "../lib/testing/registries/images";

@@ -1,5 +1,5 @@
 import fs from "node:fs";
-import { expect, test, type Request } from "@playwright/test";
+import { expect, test, type Request } from "./test";
 import YAML from "yaml";
 import { createToken, gantryCli, inviteAndAccept, seedOwner, signIn } from "./fixtures";
 

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./test";
 import { seedOwner, signIn, signOut, uniqueEmail } from "./fixtures";
 
 test("an owner invites a second user, who sees the invitation after signing in, accepts and sees the team", async ({ page }) => {

@@ -1,5 +1,5 @@
 import fs from "node:fs";
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./test";
 import { unzipSync } from "fflate";
 import YAML from "yaml";
 import { startRegistry, stopAll, type RunningRegistry } from "../lib/testing/registries/harness";

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import crypto from "node:crypto";
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./test";
 import { e2eServerLog } from "../playwright.config";
 import { startRegistry, stopAll, type RunningRegistry } from "../lib/testing/registries/harness";
 import { buildImage, cleanupImages, pushImage } from "../lib/testing/registries/images";

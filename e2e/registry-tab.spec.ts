@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import crypto from "node:crypto";
 import path from "node:path";
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test, type APIRequestContext, type Page } from "./test";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { e2eEnv, e2eRegistryHost, e2eRegistryPortHost } from "../playwright.config";
@@ -31,7 +31,7 @@ function seedRegistryTags(slug: string, pushes: { repository: string; tag: strin
 }
 
 /** A team with an app, through the API; returns the owner and the app's slug. */
-async function ownerWithApp(request: import("@playwright/test").APIRequestContext, tag: string) {
+async function ownerWithApp(request: APIRequestContext, tag: string) {
   const owner = seedOwner(tag, `Registry ${tag}`);
   const auth = { Authorization: `Bearer ${createToken(owner.email, owner.team.slug)}` };
   const slug = `${tag}-${Date.now().toString(36)}${crypto.randomBytes(2).toString("hex")}`;

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./test";
 import { strFromU8, unzipSync } from "fflate";
 import YAML from "yaml";
 import { startRegistry, stopAll, type RunningRegistry } from "../lib/testing/registries/harness";

@@ -1,4 +1,4 @@
-import { expect, test, type APIRequestContext } from "@playwright/test";
+import { expect, test, type APIRequestContext } from "./test";
 import { startRegistry, stopAll, type RunningRegistry } from "../lib/testing/registries/harness";
 import { buildImage, cleanupImages, pushImage } from "../lib/testing/registries/images";
 import { createToken, PASSWORD, seedOwner, signIn, startReplica, type Replica } from "./fixtures";

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./test";
 import { backdateTokenExpiry, gantryCli, inviteAndAccept, seedOwner, signIn } from "./fixtures";
 
 const auth = (token: string) => ({ Authorization: `Bearer ${token}` });

@@ -4,6 +4,7 @@ import { PrismaClient, type Prisma as SqlitePrisma } from "@/generated/prisma/cl
 import { PrismaClient as PgPrismaClient, type Prisma as PgPrisma } from "@/generated/prisma-pg/client";
 import { isPostgresUrl } from "@/lib/db-provider";
 import { SqliteAdapterFactory } from "@/lib/db-sqlite";
+import { serializeWrites } from "@/lib/db-write-turn";
 import { env } from "@/lib/env";
 import { processWide } from "./process-wide";
 
@@ -27,10 +28,12 @@ const log: { emit: "event"; level: "query" }[] = countQueries ? [{ emit: "event"
  * The SQLite client (the embedded default). Its type is the public `Db` type.
  * Its connection runs in WAL mode with a busy timeout and begins transactions
  * IMMEDIATE (lib/db-sqlite.ts: a PRAGMA of the connection setup, the one place
- * outside migrations that speaks SQLite's dialect).
+ * outside migrations that speaks SQLite's dialect), and its writes wait their
+ * turn behind the pull-log writer thread's batches on the event loop, not in
+ * SQLite's busy handler (lib/db-write-turn.ts).
  */
 function createSqliteClient(url: string) {
-  return new PrismaClient({ adapter: new SqliteAdapterFactory(url), omit: defaultOmit, log });
+  return new PrismaClient({ adapter: serializeWrites(new SqliteAdapterFactory(url)), omit: defaultOmit, log });
 }
 
 /**

@@ -22,6 +22,33 @@ export const hostList = (what: string) =>
       }
     });
 
+/**
+ * DNS servers for Gantry's own lookups (custom-domain verification): a comma-separated
+ * list of IP[:port] ("10.0.0.2", "127.0.0.1:5353", "[fd00::53]:53", "fd00::53"). IPs only:
+ * node's Resolver takes no names. Empty: the system resolver.
+ */
+export const dnsServerList = z
+  .string()
+  .default("")
+  .transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean))
+  .superRefine((entries, ctx) => {
+    for (const entry of entries) {
+      if (!dnsServerProblem(entry)) continue;
+      ctx.addIssue({ code: "custom", message: `"${entry}" is not a DNS server: ${dnsServerProblem(entry)}` });
+    }
+  });
+
+/** Why a DNS server entry is invalid, or null. */
+export function dnsServerProblem(entry: string): string | null {
+  const bracketed = /^\[([0-9a-fA-F:.]+)\](?::(\d{1,5}))?$/.exec(entry);
+  const v4 = /^([\d.]+)(?::(\d{1,5}))?$/.exec(entry);
+  const [address, portText] = bracketed ? [bracketed[1] ?? "", bracketed[2]] : v4 ? [v4[1] ?? "", v4[2]] : [entry, undefined];
+  if (!isFullIp(address)) return "write an IP address with an optional port (127.0.0.1:5353, [fd00::53]:53)";
+  if (!bracketed && !v4 && !address.includes(":")) return "write an IP address";
+  if (portText !== undefined && (Number(portText) < 1 || Number(portText) > 65535)) return "the port must be 1-65535";
+  return null;
+}
+
 /** An IP address written out in full (ipaddr.js alone also takes classful "10.0.0"). */
 export function isFullIp(value: string): boolean {
   return value.includes(":") ? ipaddr.IPv6.isValid(value) : ipaddr.IPv4.isValidFourPartDecimal(value);

@@ -142,6 +142,14 @@ describe("parseEnv", () => {
     expect(parseEnv({ GANTRY_DATA_DIR: tmp(), GANTRY_ALLOWED_PRIVATE_HOSTS: "10.0.0.0/8,fd00::/8,::1,registry.internal" }, () => {}).allowedPrivateHosts).toHaveLength(4);
   });
 
+  it("reads GANTRY_DNS_SERVERS as IP[:port] entries (default: none, the system resolver) and names a bad one", () => {
+    expect(parseEnv({ GANTRY_DATA_DIR: tmp() }, () => {}).dnsServers).toEqual([]);
+    expect(parseEnv({ GANTRY_DATA_DIR: tmp(), GANTRY_DNS_SERVERS: "127.0.0.1:5353, 10.0.0.2,[fd00::53]:53,fd00::54" }, () => {}).dnsServers).toEqual(["127.0.0.1:5353", "10.0.0.2", "[fd00::53]:53", "fd00::54"]);
+    for (const bad of ["dns.example.com", "127.0.0.1:0", "127.0.0.1:70000", "300.1.1.1", "10.0.0", "[dns]:53", "udp://1.1.1.1"]) {
+      expect(() => parseEnv({ GANTRY_DATA_DIR: tmp(), GANTRY_DNS_SERVERS: `127.0.0.1,${bad}` }, () => {}), bad).toThrow(/GANTRY_DNS_SERVERS.*is not a DNS server/);
+    }
+  });
+
   it("parses GANTRY_TRUST_PROXY as off, one hop, a hop count or a list of proxy addresses", () => {
     const trust = (v: string) => parseEnv({ GANTRY_DATA_DIR: tmp(), GANTRY_TRUST_PROXY: v }, () => {}).trustedProxies;
     expect(trust("false")).toEqual({ kind: "none" });

@@ -2,7 +2,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import { byteSize, diskFloor, hostList, hostPort, port, positiveInt, publicUrl, publicUrlVar, serviceUrl, trustProxy, type DiskFloor, type PublicUrl, type TrustedProxies } from "./env-values";
+import { byteSize, diskFloor, dnsServerList, hostList, hostPort, port, positiveInt, publicUrl, publicUrlVar, serviceUrl, trustProxy, type DiskFloor, type PublicUrl, type TrustedProxies } from "./env-values";
 
 export { hostEntryProblem, parsePublicUrl, publicUrl, type DiskFloor, type PublicUrl, type TrustedProxies } from "./env-values";
 
@@ -72,6 +72,8 @@ export const envSchema = z.object({
   GANTRY_KEK_CURRENT: z.string().optional(),
   /** Token realm hosts trusted with registry credentials beyond each registry's own host. */
   GANTRY_TRUSTED_REALM_HOSTS: hostList("a token-realm host"),
+  /** DNS servers for custom-domain verification, IP[:port] comma-separated; unset: the system resolver. */
+  GANTRY_DNS_SERVERS: dnsServerList,
   /** The proxy's content cache: its directory (default <data dir>/cache) and size (0 turns it off). */
   GANTRY_CACHE_DIR: z.string().min(1).optional(),
   GANTRY_CACHE_MAX_BYTES: byteSize(20 * 2 ** 30),
@@ -149,6 +151,8 @@ export interface Env {
   allowedPrivateHosts: string[];
   keks: { list: string; current: string | undefined } | undefined;
   trustedRealmHosts: string[];
+  /** Servers custom-domain verification asks (GANTRY_DNS_SERVERS, node Resolver.setServers form); empty: the system's. */
+  dnsServers: string[];
   signIn: { maxPerAccount: number; maxPerIp: number; windowSeconds: number };
   /** Request limits; counts per window, shared by every instance (in the database). */
   rateLimits: {
@@ -259,6 +263,7 @@ export function parseEnv(source: Record<string, string | undefined>, warn: (m: s
     allowedPrivateHosts: raw.GANTRY_ALLOWED_PRIVATE_HOSTS,
     keks: raw.GANTRY_KEKS ? { list: raw.GANTRY_KEKS, current: raw.GANTRY_KEK_CURRENT } : undefined,
     trustedRealmHosts: raw.GANTRY_TRUSTED_REALM_HOSTS.map((s) => s.toLowerCase()),
+    dnsServers: raw.GANTRY_DNS_SERVERS,
     signIn: {
       maxPerAccount: raw.GANTRY_SIGNIN_MAX_PER_ACCOUNT,
       maxPerIp: raw.GANTRY_SIGNIN_MAX_PER_IP,

@@ -6,8 +6,9 @@ export function Card({ className, ...props }: React.ComponentProps<"div">) {
 export function CardHeader({ className, ...props }: React.ComponentProps<"div">) {
   return <div className={cn("grid gap-1 p-6 pb-4", className)} {...props} />;
 }
-export function CardTitle({ className, ...props }: React.ComponentProps<"h2">) {
-  return <h2 className={cn("text-base font-semibold leading-none", className)} {...props} />;
+/** A card's heading: an h2, or the page's h1 where the card is the page (sign-in). */
+export function CardTitle({ className, as: Heading = "h2", ...props }: React.ComponentProps<"h2"> & { as?: "h1" | "h2" | "h3" }) {
+  return <Heading className={cn("text-base font-semibold leading-none", className)} {...props} />;
 }
 export function CardDescription({ className, ...props }: React.ComponentProps<"p">) {
   return <p className={cn("text-sm text-zinc-600", className)} {...props} />;

@@ -4,6 +4,8 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
+import v8 from "node:v8";
+import vm from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "@/lib/apps/apps";
 import { signUp } from "@/lib/auth/sign-up";
@@ -155,6 +157,19 @@ async function tenant(name: string): Promise<Tenant> {
   return { ctx, slug, license: (await createCustomer(ctx, slug, { name: "Customer" })).license.licenseId };
 }
 
+/** A full GC, even without --expose-gc: memory figures after it are what is still referenced. */
+const fullGc =
+  (globalThis as { gc?: () => void }).gc ??
+  (() => {
+    v8.setFlagsFromString("--expose-gc");
+    return vm.runInNewContext("gc") as () => void;
+  })();
+const liveBytes = () => {
+  fullGc();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.external;
+};
+
 const randomDigest = () => `sha256:${crypto.randomBytes(32).toString("hex")}`;
 
 /**
@@ -216,6 +231,7 @@ describe("a registry that never stops sending", () => {
   it("an endless blob without Content-Length, three clients reading 1 MB and leaving: the disk taken stays under the cache's limit and the temp files go", async () => {
     // Orphaned fills stop on their own (next test); here the cap alone must bound them.
     fillTuning.orphanGraceMs = 120_000;
+    const liveBefore = liveBytes();
     const rssBefore = process.memoryUsage().rss;
     const sentBefore = (await hostile.stats()).sent;
     const watch = watchTmp();
@@ -228,9 +244,12 @@ describe("a registry that never stops sending", () => {
     const { peak } = watch.stop();
     clearInterval(rssTimer);
     const sent = (await hostile.stats()).sent - sentBefore;
+    const liveAfter = liveBytes();
     console.log(
-      `endless blob ×3: the attacker sent ${(sent / MiB).toFixed(0)} MiB; tmp/ peaked at ${(peak / MiB).toFixed(1)} MiB (cache ${CACHE_BYTES / MiB} MiB, per-blob cap ${CACHE_BYTES / 2 / MiB} MiB); RSS ${(rssBefore / MiB).toFixed(0)} MiB before, peak ${(rssPeak / MiB).toFixed(0)} MiB`,
+      `endless blob ×3: the attacker sent ${(sent / MiB).toFixed(0)} MiB; tmp/ peaked at ${(peak / MiB).toFixed(1)} MiB (cache ${CACHE_BYTES / MiB} MiB, per-blob cap ${CACHE_BYTES / 2 / MiB} MiB); RSS ${(rssBefore / MiB).toFixed(0)} MiB before, peak ${(rssPeak / MiB).toFixed(0)} MiB (garbage included); live memory after a full GC ${(liveBefore / MiB).toFixed(0)} → ${(liveAfter / MiB).toFixed(0)} MiB`,
     );
+    // Nothing of the attack stays referenced once the fills ended.
+    expect(liveAfter - liveBefore).toBeLessThan(32 * MiB);
     // Two fills for the team (its limit), each stopped at half the cache: never more than the cache itself.
     expect(peak).toBeGreaterThan(0);
     expect(peak).toBeLessThanOrEqual(CACHE_BYTES);

@@ -57,6 +57,11 @@ export async function saveLink(link: Omit<Link, "id">): Promise<void> {
   }
 }
 
+/** What the tags of a registry repository were last seen as upstream (a pinned license's by-digest check). */
+export async function tagDigests(registryId: string, repository: string, tags: string[]): Promise<{ tag: string; digest: string }[]> {
+  return db.cacheTag.findMany({ where: { registryId, repository, tag: { in: tags } }, select: { tag: true, digest: true } });
+}
+
 /** The apps a digest was linked for, and drops the links (the content is gone). */
 export async function unlinkDigest(digest: string): Promise<{ teamId: string; appId: string }[]> {
   const rows = await db.cacheLink.findMany({ where: { digest }, select: { teamId: true, appId: true } });

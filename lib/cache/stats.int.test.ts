@@ -43,6 +43,7 @@ describe("teamCacheStats", () => {
       staleServes: 0,
       evictions: 0,
       evictedBytes: 0,
+      digestMismatches: 0,
     });
     expect(stats.series).toHaveLength(14);
     expect(stats.series.every((p) => p.bytesFromCache === 0 && p.bytesFromUpstream === 0 && p.hits === 0 && p.misses === 0)).toBe(true);

@@ -7,6 +7,7 @@ import { CliError, parseArgs } from "./args";
 import { bootstrap } from "./commands/bootstrap";
 import { cacheCommand } from "./commands/cache";
 import { createToken } from "./commands/create-token";
+import { domainsCommand } from "./commands/domains";
 import { purgeCommand } from "./commands/purge";
 import { registryCommand } from "./commands/registry";
 import { rotateKekCommand } from "./commands/rotate-kek";
@@ -25,8 +26,10 @@ Commands:
   registry gc [--dry-run] [--config FILE]       garbage-collect the registry's storage (read-only while it runs)
     [--delete-untagged [--min-age MINUTES]]     first delete manifests no tag, index, referrer or release keeps
                                                 (pushed over MINUTES ago, default 60)
+  domains [--verified]                          every team's custom domains, one JSON line each (--verified: those served)
   purge [--pull-log-days N]                     delete pull events older than GANTRY_PULL_LOG_DAYS (90), ended
-                                                rate-limit windows and long-expired invitations (servers do it hourly)
+                                                rate-limit windows, long-expired invitations and registry uploads
+                                                without data for an hour (servers do it hourly)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -55,6 +58,9 @@ async function main(argv: string[]): Promise<number> {
       console.log(token);
       return 0;
     }
+    case "domains":
+      for (const line of await domainsCommand(options)) console.log(line);
+      return 0;
     case "purge":
       console.log(JSON.stringify(await purgeCommand(options)));
       return 0;

@@ -6,7 +6,7 @@ import { checkCredentials } from "@/lib/auth/credentials";
 import { db } from "@/lib/db";
 import { isAppError } from "@/lib/errors";
 import { hashLicenseId, isLicenseIdFormat } from "@/lib/licenses/key";
-import { decide, decideProxyPull, loadLicenseForDecision, type PullDecision } from "@/lib/licenses/pull-decision";
+import { decide, decideProxyPull, loadLicenseForDecision, loadLicenseForProxy, type PullDecision } from "@/lib/licenses/pull-decision";
 import { clientKey } from "@/lib/net/client-ip";
 import { ProxyError } from "@/lib/proxy/errors";
 import { parseScopes, ScopeError } from "@/lib/proxy/scopes";
@@ -140,7 +140,7 @@ export interface Grant {
  * actions it may take there now. Scopes on apps it cannot see get nothing
  * (as the distribution token spec says: a subset, possibly empty).
  */
-export async function issueRegistryToken(opts: { authorization: string | undefined; scopes: string[]; ip: string | null; service: string; secret: string }) {
+export async function issueRegistryToken(opts: { authorization: string | undefined; scopes: string[]; ip: string | null; service: string; secret: string; domainTeamId?: string | null }) {
   let requested;
   try {
     requested = parseScopes(opts.scopes);
@@ -158,7 +158,8 @@ export async function issueRegistryToken(opts: { authorization: string | undefin
       if (e instanceof ProxyError && e.status !== 500) return null;
       throw e;
     });
-    if (!rights) continue;
+    // On a team's custom domain only that team's apps exist (lib/domains).
+    if (!rights || (opts.domainTeamId && rights.app.teamId !== opts.domainTeamId)) continue;
     const wanted = new Set(scope.actions.includes("*") ? ACTIONS : scope.actions);
     const actions = ACTIONS.filter((a) => wanted.has(a) && rights.actions.has(a));
     if (actions.length) access.push({ type: "repository", name: scope.name, actions });
@@ -180,7 +181,7 @@ export interface Caller {
   grants: Map<string, Set<Action>> | null;
 }
 
-const verified = new LRUCache<string, { caller: Caller; expiresAt: number }>({ max: 10_000 });
+const verified = new LRUCache<string, { caller: Caller; expiresAt: number; service: string }>({ max: 10_000 });
 
 /** The caller of a request: a token from /v2/token, or Basic credentials. Null when anonymous or invalid. */
 export async function authenticateRequest(authorization: string | undefined, ip: string | null, service: string, secret: string): Promise<Caller | null> {
@@ -188,7 +189,8 @@ export async function authenticateRequest(authorization: string | undefined, ip:
   if (authorization.startsWith("Bearer ")) {
     const jwt = authorization.slice(7);
     const known = verified.get(jwt);
-    if (known) return known.expiresAt > Date.now() ? known.caller : null;
+    // Remembered for the name (audience) it was verified on: on another one it is checked, and refused, in full.
+    if (known && known.service === service) return known.expiresAt > Date.now() ? known.caller : null;
     try {
       const { payload } = await jwtVerify(jwt, key(secret), { issuer: ISSUER, audience: service, algorithms: ["HS256"] });
       const principal = typeof payload.prn === "string" ? decodePrincipal(payload.prn) : null;
@@ -198,7 +200,7 @@ export async function authenticateRequest(authorization: string | undefined, ip:
         if (typeof a.name === "string" && Array.isArray(a.actions)) grants.set(a.name, new Set(a.actions.filter((x): x is Action => ACTIONS.includes(x))));
       }
       const caller = { principal, grants };
-      if (jwt.length <= 8192) verified.set(jwt, { caller, expiresAt: payload.exp * 1000 });
+      if (jwt.length <= 8192) verified.set(jwt, { caller, expiresAt: payload.exp * 1000, service });
       return caller;
     } catch {
       return null;
@@ -217,6 +219,22 @@ async function appBySlug(slug: string): Promise<AppRef | null> {
   const app = await db.app.findUnique({ where: { slug }, select: { id: true, teamId: true, slug: true, name: true } });
   apps.set(slug, { app });
   return app;
+}
+
+/**
+ * Whether a principal belongs to another team than `teamId` as far as a
+ * custom domain can tell: a license of another team's app (vendors are checked
+ * by their role in the app's team). Remembered ≤ 500 ms like every decision.
+ */
+export async function isForeignLicense(principal: Principal, teamId: string): Promise<boolean> {
+  if (principal.kind !== "license") return false;
+  const license = await loadLicenseForProxy(principal.keyHash);
+  return license !== null && license.teamId !== teamId;
+}
+
+/** The team of the app with this slug (null: no such app), remembered ≤ 500 ms. */
+export async function appTeamOf(slug: string): Promise<string | null> {
+  return (await appBySlug(slug))?.teamId ?? null;
 }
 
 /** The role a vendor principal has in a team (null: none), remembered ≤ 500 ms. */

@@ -125,6 +125,8 @@ describe("registry gc --delete-untagged", () => {
   it("deletes a manifest whose tag was deleted in Gantry and frees its layer files; plain gc does not", async () => {
     const gone = await push(reg.host, "gone", "1", { "gone.txt": `gone ${stamp}\n` });
     await deleteTag(reg.host, "gone", "1");
+    const counted = async () => (await db.registryBlob.findMany({ where: { teamId, digest: { in: [gone.digest, ...gone.blobs] } } })).length;
+    expect(await counted()).toBe(1 + gone.blobs.length); // the quota counts the push
 
     // Distribution still has the tag Gantry deleted, and the manifest: its collector frees nothing.
     await collectGarbage({ configFile: reg.registry.distributionConfigFile!, settleMs: 0 });
@@ -139,6 +141,9 @@ describe("registry gc --delete-untagged", () => {
     expect(report.bytesFreed).toBeGreaterThan(0);
     expect(await status("gone", gone.digest)).toBe(404);
     expect(await recorded("gone", gone.digest)).toBe(false);
+    // What the collector freed no longer counts against the team's quota.
+    expect(report.usage).not.toBeNull();
+    expect(await counted()).toBe(0);
     const event = await db.activityEvent.findFirst({ where: { teamId, action: "image.manifest_deleted", resourceId: `${slug}/gone@${gone.digest}` } });
     expect(event).toMatchObject({ actorType: "system", actorLabel: "garbage collection" });
   }, 120_000);

@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import path from "node:path";
 import { promisify } from "node:util";
 import { log } from "@/lib/log";
 import { findDistributionBinary } from "./distribution";
@@ -8,6 +9,7 @@ import { blobBytes, checkStorageAnswers, measureBlobs } from "./gc-storage";
 import { countUntagged, deleteUntagged } from "./gc-untagged";
 import { claimReadOnly, clearReadOnly, READ_ONLY_SETTLE_MS } from "./read-only";
 import type { StorageBackend } from "./storage";
+import { reconcileRegistryUsage } from "./usage-reconcile";
 
 const run = promisify(execFile);
 
@@ -48,6 +50,8 @@ export interface GcReport {
   /** Blobs and bytes freed (dry run: that would be); bytes when measurable (filesystem storage, or a dry run's estimate). */
   blobsFreed: number | null;
   bytesFreed: number | null;
+  /** Teams' registry usage recomputed from the storage's files after collecting (filesystem storage only; null otherwise). */
+  usage: { teams: number; bytes: number; removed: number; added: number } | null;
   readOnlySeconds: number;
 }
 
@@ -91,6 +95,7 @@ export async function collectGarbage(o: GcOptions): Promise<GcReport> {
       manifestsEligible: null,
       blobsFreed: null,
       bytesFreed: null,
+      usage: null,
       readOnlySeconds: 0,
     };
     const before = !o.dryRun && facts.blobsDir ? await measureBlobs(facts.blobsDir) : null;
@@ -122,6 +127,11 @@ export async function collectGarbage(o: GcOptions): Promise<GcReport> {
       report.bytesFreed = before.bytes - after.bytes;
     } else {
       report.blobsFreed = collected.eligible;
+    }
+    if (!o.dryRun && facts.blobsDir) {
+      // The collector freed blobs without telling Gantry: usage against the quota follows the files.
+      const r = await reconcileRegistryUsage({ storageRoot: path.dirname(facts.blobsDir) });
+      report.usage = { teams: r.teams, bytes: r.bytes, removed: r.removed, added: r.added };
     }
     report.readOnlySeconds = o.dryRun ? 0 : Math.round((Date.now() - started) / 1000);
     log.info("registry garbage collection done", { ...report });

@@ -1,15 +1,17 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { requestDomain } from "@/lib/domains/served";
 import { log } from "@/lib/log";
 import { challengeHeader } from "@/lib/proxy/auth";
 import { ProxyError, sendError } from "@/lib/proxy/errors";
 import { readTokenForm } from "@/lib/proxy/token-form";
 import { pathNameFor } from "@/lib/registries/endpoint";
-import { isInReleaseScope } from "@/lib/releases/scope";
-import { authenticateRequest, issueRegistryToken, NOT_FOUND_MESSAGE, rightsOn, type Action, type Caller, type Rights } from "./access";
+import { appTeamOf, authenticateRequest, isForeignLicense, issueRegistryToken, NOT_FOUND_MESSAGE, rightsOn, type Action, type Caller, type Rights } from "./access";
 import { blob } from "./blobs";
+import { refuseBelowDiskFloor } from "./disk-floor";
 import { manifest } from "./manifests";
-import { parseHostedPath, type HostedName } from "./paths";
+import { parseHostedPath } from "./paths";
 import { refuseWhileReadOnly } from "./read-only";
+import { checkReleaseScope } from "./scope";
 import { serveReferrers } from "./referrers";
 import { internal, json, type Ctx, type HostedRegistryConfig } from "./request";
 import { StorageUnavailable } from "./storage";
@@ -68,7 +70,7 @@ async function route(ctx: Ctx): Promise<void> {
     if (method !== "GET" && method !== "POST") throw new ProxyError(405, "UNSUPPORTED", "The token endpoint takes GET or POST.", { allow: "GET, POST" });
     const grant = method === "POST" ? await readTokenForm(req) : { authorization: req.headers.authorization, scopes: url.searchParams.getAll("scope") };
     const { service } = config.realmFor(req);
-    const body = await issueRegistryToken({ authorization: grant.authorization, scopes: grant.scopes, ip: ctx.clientIp, service, secret: config.secret });
+    const body = await issueRegistryToken({ authorization: grant.authorization, scopes: grant.scopes, ip: ctx.clientIp, service, secret: config.secret, domainTeamId: requestDomain(req)?.teamId ?? null });
     json(res, 200, body, { "cache-control": "no-store" });
     return;
   }
@@ -88,16 +90,21 @@ async function route(ctx: Ctx): Promise<void> {
   if (route.kind === "catalog") throw new ProxyError(404, "UNSUPPORTED", "The catalog is not available: each app lists its images in the portal.");
 
   const action = requiredAction(method);
-  const rights = await rightsOn(caller.principal, route.name.appSlug);
+  const domain = requestDomain(req);
+  // On a team's custom domain another team's app is answered exactly like one that does not exist.
+  const foreign = domain !== null && ((await appTeamOf(route.name.appSlug)) !== domain.teamId || (await isForeignLicense(caller.principal, domain.teamId)));
+  const rights = foreign ? null : await rightsOn(caller.principal, route.name.appSlug);
   if (!rights) throw new ProxyError(404, "NAME_UNKNOWN", NOT_FOUND_MESSAGE(route.name.appSlug));
   if (!rights.actions.has(action)) throw new ProxyError(403, "DENIED", deniedMessage(rights, action));
   checkGrant(caller, route.name.full, action, realm, service);
   if (action !== "pull") await refuseWhileReadOnly();
-  if (rights.kind === "license") await checkReleaseScope(ctx, rights, route.name);
+  if (action === "push") await refuseBelowDiskFloor(config.volumeDir);
+  // A license: its app's releases (within its pin) and extra patterns; `visibleTags` bounds a pinned license's tag list.
+  const visibleTags = rights.kind === "license" ? await checkReleaseScope(ctx, rights, route) : null;
 
   switch (route.kind) {
     case "tags":
-      return serveTags(ctx, rights, route.name);
+      return serveTags(ctx, rights, route.name, visibleTags);
     case "referrers":
       return serveReferrers(ctx, rights, route.name, route.digest);
     case "manifests":
@@ -107,7 +114,7 @@ async function route(ctx: Ctx): Promise<void> {
     case "upload-start":
       return startUpload(ctx, caller, rights, route.name);
     case "upload":
-      return continueUpload(ctx, rights, route.name, route.id);
+      return continueUpload(ctx, caller, rights, route.name, route.id);
   }
 }
 
@@ -127,12 +134,5 @@ function checkGrant(caller: Caller, name: string, action: Action, realm: string,
     "www-authenticate": challengeHeader(realm, service, `repository:${name}:${scopeActions(action)}`, "insufficient_scope"),
   });
 }
-
-async function checkReleaseScope(ctx: Ctx, rights: Extract<Rights, { kind: "license" }>, name: HostedName): Promise<void> {
-  const pathName = ctx.config.registryPathName();
-  const inScope = pathName !== null && (await isInReleaseScope({ appId: rights.app.id, upstreamRepository: `${pathName}/${name.full}`, license: rights.decision.pin }));
-  if (!inScope) throw new ProxyError(403, "DENIED", `${name.full} is not part of ${rights.app.name}'s releases; ask your vendor.`);
-}
-
 
 export const registryPathNameOf = (host: string | undefined) => (host ? pathNameFor(host) : null);

@@ -1,7 +1,9 @@
 import { API_VERSION_HEADER, ProxyError } from "@/lib/proxy/errors";
+import { hostedTagKey, noteChildren, noteTag } from "@/lib/releases/pinned-digests";
 import { principalLabel, type Rights } from "./access";
 import { readBody } from "./body";
 import type { HostedRoute } from "./paths";
+import { checkManifestQuota, recordBlob } from "./quota";
 import { refuseWhileReadOnly } from "./read-only";
 import { deleteTag, forgetManifest, MANIFEST_MAX_BYTES, parseManifest, recordManifest, resolveTag } from "./records";
 import { logActivity, logPull, passHeaders, relay, storageError, type Ctx } from "./request";
@@ -21,6 +23,8 @@ export async function manifest(ctx: Ctx, rights: Rights, route: Extract<HostedRo
   if (ctx.method === "GET" || ctx.method === "HEAD") {
     const digest = route.byDigest ? route.reference : await resolveTag(rights.app.id, name.repository, route.reference);
     if (!digest) throw new ProxyError(404, "MANIFEST_UNKNOWN", `No tag ${route.reference} in ${name.full}.`);
+    // What the tag is now: a pinned license's by-digest follow-up is checked against it in memory.
+    if (!route.byDigest) noteTag(hostedTagKey(rights.app.id, name.repository), route.reference, digest);
     let bytes = 0;
     logPull(ctx, rights, name, "manifests", route.reference, () => bytes);
     // Every manifest type Gantry stores is acceptable to the client that asked; distribution 2.8
@@ -76,6 +80,7 @@ async function putManifest(ctx: Ctx, rights: Rights, route: Extract<HostedRoute,
   if (route.byDigest && parsed.digest !== route.reference) {
     throw new ProxyError(400, "DIGEST_INVALID", `The manifest's digest is ${parsed.digest}, not ${route.reference}.`);
   }
+  await checkManifestQuota(rights.app.teamId, parsed.digest, body.length);
   const upstream = await callStorage(ctx.config.backend, {
     method: "PUT",
     path: `/v2/${store}/manifests/${route.reference}`,
@@ -86,7 +91,10 @@ async function putManifest(ctx: Ctx, rights: Rights, route: Extract<HostedRoute,
   });
   if (upstream.statusCode >= 400) throw await storageError(upstream, "manifest");
   await upstream.body.dump();
+  await recordBlob(rights.app.teamId, parsed.digest, body.length);
   await recordManifest({ teamId: rights.app.teamId, appId: rights.app.id, repository: name.repository, pushedBy: principalLabel(rights.principal) }, parsed, route.byDigest ? null : route.reference);
+  noteChildren(parsed.digest, parsed.children);
+  if (!route.byDigest) noteTag(hostedTagKey(rights.app.id, name.repository), route.reference, parsed.digest);
   // A tag pushed is the event people look for; manifests pushed by digest (platform images of an index) are not logged one by one.
   if (!route.byDigest) await logActivity(ctx, rights, "image.pushed", name, route.reference, { tag: route.reference, digest: parsed.digest });
   const headers: Record<string, string> = {

@@ -148,6 +148,11 @@ export async function resolveTag(appId: string, repository: string, tag: string)
   return row?.digest ?? null;
 }
 
+/** What a repository's tags point at now (a pinned license's by-digest check). */
+export async function tagDigests(appId: string, repository: string, tags: string[]): Promise<{ tag: string; digest: string }[]> {
+  return db.registryTag.findMany({ where: { appId, repository, tag: { in: tags } }, select: { tag: true, digest: true } });
+}
+
 /** Removes a tag; false when there was none. */
 export async function deleteTag(appId: string, repository: string, tag: string): Promise<boolean> {
   const { count } = await db.registryTag.deleteMany({ where: { appId, repository, tag } });
@@ -175,9 +180,10 @@ export const TAG_LIST_MAX = 100_000;
  * tags/list as the OCI spec says: lexical order; `n` (0 ⇒ empty list) and
  * `last` (exclusive); a Link to the next page when the list was cut at n.
  */
-export async function listTags(appId: string, repository: string, opts: { n: number | null; last: string | null }) {
+export async function listTags(appId: string, repository: string, opts: { n: number | null; last: string | null; only?: ReadonlySet<string> | null }) {
   const rows = await db.registryTag.findMany({ where: { appId, repository }, select: { tag: true }, take: TAG_LIST_MAX });
-  const all = rows.map((r) => r.tag).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  // `only`: the tags a pinned license may see, filtered before paging so pages stay full.
+  const all = rows.map((r) => r.tag).filter((t) => !opts.only || opts.only.has(t)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const after = opts.last === null ? all : all.filter((t) => t > opts.last!);
   if (opts.n === null) return { tags: after, more: false };
   return { tags: after.slice(0, opts.n), more: opts.n > 0 && after.length > opts.n };

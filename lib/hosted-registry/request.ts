@@ -26,6 +26,8 @@ export interface HostedRegistryConfig {
   registryPathName(): string | null;
   /** The embedded distribution's storage root (…/docker/registry/v2): blobs are read from disk. Null for a backend. */
   diskRoot: string | null;
+  /** A directory on the embedded storage's volume, for the free-space floor (disk-floor.ts). Null for a backend. */
+  volumeDir: string | null;
 }
 
 export interface Ctx {

@@ -3,6 +3,7 @@ import path from "node:path";
 import { log } from "@/lib/log";
 import { EmbeddedDistribution, findDistributionBinary } from "./distribution";
 import { handleHostedRegistry, registryPathNameOf, type HostedRegistryConfig } from "./handler";
+import { setActiveStorage } from "./maintenance";
 import { loadSigningKey, StorageTokens } from "./signing";
 import { closeStoragePools } from "./storage";
 
@@ -67,7 +68,10 @@ export async function startHostedRegistry(o: HostedRegistryOptions): Promise<Sta
     secret: o.secret,
     registryPathName: () => registryPathNameOf(o.publicHost),
     diskRoot: distribution ? path.join(o.dir, "storage", "docker", "registry", "v2") : null,
+    volumeDir: distribution ? o.dir : null,
   };
+  // Maintenance jobs of this process (the retention purge) reach the storage through this client.
+  setActiveStorage(config.backend);
   return {
     registry: {
       handle: (req, res, clientIp) => handleHostedRegistry(req, res, config, clientIp),
@@ -75,6 +79,7 @@ export async function startHostedRegistry(o: HostedRegistryOptions): Promise<Sta
       storagePid: () => distribution?.pid,
       distributionConfigFile: distribution?.configFile ?? null,
       stop: async () => {
+        setActiveStorage(null);
         await closeStoragePools();
         await distribution?.stop();
       },

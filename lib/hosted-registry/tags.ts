@@ -13,11 +13,12 @@ function numberParam(url: URL, key: string): number | null {
   return Number(raw);
 }
 
-export async function serveTags(ctx: Ctx, rights: Rights, name: HostedName): Promise<void> {
+/** `only`: the tags a pinned license may see (its releases'), null for all. */
+export async function serveTags(ctx: Ctx, rights: Rights, name: HostedName, only: ReadonlySet<string> | null = null): Promise<void> {
   if (ctx.method !== "GET" && ctx.method !== "HEAD") throw new ProxyError(405, "UNSUPPORTED", "tags/list takes GET.", { allow: "GET, HEAD" });
   const n = numberParam(ctx.url, "n");
   const last = ctx.url.searchParams.get("last");
-  const { tags, more } = await listTags(rights.app.id, name.repository, { n, last });
+  const { tags, more } = await listTags(rights.app.id, name.repository, { n, last, only });
   if (tags.length === 0 && last === null && !(await repositoryExists(rights.app.id, name.repository)) && !(await storageHasRepository(ctx, rights, name))) {
     throw new ProxyError(404, "NAME_UNKNOWN", `No image ${name.full} on this registry.`);
   }

@@ -39,8 +39,17 @@ function forwardedProto(req: IncomingMessage): "http" | "https" | undefined {
  *
  * The service is the proxy's domain for the proxy (its tokens' audience, see
  * lib/proxy/auth.ts), and the registry's domain (or the Host) for the registry.
+ *
+ * On a team's custom domain (`domain`, lib/domains) the service is that name,
+ * so a token is good only on the domain it was issued on, and the realm is
+ * https (custom domains are served through TLS in front of Gantry) unless a
+ * trusted proxy says otherwise.
  */
-export function realmFor(req: IncomingMessage, config: RealmConfig, which: "proxy" | "registry"): { realm: string; service: string } {
+export function realmFor(req: IncomingMessage, config: RealmConfig, which: "proxy" | "registry", domain?: string): { realm: string; service: string } {
+  if (domain) {
+    const scheme = (config.trustProxy ? forwardedProto(req) : undefined) ?? "https";
+    return { realm: `${scheme}://${usableHost(req.headers.host) ?? domain}/v2/token`, service: domain };
+  }
   const configured = which === "proxy" ? config.urls.proxy : (config.urls.registry ?? config.urls.portal);
   const sent = usableHost(req.headers.host);
   const host = sent ?? configured.host;

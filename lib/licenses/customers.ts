@@ -1,9 +1,9 @@
 import "server-only";
+import { appDomains } from "@/lib/domains/app-domains";
 import { z } from "zod";
 import { db } from "@/lib/db";
 import { afterCursor, cursorSchema, keysetPage } from "@/lib/pagination/keyset";
 import { serializable } from "@/lib/transactions";
-import { env } from "@/lib/env";
 import { AppError, notFound } from "@/lib/errors";
 import { recordActivity } from "@/lib/activity/record";
 import { getApp } from "@/lib/apps/apps";
@@ -285,11 +285,13 @@ export async function setLicenseExpiry(ctx: TeamContext, licenseRowId: string, e
 export async function licenseFile(teamId: string, licenseRowId: string): Promise<{ filename: string; yaml: string }> {
   const l = await db.license.findFirst({
     where: { id: licenseRowId, teamId },
-    select: { id: true, expiresAt: true, customer: { select: { name: true, type: true } }, app: { select: { slug: true } } },
+    select: { id: true, expiresAt: true, customer: { select: { name: true, type: true } }, app: { select: { id: true, slug: true } } },
   });
   if (!l) throw notFound("License");
-  const [licenseId, key, privateKey] = await Promise.all([revealLicenseId(teamId, l.id), teamSigningKey(teamId), teamPrivateSigningKey(teamId)]);
-  const { proxyDomain, registryDomain, urls } = env();
+  const [licenseId, key, privateKey, domains] = await Promise.all([revealLicenseId(teamId, l.id), teamSigningKey(teamId), teamPrivateSigningKey(teamId), appDomains(teamId, l.app.id)]);
+  // The app's domains (custom ones when picked and verified), as everything else a customer gets.
+  const proxyDomain = domains.proxy.host;
+  const registryDomain = domains.registry?.host;
   const doc = signLicense(
     {
       licenseId,
@@ -305,5 +307,5 @@ export async function licenseFile(teamId: string, licenseRowId: string): Promise
     key.publicKey,
   );
   const safeName = l.customer.name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "customer";
-  return { filename: `${l.app.slug}-${safeName}-license.yaml`, yaml: licenseToYaml(doc, urls.proxy) };
+  return { filename: `${l.app.slug}-${safeName}-license.yaml`, yaml: licenseToYaml(doc, domains.proxy) };
 }

@@ -8,6 +8,46 @@ export NEXT_TELEMETRY_DISABLED=1
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
+# Node.js 24 LTS is Gantry's runtime (22 still works). The npm registry carries
+# Node itself: its node-<os>-<arch> package holds the binary and the headers
+# native addons (better-sqlite3) build against. Fetched once into .tools/.
+GANTRY_NODE_VERSION=24.22.3
+
+node_major() { node -p 'process.versions.node.split(".")[0]' 2> /dev/null || echo 0; }
+
+# Puts Node $GANTRY_NODE_VERSION first on PATH (unless the machine's node is a 24 already).
+use_node24() {
+  [[ "$(node_major)" == "24" ]] && return 0
+  local os arch
+  case "$(uname -s)" in
+    Linux) os=linux ;;
+    Darwin) os=darwin ;;
+    *) echo "No Node.js 24 package for $(uname -s): install Node.js 24 yourself." >&2; return 1 ;;
+  esac
+  case "$(uname -m)" in
+    x86_64 | amd64) arch=x64 ;;
+    aarch64 | arm64) arch=arm64 ;;
+    *) echo "No Node.js 24 package for $(uname -m): install Node.js 24 yourself." >&2; return 1 ;;
+  esac
+  local pkg="node-$os-$arch"
+  local dir="$ROOT/.tools/node-$GANTRY_NODE_VERSION"
+  if [[ ! -x "$dir/node_modules/$pkg/bin/node" ]]; then
+    say "Fetching Node.js $GANTRY_NODE_VERSION from the npm registry ($pkg; $(node -v 2> /dev/null || echo 'no node') is on this machine)"
+    mkdir -p "$dir"
+    npm install --prefix "$dir" --no-save --no-package-lock --no-audit --no-fund "$pkg@$GANTRY_NODE_VERSION" > /dev/null
+  fi
+  export PATH="$dir/node_modules/$pkg/bin:$PATH"
+  # Headers for native addons built by node-gyp (better-sqlite3), matching this Node.
+  export npm_config_nodedir="$dir/node_modules/$pkg"
+  hash -r
+}
+
+# npm start: the machine's Node when it is 22 or newer, else Node 24 as above.
+use_supported_node() {
+  (($(node_major) >= 22)) && return 0
+  use_node24
+}
+
 # Installs node_modules from the lockfile, once per lockfile change.
 # `npm ci` can fail on mirrors that lack other platforms' optional packages
 # ("Missing: @tailwindcss/oxide-darwin-arm64 from lock file"); `npm install`
@@ -15,7 +55,8 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 install_node_deps() {
   local stamp="node_modules/.gantry-lock-sha"
   local want
-  want="$(sha256sum package-lock.json package.json | sha256sum | cut -d' ' -f1)"
+  # The Node ABI too: native addons built for one Node do not load in another.
+  want="$( (sha256sum package-lock.json package.json; node -p 'process.versions.modules') | sha256sum | cut -d' ' -f1)"
   if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -d node_modules/better-sqlite3/build ]]; then
     return 0
   fi
@@ -44,6 +85,25 @@ migrate_db() {
 build_app() {
   say "Building the portal (production build)"
   npx next build
+  build_fingerprint > .next/gantry-build-stamp
+}
+
+# What a build is made from: the sources, configs and lockfile (content, not times).
+build_fingerprint() {
+  {
+    find app components lib public prisma -type f ! -name '*.test.ts' ! -name '*.int.test.ts' -print0 2> /dev/null | LC_ALL=C sort -z | xargs -0 sha256sum
+    sha256sum package-lock.json package.json next.config.ts tsconfig.json postcss.config.mjs proxy.ts 2> /dev/null
+    node -p 'process.versions.modules'
+  } | sha256sum | cut -d' ' -f1
+}
+
+# npm start: builds only when the sources or the lockfile changed since the last build.
+build_app_if_changed() {
+  if [[ -f .next/gantry-build-stamp && -f .next/BUILD_ID && "$(cat .next/gantry-build-stamp)" == "$(build_fingerprint)" ]]; then
+    say "The portal is built and up to date (.next/gantry-build-stamp)"
+    return 0
+  fi
+  build_app
 }
 
 # Gantry's own registry stores images in the CNCF distribution registry

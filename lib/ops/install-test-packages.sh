@@ -10,6 +10,7 @@
 #   docker.io         the Docker engine (dockerd), a third real client (needs root; lib/testing/dockerd.ts),
 #                     and the engine that builds and runs the container image (lib/deploy)
 #   mmdebstrap        a Debian root filesystem from the apt mirror: the image's offline base (lib/deploy/base-images.ts)
+#   caddy             TLS in front of Gantry with on-demand certificates for custom domains (lib/testing/caddy.ts)
 # As root it installs them with apt-get; otherwise it prints what to install.
 set -euo pipefail
 
@@ -25,6 +26,7 @@ declare -A NEED=(
   [ctr]=containerd
   [dockerd]=docker.io
   [mmdebstrap]=mmdebstrap
+  [caddy]=caddy
 )
 missing=()
 for cmd in "${!NEED[@]}"; do

@@ -46,6 +46,7 @@ for (const name of ["e2e.json", "e2e-postgres.json"]) {
   lines.push(`${name.replace(".json", "")}: ${p} passed, ${f} failed, ${s} skipped${st.flaky ? ` (${st.flaky} flaky)` : ""}`);
 }
 
+lines.push(`ran on Node ${process.version}`);
 console.log(lines.join("\n"));
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
 process.exit(failed > 0 ? 1 : 0);

@@ -9,6 +9,9 @@
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 bash lib/ops/install-test-packages.sh
+# Every suite runs on Node 24 (fetched from the npm registry when the machine has another).
+use_node24
+say "Running on Node $(node -v)"
 install_node_deps
 generate_prisma_client
 
@@ -38,5 +41,5 @@ PLAYWRIGHT_JSON_OUTPUT_NAME="$RESULTS/e2e.json" npx playwright test || status=1
 say "End-to-end tests (Playwright, Debian Chromium, PostgreSQL)"
 PLAYWRIGHT_JSON_OUTPUT_NAME="$RESULTS/e2e-postgres.json" bash lib/ops/postgres-cluster.sh npx playwright test || status=1
 
-node lib/ops/test-summary.mjs "$RESULTS" || status=1
+node lib/ops/test-summary.mjs "$RESULTS" || status=1  # its last lines name the Node that ran
 exit $status

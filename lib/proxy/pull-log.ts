@@ -1,5 +1,6 @@
 import path from "node:path";
 import { Worker } from "node:worker_threads";
+import { asExternalWriter } from "@/lib/db-write-turn";
 import { log } from "@/lib/log";
 
 import type { PullRecord } from "./pull-log-writer";
@@ -153,11 +154,14 @@ async function write(batch: Pending[]): Promise<{ failed: number; error?: string
   const w = writer();
   if (w) {
     const id = nextId++;
-    const reply = await new Promise<Reply>((resolve) => {
-      waiting.set(id, resolve);
-      w.ref(); // pending writes keep the process alive until written
-      w.postMessage({ id, batch });
-    }).finally(() => {
+    // The thread holds SQLite's write lock for the batch: this thread's writes wait their turn (lib/db-write-turn.ts).
+    const reply = await asExternalWriter(() =>
+      new Promise<Reply>((resolve) => {
+        waiting.set(id, resolve);
+        w.ref(); // pending writes keep the process alive until written
+        w.postMessage({ id, batch });
+      }),
+    ).finally(() => {
       if (waiting.size === 0) w.unref();
     });
     if (reply.error !== "retry") return reply;

@@ -51,7 +51,8 @@ async function addRelease(app: string, version: string, repositories: string[], 
       images: {
         create: repositories.map((r) => ({
           appId: app,
-          image: `${r}:1`,
+          // As written in the manifests: the registry host, not its path name.
+          image: `${r.replace(up, upstream.host)}:1`,
           status: "private",
           reason: "test",
           rewritten: `gantry.test:8443/proxy/x/${r}:1`,
@@ -104,9 +105,10 @@ const skopeoCopy = async (repo: string, id = license) => {
     await run("rm", ["-rf", dir]);
   }
 };
-async function expectDenied(res: Response, what: string) {
+async function expectDenied(res: Response, what: string, pin?: string) {
   expect(res.status).toBe(403);
-  expect(await res.json()).toEqual({ errors: [{ code: "DENIED", message: `${what} is not part of Acme Suite's releases; ask your vendor.`, detail: null }] });
+  const message = pin ? `${what} is not in the releases this license may install (${pin}); ask your vendor.` : `${what} is not part of Acme Suite's releases; ask your vendor.`;
+  expect(await res.json()).toEqual({ errors: [{ code: "DENIED", message, detail: null }] });
 }
 
 describe("release scope at the proxy", () => {
@@ -186,13 +188,14 @@ describe("release scope at the proxy", () => {
 
     expect(await setLicensePin(ctx, pinnedRowId, { maxVersion: "1.9.0" })).toEqual({ maxVersion: "1.9.0", releasedBefore: null });
     // "1.10.0" > "1.9.0" in semver order (as strings it would sort first and be let through).
-    await expectDenied(await manifest("acme/next", pinned), `${up}/acme/next`);
+    await expectDenied(await manifest("acme/next", pinned), `${up}/acme/next`, "up to 1.9.0");
     expect((await manifest("acme/api", pinned)).status).toBe(200);
     // The unpinned license still reaches the newer release.
     expect((await manifest("acme/next", license)).status).toBe(200);
 
-    await setLicensePin(ctx, pinnedRowId, { maxVersion: null, releasedBefore: new Date(t0.getTime() + 1500) });
-    await expectDenied(await manifest("acme/next", pinned), `${up}/acme/next`);
+    const before = new Date(t0.getTime() + 1500);
+    await setLicensePin(ctx, pinnedRowId, { maxVersion: null, releasedBefore: before });
+    await expectDenied(await manifest("acme/next", pinned), `${up}/acme/next`, `published before ${before.toISOString().slice(0, 19).replace("T", " ")} UTC`);
     expect((await manifest("acme/api", pinned)).status).toBe(200);
     await setLicensePin(ctx, pinnedRowId, { releasedBefore: null });
     expect((await manifest("acme/next", pinned)).status).toBe(200);

@@ -1,5 +1,5 @@
 import { NextRequest } from "next/server";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createApiToken } from "@/lib/api-tokens/tokens";
 import { SIGN_UP_REFUSED, signUp } from "@/lib/auth/sign-up";
 import { db } from "@/lib/db";
@@ -17,6 +17,12 @@ let token = "";
 let n = 0;
 const unique = (tag: string) => `${tag}-${Date.now()}-${n++}@example.com`;
 const saved = { ...process.env };
+
+/** The limits count per minute (fixed windows): start a sequence early in one, so it cannot straddle two. */
+async function freshMinute(): Promise<void> {
+  const into = Date.now() % 60_000;
+  if (into > 30_000) await new Promise((r) => setTimeout(r, 60_000 - into + 50));
+}
 
 function withEnv(vars: Record<string, string>) {
   Object.assign(process.env, vars);
@@ -37,6 +43,8 @@ beforeAll(async () => {
 const route = apiRoute({ permission: "team:view" }, async (c) => ({ body: { team: c.team.slug } }));
 const call = (ip: string, bearer = token) =>
   route(new NextRequest("http://gantry.test/api/v1/team", { headers: { authorization: `Bearer ${bearer}`, [CLIENT_IP_HEADER]: ip } }), { params: Promise.resolve({}) });
+
+beforeEach(freshMinute);
 
 describe("fixed-window counters", () => {
   it("count every one of N concurrent hits (one atomic upsert each)", async () => {

@@ -15,6 +15,7 @@ import type { ProbeResult } from "@/lib/rewrite/probe";
  * empty: the status and reason are the probe's.
  */
 export async function withPrivateDigests(teamId: string, results: ProbeResult[], signal?: AbortSignal): Promise<ProbeResult[]> {
+  results = await withRegistryDigests(teamId, results);
   const wanted = results.filter((r) => r.rewritten && r.registry && !r.digest);
   if (wanted.length === 0) return results;
   const rows = await db.registry.findMany({
@@ -48,5 +49,31 @@ export async function withPrivateDigests(teamId: string, results: ProbeResult[],
     }
   };
   await Promise.all(Array.from({ length: Math.min(8, wanted.length) }, worker));
+  return results.map((r) => (digests.has(r.image) ? { ...r, digest: digests.get(r.image) } : r));
+}
+
+/**
+ * Images on Gantry's own registry ("<registry domain>/<app slug>/<image>:<tag>"):
+ * the digest is the tag's as Gantry recorded it (RegistryTag), for the team's
+ * own apps. A pinned license may then pull that digest even after the tag moves.
+ */
+async function withRegistryDigests(teamId: string, results: ProbeResult[]): Promise<ProbeResult[]> {
+  const wanted = new Map<string, { slug: string; repository: string; tag: string }>();
+  for (const r of results) {
+    if (r.status !== "vendor_registry" || r.digest) continue;
+    try {
+      const ref = parseReference(r.normalized ?? r.image);
+      const [slug, ...rest] = ref.path.split("/");
+      if (slug && rest.length > 0 && ref.tag) wanted.set(r.image, { slug, repository: rest.join("/"), tag: ref.tag });
+    } catch {
+      // not a reference: nothing to look up
+    }
+  }
+  if (wanted.size === 0) return results;
+  const digests = new Map<string, string>();
+  for (const [image, w] of wanted) {
+    const row = await db.registryTag.findFirst({ where: { teamId, app: { slug: w.slug }, repository: w.repository, tag: w.tag }, select: { digest: true } });
+    if (row) digests.set(image, row.digest);
+  }
   return results.map((r) => (digests.has(r.image) ? { ...r, digest: digests.get(r.image) } : r));
 }

@@ -2,10 +2,12 @@ import "server-only";
 import { strToU8, zipSync } from "fflate";
 import YAML from "yaml";
 import { db } from "@/lib/db";
-import { env } from "@/lib/env";
 import { AppError, notFound } from "@/lib/errors";
 import { plainHttpSteps } from "@/lib/http/public-urls";
 import { getApp } from "@/lib/apps/apps";
+import { appDomains } from "@/lib/domains/app-domains";
+import { parseReference } from "@/lib/registry-client/reference";
+import { proxiedReference } from "@/lib/rewrite/rewrite";
 import { findLicense } from "@/lib/licenses/api";
 import { revealLicenseId } from "@/lib/licenses/customers";
 import { secretName } from "@/lib/rewrite/generate";
@@ -23,20 +25,31 @@ export interface InstallerFile {
 export interface Installer {
   files: InstallerFile[];
   commands: { dockerLogin: string; kubectlApply: string; helm: string };
+  /**
+   * The hosts these files use (the app's domains now) and those the release
+   * was created with: they differ after the app changed domains, and the
+   * portal says so.
+   */
+  domains: { proxy: string; registry: string | null; releaseProxy: string; releaseRegistry: string | null; changed: boolean };
 }
 
-/** The probe results a release stored, in the shape generateFiles takes. */
-function storedResults(release: ReleaseDetail): ProbeResult[] {
+/**
+ * The probe results a release stored, in the shape generateFiles takes, with
+ * each rewritten name moved to `proxyHost` (the app's proxy domain now; the
+ * stored name keeps the one of the day the release was made).
+ */
+function storedResults(release: ReleaseDetail, appSlug: string, proxyHost: string): ProbeResult[] {
   return release.images.map((i) => {
     // upstreamRepository is "<path name>/<repository>"; the repository is the image's path.
     const pathName = i.upstreamRepository && i.rewritten ? i.upstreamRepository.slice(0, i.upstreamRepository.indexOf("/")) : undefined;
+    const rewritten = i.rewritten && pathName ? proxiedReference(parseReference(i.image), { proxyDomain: proxyHost, appSlug, pathName }) : i.rewritten;
     return {
       image: i.image,
       normalized: i.normalized,
       status: i.status,
       reason: i.reason,
       ...(i.warning ? { warning: i.warning } : {}),
-      rewritten: i.rewritten,
+      rewritten,
       registry: pathName ? { id: "", name: pathName, pathName } : null,
       requests: 0,
     };
@@ -72,8 +85,9 @@ export async function installerForLicense(ctx: TeamContext, appSlug: string, ver
 
   // The stored manifests parsed again give the same occurrences and workloads as at creation.
   const { occurrences, workloads } = await extractAll(release.manifests, release.imageList);
-  const config = env();
-  const generated = installerFiles(app, { licenseId, occurrences, workloads, results: storedResults(release) });
+  const domains = await appDomains(ctx.team.id, app.id);
+  const results = storedResults(release, app.slug, domains.proxy.host);
+  const generated = installerFiles(app, domains, { licenseId, occurrences, workloads, results });
 
   const taken = new Set<string>();
   const base = release.manifests.map((m) => ({ path: `base/${baseFileName(m.name, taken)}`, content: m.content }));
@@ -83,7 +97,7 @@ export async function installerForLicense(ctx: TeamContext, appSlug: string, ver
     resources: base.map((b) => b.path.slice("base/".length)),
   })}`;
 
-  const imagesJson = `${JSON.stringify(Object.fromEntries(release.images.map((i) => [i.image, i.rewritten ?? i.image])), null, 2)}\n`;
+  const imagesJson = `${JSON.stringify(Object.fromEntries(results.map((r) => [r.image, r.rewritten ?? r.image])), null, 2)}\n`;
   const configMap = `# The image names ${app.slug} ${release.version} pulls, for operators that create pods at run time.\n${YAML.stringify({
     apiVersion: "v1",
     kind: "ConfigMap",
@@ -91,7 +105,7 @@ export async function installerForLicense(ctx: TeamContext, appSlug: string, ver
     data: { "images.json": imagesJson },
   })}`;
 
-  const proxy = config.urls.proxy;
+  const proxy = domains.proxy;
   const commands = {
     dockerLogin: `docker login ${proxy.host} -u LICENSE_ID -p ${licenseId}`,
     kubectlApply: `kubectl apply -k ${FILE_PATHS["kustomization.yaml"].replace(/\/kustomization\.yaml$/, "")}`,
@@ -133,7 +147,10 @@ as the ConfigMap \`${app.slug}-images\` for operators that create pods at run ti
     { path: "images.json", content: imagesJson },
     { path: "images-configmap.yaml", content: configMap },
   ];
-  return { files, commands };
+  const releaseProxy = release.proxyHost || proxy.host;
+  const releaseRegistry = release.proxyHost ? release.registryHost : (domains.registry?.host ?? null);
+  const registry = domains.registry?.host ?? null;
+  return { files, commands, domains: { proxy: proxy.host, registry, releaseProxy, releaseRegistry, changed: releaseProxy !== proxy.host || releaseRegistry !== registry } };
 }
 
 /** The README's "Plain http" section, or nothing for https. */

@@ -5,6 +5,7 @@ import { recordActivity } from "@/lib/activity/record";
 import { withPrivateDigests } from "./digests";
 import { invalidateScope } from "./scope";
 import { getApp } from "@/lib/apps/apps";
+import { appDomains } from "@/lib/domains/app-domains";
 import { parseReference } from "@/lib/registry-client/reference";
 import { pathNameFor } from "@/lib/registries/endpoint";
 import type { GeneratedFiles } from "@/lib/rewrite/generate";
@@ -32,6 +33,8 @@ const RELEASE_FIELDS = {
   archivedAt: true,
   lastProbedAt: true,
   appId: true,
+  proxyHost: true,
+  registryHost: true,
 } as const;
 
 const IMAGE_FIELDS = {
@@ -48,7 +51,7 @@ const IMAGE_FIELDS = {
   previousDigest: true,
 } as const;
 
-type ReleaseRow = { id: string; version: string; notes: string; createdAt: Date; createdByLabel: string; archivedAt: Date | null; lastProbedAt: Date };
+type ReleaseRow = { id: string; version: string; notes: string; createdAt: Date; createdByLabel: string; archivedAt: Date | null; lastProbedAt: Date; proxyHost: string; registryHost: string | null };
 
 function countsOf(statuses: string[]): Record<ImageStatus, number> {
   const counts = Object.fromEntries(IMAGE_STATUSES.map((s) => [s, 0])) as Record<ImageStatus, number>;
@@ -65,6 +68,9 @@ function summaryOf(r: ReleaseRow, statuses: string[]) {
     createdByLabel: r.createdByLabel,
     archivedAt: r.archivedAt,
     lastProbedAt: r.lastProbedAt,
+    /** The hosts its stored files and rewritten names were generated with ("" before custom domains). */
+    proxyHost: r.proxyHost,
+    registryHost: r.registryHost,
     counts: countsOf(statuses),
     imageCount: statuses.length,
   };
@@ -130,8 +136,9 @@ export async function createRelease(ctx: TeamContext, appSlug: string, input: Cr
   const manifests = manifestFiles(data);
   const imageList = data.images ?? [];
   const { occurrences, workloads } = await extractAll(manifests, imageList, options.signal);
-  const results = await withPrivateDigests(ctx.team.id, await probeAll(ctx.team.id, app.slug, occurrences, { signal: options.signal }), options.signal);
-  const files = installerFiles(app, { licenseId: undefined, occurrences, workloads, results });
+  const domains = await appDomains(ctx.team.id, app.id);
+  const results = await withPrivateDigests(ctx.team.id, await probeAll(ctx.team.id, app.slug, occurrences, { domains, signal: options.signal }), options.signal);
+  const files = installerFiles(app, domains, { licenseId: undefined, occurrences, workloads, results });
 
   try {
     await db.$transaction(async (tx) => {
@@ -144,6 +151,8 @@ export async function createRelease(ctx: TeamContext, appSlug: string, input: Cr
           manifests: JSON.stringify(manifests),
           imageList: JSON.stringify(imageList),
           files: JSON.stringify(filesWithPaths(files)),
+          proxyHost: domains.proxy.host,
+          registryHost: domains.registry?.host ?? null,
           createdById: ctx.actor.id ?? null,
           createdByLabel: ctx.actor.label,
           images: {
@@ -245,13 +254,15 @@ export interface ProbeChange {
 /**
  * Probes a release's images again and records what the registries answer now
  * (status, reason, warning, digest), keeping the previous status and digest.
- * The manifests, files and rewritten names stay as created: a release is
- * immutable, and the proxy keeps allowing what was shipped.
+ * The manifests, files and rewritten names stay as created (with the domains
+ * of that day): a release is immutable, and the proxy keeps allowing what was
+ * shipped. The probe itself uses the app's current domains.
  */
-export async function reprobeRelease(ctx: TeamContext, appSlug: string, version: string, options: { signal?: AbortSignal } = {}): Promise<{ release: ReleaseDetail; changes: ProbeChange[] }> {
+export async function reprobeRelease(ctx: TeamContext, appSlug: string, version: string, options: { signal?: AbortSignal } = {}): Promise<{ release: ReleaseDetail; changes: ProbeChange[]; probedWith: { proxy: string; registry: string | null } }> {
   const app = await getApp(ctx.team.id, appSlug);
   const current = await loadDetail(db, ctx.team.id, app.id, version);
-  const results = await withPrivateDigests(ctx.team.id, await probeAll(ctx.team.id, app.slug, current.images, { signal: options.signal }), options.signal);
+  const domains = await appDomains(ctx.team.id, app.id);
+  const results = await withPrivateDigests(ctx.team.id, await probeAll(ctx.team.id, app.slug, current.images, { domains, signal: options.signal }), options.signal);
   const byImage = new Map(results.map((r) => [r.image, r]));
   const changes: ProbeChange[] = [];
   const release = await db.$transaction(async (tx) => {
@@ -277,7 +288,7 @@ export async function reprobeRelease(ctx: TeamContext, appSlug: string, version:
     });
     return loadDetail(tx, ctx.team.id, app.id, version);
   });
-  return { release, changes };
+  return { release, changes, probedWith: { proxy: domains.proxy.host, registry: domains.registry?.host ?? null } };
 }
 
 /** For the installer: the stored release row by app id (already team-checked by the caller). */

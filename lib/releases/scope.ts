@@ -9,24 +9,34 @@ import { forgetLicenseDecisions } from "@/lib/licenses/pull-decision";
 import type { TeamContext } from "@/lib/teams/access";
 import { can } from "@/lib/teams/roles";
 import { matchesPattern, parsePattern, PatternError, validatePatterns, type Pattern } from "./patterns";
+import { parseReference } from "@/lib/registry-client/reference";
 import { compareVersions } from "./version";
 
 /**
- * What a license can reach at the proxy: a repository ("<registry path name>/
- * <repository>", what follows proxy/<app>/ in a proxied name) is in scope when it
- * is an image of one of the app's non-archived releases that the license's pin
- * allows, or when it matches one of the app's extra patterns. Nothing else: an
- * app with no releases and no patterns allows nothing.
+ * What a license can reach, at the proxy and on Gantry's own registry. A
+ * repository ("<registry path name>/<repository>", what follows proxy/<app>/
+ * in a proxied name) is in scope when it is an image of one of the app's
+ * non-archived releases that the license's pin allows, or when it matches one
+ * of the app's extra patterns. Nothing else: an app with no releases and no
+ * patterns allows nothing.
+ *
+ * Within a repository, an unpinned license reaches every tag and digest
+ * (vendors retag). A pinned license (maxVersion and/or releasedBefore) reaches
+ * only the tags that releases within its pin name for that repository, and by
+ * digest what those tags resolved to (pinned-digests.ts); blobs stay
+ * repository-scoped. A repository matching an extra pattern keeps repository
+ * scope for every license: patterns name repositories, not versions.
  *
  * The check runs on every proxied request, so it reads an in-process snapshot
- * per app (repository → the releases shipping it, plus the compiled patterns).
- * A snapshot is used for at most SNAPSHOT_TTL_MS from the moment its query
- * started, then reloaded (one load at a time per app): any change in the
- * database — a release created or archived, patterns edited on another instance
- * — is seen within a second (the TTL leaves room for the reload itself).
- * Past a third of the TTL a check refreshes the snapshot in the background, so
- * an app with steady traffic does not wait for loads. Changes made through this
- * module in this process drop the snapshot at once.
+ * per app (repository → the releases shipping it with the tag and digests each
+ * names, plus the compiled patterns). A snapshot is used for at most
+ * SNAPSHOT_TTL_MS from the moment its query started, then reloaded (one load
+ * at a time per app): any change in the database — a release created or
+ * archived, patterns edited on another instance — is seen within a second
+ * (the TTL leaves room for the reload itself). Past a third of the TTL a check
+ * refreshes the snapshot in the background, so an app with steady traffic does
+ * not wait for loads. Changes made through this module in this process drop
+ * the snapshot at once.
  */
 export const SNAPSHOT_TTL_MS = 750;
 const MAX_SNAPSHOTS = 10_000;
@@ -36,11 +46,44 @@ interface ReleaseRef {
   createdAt: Date;
 }
 
+/** One image of a release: the tag it names (null for a reference by digest alone) and the digests it resolved to. */
+interface ShippedImage {
+  release: ReleaseRef;
+  tag: string | null;
+  /** The digest written in the reference, seen when the release was probed, and before its last re-probe. */
+  digests: string[];
+}
+
 interface Snapshot {
   loadedAt: number;
-  repositories: Map<string, ReleaseRef[]>;
+  repositories: Map<string, ShippedImage[]>;
   patterns: Pattern[];
+  /** What a pinned license reaches per "<repository>\0<pin>", computed once per snapshot. */
+  pinned: Map<string, ScopeAnswer>;
 }
+
+/**
+ * What a license reaches in one repository: nothing ("outside": no release
+ * lists it, no pattern matches; "beyond-pin": only releases past the license's
+ * pin list it), every tag and digest ("repository"), or, for a pinned license,
+ * the tags its releases name and the digests they were seen at ("pinned").
+ */
+export type ScopeAnswer =
+  | { kind: "outside" }
+  | { kind: "beyond-pin"; pin: LicensePin }
+  | { kind: "repository" }
+  | PinnedScope;
+
+export interface PinnedScope {
+  kind: "pinned";
+  pin: LicensePin;
+  tags: ReadonlySet<string>;
+  digests: ReadonlySet<string>;
+}
+
+const OUTSIDE: ScopeAnswer = { kind: "outside" };
+const REPOSITORY: ScopeAnswer = { kind: "repository" };
+const MAX_PINNED_ANSWERS = 10_000;
 
 export interface LicensePin {
   maxVersion: string | null;
@@ -73,23 +116,37 @@ function compileStored(list: string[]): Pattern[] {
   return out;
 }
 
+/** The tag and digests an image reference names; null when it does not parse (it then names nothing). */
+function shipped(image: { image: string; digest: string | null; previousDigest: string | null; release: ReleaseRef }): ShippedImage | null {
+  let ref;
+  try {
+    ref = parseReference(image.image);
+  } catch {
+    return null;
+  }
+  const digests = [ref.digest, image.digest, image.previousDigest].filter((d): d is string => typeof d === "string" && d.length > 0);
+  // No tag and no digest means latest, as a container runtime reads it.
+  return { release: image.release, tag: ref.tag ?? (ref.digest ? null : "latest"), digests: [...new Set(digests)] };
+}
+
 async function load(appId: string): Promise<Snapshot> {
   const loadedAt = Date.now();
   const [app, images] = await Promise.all([
     db.app.findUnique({ where: { id: appId }, select: { extraPatterns: true } }),
     db.releaseImage.findMany({
       where: { appId, upstreamRepository: { not: null }, release: { archivedAt: null } },
-      select: { upstreamRepository: true, release: { select: { version: true, createdAt: true } } },
+      select: { upstreamRepository: true, image: true, digest: true, previousDigest: true, release: { select: { version: true, createdAt: true } } },
     }),
   ]);
-  const repositories = new Map<string, ReleaseRef[]>();
+  const repositories = new Map<string, ShippedImage[]>();
   for (const image of images) {
     if (!image.upstreamRepository) continue;
+    const entry = shipped(image) ?? { release: image.release, tag: null, digests: [] };
     const list = repositories.get(image.upstreamRepository);
-    if (list) list.push(image.release);
-    else repositories.set(image.upstreamRepository, [image.release]);
+    if (list) list.push(entry);
+    else repositories.set(image.upstreamRepository, [entry]);
   }
-  return { loadedAt, repositories, patterns: compileStored(app ? parseStoredPatterns(app.extraPatterns) : []) };
+  return { loadedAt, repositories, patterns: compileStored(app ? parseStoredPatterns(app.extraPatterns) : []), pinned: new Map() };
 }
 
 // state.generation is bumped by invalidateScope: a load that started before an invalidation is not kept.
@@ -153,11 +210,64 @@ function releaseWithinPin(release: ReleaseRef, pin: LicensePin): boolean {
   return true;
 }
 
-export async function isInReleaseScope(args: { appId: string; upstreamRepository: string; license: LicensePin }): Promise<boolean> {
+const isPinned = (pin: LicensePin) => pin.maxVersion !== null || pin.releasedBefore !== null;
+
+/** What a license reaches in a repository ("<registry path name>/<repository>"): see ScopeAnswer. */
+export async function releaseScope(args: { appId: string; upstreamRepository: string; license: LicensePin }): Promise<ScopeAnswer> {
   const snap = await snapshotFor(args.appId);
-  const releases = snap.repositories.get(args.upstreamRepository);
-  if (releases?.some((r) => releaseWithinPin(r, args.license))) return true;
-  return snap.patterns.some((p) => matchesPattern(p, args.upstreamRepository));
+  const shippedIn = snap.repositories.get(args.upstreamRepository);
+  if (!isPinned(args.license)) {
+    if (shippedIn || snap.patterns.some((p) => matchesPattern(p, args.upstreamRepository))) return REPOSITORY;
+    return OUTSIDE;
+  }
+  const key = `${args.upstreamRepository}\u0000${args.license.maxVersion ?? ""}\u0000${args.license.releasedBefore?.getTime() ?? ""}`;
+  const known = snap.pinned.get(key);
+  if (known) return known;
+  let answer: ScopeAnswer;
+  if (snap.patterns.some((p) => matchesPattern(p, args.upstreamRepository))) answer = REPOSITORY;
+  else if (!shippedIn) answer = OUTSIDE;
+  else {
+    const within = shippedIn.filter((s) => releaseWithinPin(s.release, args.license));
+    answer =
+      within.length === 0
+        ? { kind: "beyond-pin", pin: args.license }
+        : {
+            kind: "pinned",
+            pin: args.license,
+            tags: new Set(within.flatMap((s) => (s.tag === null ? [] : [s.tag]))),
+            digests: new Set(within.flatMap((s) => s.digests)),
+          };
+  }
+  // Bounded: one entry per (repository, distinct pin) asked about within a snapshot's life.
+  if (snap.pinned.size < MAX_PINNED_ANSWERS) snap.pinned.set(key, answer);
+  return answer;
+}
+
+/** Whether any of the repository is in scope (blobs): the repository is, whatever its tags. */
+export async function isInReleaseScope(args: { appId: string; upstreamRepository: string; license: LicensePin }): Promise<boolean> {
+  const answer = await releaseScope(args);
+  return answer.kind === "repository" || answer.kind === "pinned";
+}
+
+/** A pin in words, for refusals: "up to 1.0.0", "published before 2026-01-31", or both. */
+export function describePin(pin: LicensePin): string {
+  const parts: string[] = [];
+  if (pin.maxVersion !== null) parts.push(`up to ${pin.maxVersion}`);
+  if (pin.releasedBefore !== null) {
+    const iso = pin.releasedBefore.toISOString();
+    parts.push(`published before ${iso.endsWith("T00:00:00.000Z") ? iso.slice(0, 10) : `${iso.slice(0, 19).replace("T", " ")} UTC`}`);
+  }
+  return parts.join(", ");
+}
+
+/**
+ * The refusal a container client shows: what is out of reach and what to do.
+ * `what` names the repository as the client wrote it (with ":tag" or "@digest").
+ */
+export function scopeRefusal(answer: ScopeAnswer, what: string, appName: string): string {
+  if (answer.kind === "outside") return `${what} is not part of ${appName}'s releases; ask your vendor.`;
+  const pin = answer.kind === "beyond-pin" || answer.kind === "pinned" ? ` (${describePin(answer.pin)})` : "";
+  return `${what} is not in the releases this license may install${pin}; ask your vendor.`;
 }
 
 async function teamApp(teamId: string, appSlug: string) {

@@ -1,5 +1,7 @@
 import { db } from "@/lib/db";
 import { env } from "@/lib/env";
+import { storageForMaintenance } from "@/lib/hosted-registry/maintenance";
+import { purgeAbandonedUploads } from "@/lib/hosted-registry/upload-sessions";
 import { log } from "@/lib/log";
 
 /**
@@ -15,6 +17,10 @@ import { log } from "@/lib/log";
  * - pending invitations that expired more than GANTRY_PULL_LOG_DAYS ago (an
  *   expired one stays listed, marked expired, for that long), by
  *   (status, expiresAt) (Invitation_status_expiresAt_idx).
+ * - upload sessions of Gantry's own registry without data for an hour: each
+ *   is cancelled in distribution and its row deleted
+ *   (lib/hosted-registry/upload-sessions.ts purgeAbandonedUploads; a row is
+ *   claimed by a conditional delete, so each is cancelled once).
  *
  * Safe on several replicas at once: every step is "select up to BATCH ids
  * older than a date, delete those ids", so two purges racing delete each row
@@ -31,6 +37,8 @@ export interface RetentionReport {
   pullEvents: number;
   rateLimitBuckets: number;
   invitations: number;
+  /** Abandoned upload sessions of Gantry's own registry, cancelled. */
+  registryUploads: number;
   /** Pull events created before this were deleted. */
   pullsBefore: string;
   ms: number;
@@ -43,6 +51,8 @@ export interface RetentionOptions {
   batch?: number;
   /** Pause between batches, letting other writers in (ms). */
   pauseMs?: number;
+  /** Overrides the hour after which an upload session without data is abandoned. */
+  uploadIdleMs?: number;
 }
 
 const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -90,7 +100,9 @@ export async function purgeExpired(opts: RetentionOptions = {}): Promise<Retenti
     return { selected: rows.length, deleted: count };
   }, batch, pauseMs);
 
-  return { pullEvents, rateLimitBuckets, invitations, pullsBefore: pullsBefore.toISOString(), ms: Math.round(performance.now() - started) };
+  const registryUploads = await purgeAbandonedUploads({ now, idleMs: opts.uploadIdleMs, batch, backend: storageForMaintenance });
+
+  return { pullEvents, rateLimitBuckets, invitations, registryUploads, pullsBefore: pullsBefore.toISOString(), ms: Math.round(performance.now() - started) };
 }
 
 /**
@@ -105,7 +117,7 @@ export function startRetentionTimer(everyMs = 3600_000, firstAfterMs = 60_000): 
     running = true;
     purgeExpired()
       .then((r) => {
-        if (r.pullEvents || r.rateLimitBuckets || r.invitations) log.info("retention purge", { ...r });
+        if (r.pullEvents || r.rateLimitBuckets || r.invitations || r.registryUploads) log.info("retention purge", { ...r });
       })
       .catch((e: unknown) => log.error("retention purge failed", { error: e }))
       .finally(() => {

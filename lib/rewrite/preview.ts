@@ -3,6 +3,8 @@ import { z } from "zod";
 import { env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
 import { getApp } from "@/lib/apps/apps";
+import { appDomains, teamVerifiedHosts, type AppDomains } from "@/lib/domains/app-domains";
+import { pathNameFor } from "@/lib/registries/endpoint";
 import { findLicenseByKey, revealLicenseId } from "@/lib/licenses/customers";
 import { isHostAllowlisted, parseAllowlist } from "@/lib/net/ssrf";
 import { enforceLimit, ipKey } from "@/lib/rate-limit/limits";
@@ -59,31 +61,38 @@ export async function runPreview(
     licenseId = await revealLicenseId(ctx.team.id, l.id);
   }
 
-  const results = await probeAll(ctx.team.id, app.slug, occurrences, { signal, onResult: (r) => onImage?.({ ...r, occurrences: occurrencesOf(occurrences, r.image) }) });
-  const config = env();
+  const domains = await appDomains(ctx.team.id, app.id);
+  const results = await probeAll(ctx.team.id, app.slug, occurrences, { domains, signal, onResult: (r) => onImage?.({ ...r, occurrences: occurrencesOf(occurrences, r.image) }) });
   const where = (image: string) => occurrencesOf(occurrences, image);
   const images: PreviewImage[] = results.map((r) => ({ ...r, occurrences: where(r.image) }));
-  const files_ = installerFiles(app, { licenseId, occurrences, workloads, results });
-  return { app: { slug: app.slug, name: app.name }, images, files: files_, summary: summary(results, config.urls.proxy), licensePicked: Boolean(licenseId) };
+  const files_ = installerFiles(app, domains, { licenseId, occurrences, workloads, results });
+  return {
+    app: { slug: app.slug, name: app.name },
+    domains: { proxy: domains.proxy.host, registry: domains.registry?.host ?? null },
+    images,
+    files: files_,
+    summary: summary(results, domains.proxy),
+    licensePicked: Boolean(licenseId),
+  };
 }
 
-/** The uploaded manifests as files: `files` as given, then pasted `manifests` as manifest[-n].yaml. */
-/** The installer's files for an app with this environment's proxy and registry domains. */
+/** The installer's files for an app with its proxy and registry domains (lib/domains/app-domains.ts). */
 export function installerFiles(
   app: { slug: string; additionalNamespaces: string[] },
+  domains: AppDomains,
   input: { licenseId: string | undefined; occurrences: ImageOccurrence[]; workloads: WorkloadRef[]; results: ProbeResult[] },
 ) {
-  const config = env();
   return generateFiles({
     appSlug: app.slug,
-    proxyDomain: config.proxyDomain,
-    proxyScheme: config.urls.proxy.scheme,
-    registryDomain: config.registryDomain,
+    proxyDomain: domains.proxy.host,
+    proxyScheme: domains.proxy.scheme,
+    registryDomain: domains.registry?.host,
     additionalNamespaces: app.additionalNamespaces,
     ...input,
   });
 }
 
+/** The uploaded manifests as files: `files` as given, then pasted `manifests` as manifest[-n].yaml. */
 export function manifestFiles(data: { manifests?: string | string[] | undefined; files?: ManifestFile[] | undefined }): ManifestFile[] {
   return [
     ...(data.files ?? []),
@@ -131,22 +140,31 @@ export async function extractAll(files: ManifestFile[], listedImages: string[], 
   return { occurrences, workloads: extracted.workloads };
 }
 
-/** Probes each distinct image of `occurrences` for a team's app, with the team's registries and this Gantry's domains. */
+/**
+ * Probes each distinct image of `occurrences` for a team's app, with the team's
+ * registries and the app's domains: private images are rewritten to its proxy
+ * domain; images already on any of Gantry's names for this team (its own hosts,
+ * the team's verified domains) are not probed upstream.
+ */
 export async function probeAll(
   teamId: string,
   appSlug: string,
   occurrences: { image: string }[],
-  options: { signal?: AbortSignal; onResult?: (r: ProbeResult) => void } = {},
+  options: { domains: AppDomains; signal?: AbortSignal; onResult?: (r: ProbeResult) => void },
 ): Promise<ProbeResult[]> {
   const config = env();
   const allow = parseAllowlist(config.allowedPrivateHosts);
-  const registries = await listRegistries(teamId);
+  const [registries, teamHosts] = await Promise.all([listRegistries(teamId), teamVerifiedHosts(teamId)]);
+  const { domains } = options;
   return probeImages(
     occurrences.map((o) => o.image),
     {
       appSlug,
-      proxyDomain: config.proxyDomain,
-      registryDomain: config.registryDomain,
+      proxyDomain: domains.proxy.host,
+      registryDomain: domains.registry?.host,
+      otherProxyHosts: [config.proxyDomain, ...teamHosts.proxy],
+      otherRegistryHosts: config.registryDomain ? [config.registryDomain, ...teamHosts.registry] : [],
+      ...(config.registryDomain ? { vendorRegistryPathName: pathNameFor(config.registryDomain) } : {}),
       registries,
       allowedPrivateHosts: config.allowedPrivateHosts,
       tokenCache: sharedTokenCache,

@@ -43,6 +43,11 @@ export interface ProbeOptions {
   appSlug: string;
   proxyDomain: string;
   registryDomain: string | undefined;
+  /** Other names of Gantry's proxy and registry for this team (its verified custom domains, Gantry's own hosts). */
+  otherProxyHosts?: string[];
+  otherRegistryHosts?: string[];
+  /** How Gantry's own registry is named in release scopes (its canonical host's path name), for images on any of its names. */
+  vendorRegistryPathName?: string;
   registries: TeamRegistry[];
   http?: HttpOptions;
   allowedPrivateHosts: string[];
@@ -119,11 +124,12 @@ async function probeOne(image: string, opts: ProbeOptions, clientFor: (host: str
     throw e;
   }
   const base = { image, normalized: ref.normalized };
-  if (sameHost(ref.domain, opts.proxyDomain)) {
+  if ([opts.proxyDomain, ...(opts.otherProxyHosts ?? [])].some((h) => sameHost(ref.domain, h))) {
     return { ...base, status: "already_proxied", reason: "Already points at this Gantry's proxy domain.", rewritten: null, requests: 0 };
   }
-  if (opts.registryDomain && sameHost(ref.domain, opts.registryDomain)) {
-    return { ...base, status: "vendor_registry", reason: "On your Gantry registry domain: kept as written; the pull secret still covers it.", rewritten: null, requests: 0 };
+  if ([opts.registryDomain, ...(opts.otherRegistryHosts ?? [])].some((h) => h !== undefined && sameHost(ref.domain, h))) {
+    const registry = opts.vendorRegistryPathName ? { registry: { id: "", name: "Gantry's registry", pathName: opts.vendorRegistryPathName } } : {};
+    return { ...base, status: "vendor_registry", reason: "On your Gantry registry domain: kept as written; the pull secret still covers it.", rewritten: null, ...registry, requests: 0 };
   }
   const registry = registryOf(ref, opts.registries);
   const target = { proxyDomain: opts.proxyDomain, appSlug: opts.appSlug, pathName: registry?.pathName ?? pathNameFor(ref.domain) };

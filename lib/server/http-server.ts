@@ -5,6 +5,9 @@ import { CLIENT_IP_HEADER, resolveClientIp } from "../net/client-ip";
 import type { HostedRegistry } from "../hosted-registry/service";
 import { isConfiguredHost } from "../http/public-urls";
 import { handleRegistryRequest } from "../proxy/handler";
+import { ProxyError, sendError } from "../proxy/errors";
+import { answerTlsAsk, isOwnHost, routeCustomDomain } from "../domains/routing";
+import { FairQueue } from "./fair-queue";
 import { Health } from "./health";
 import { configureServerTimeouts, watchBodyDeadline, watchBodyFloor } from "./request-deadlines";
 import { Inflight, refuseWhileDraining } from "./shutdown";
@@ -17,6 +20,8 @@ export interface GantryHttpServer {
   registryServer: http.Server | null;
   health: Health;
   inflight: Inflight;
+  /** Where requests wait for their turn (lib/server/fair-queue.ts), shared by both servers. */
+  queue: FairQueue;
 }
 
 /**
@@ -26,12 +31,18 @@ export interface GantryHttpServer {
  *
  * Order per request: the client address is fixed; /healthz and /readyz are
  * answered (lib/server/health.ts); while draining (SIGTERM) anything else is
- * refused; a request to Gantry's own registry (its host name, GANTRY_REGISTRY_URL,
- * or its own port) goes to lib/hosted-registry; /v2/ goes to the registry proxy;
- * the rest to the portal.
+ * refused; GET /tls/ask is answered (lib/domains); a request to Gantry's own
+ * registry (its host name, GANTRY_REGISTRY_URL, or its own port) goes to
+ * lib/hosted-registry; a request on a team's verified custom domain goes to its
+ * face (registry, or the proxy for /v2/), one on a claimed but unverified name
+ * is refused; /v2/ goes to the registry proxy; the rest to the portal.
+ * Everything after the probes starts in arrival order from one queue, a
+ * bounded slice per event-loop turn (lib/server/fair-queue.ts), so connections
+ * opened under load are accepted and served in turn.
  */
 export function createGantryHttpServer(config: Env, portal: PortalHandler, health = new Health(), registry: HostedRegistry | null = null): GantryHttpServer {
   const inflight = new Inflight();
+  const queue = new FairQueue();
   const registryUrl = config.urls.registry;
   // Host routing only when the registry has a host of its own (not the proxy's).
   const routeByHost = registry !== null && registryUrl !== undefined && !isConfiguredHost(config.urls.proxy.host.toLowerCase(), registryUrl);
@@ -50,22 +61,43 @@ export function createGantryHttpServer(config: Env, portal: PortalHandler, healt
     if (health.handle(req, res)) return;
     if (health.isDraining) return refuseWhileDraining(req, res);
     inflight.track(res);
-    if (routeByHost && registryUrl && req.headers.host && isConfiguredHost(req.headers.host.toLowerCase(), registryUrl)) {
-      watchBodyFloor(req, res, config.http);
-      void registry!.handle(req, res, ip);
-      return;
-    }
-    // The registry API is plain Node: streaming, exact headers, no Next rewriting of /v2/.
-    if (path === "/v2" || path.startsWith("/v2/") || path.startsWith("/v2?")) {
+    queue.run(() => {
+      if (res.destroyed) return; // the client left while the request waited
+      if (path === "/tls/ask" || path.startsWith("/tls/ask?")) return void answerTlsAsk(req, res);
+      const host = req.headers.host?.toLowerCase();
+      if (routeByHost && registryUrl && host && isConfiguredHost(host, registryUrl)) {
+        watchBodyFloor(req, res, config.http);
+        void registry!.handle(req, res, ip);
+        return;
+      }
+      // The registry API is plain Node: streaming, exact headers, no Next rewriting of /v2/.
+      const isRegistryApi = path === "/v2" || path.startsWith("/v2/") || path.startsWith("/v2?");
+      if (host && !isOwnHost(host, config)) {
+        void routeCustomDomain(req, res, host, isRegistryApi).then((face) => {
+          if (face === "registry" && registry) {
+            watchBodyFloor(req, res, config.http);
+            void registry.handle(req, res, ip);
+          } else if (face === "registry") {
+            sendError(res, new ProxyError(404, "NAME_UNKNOWN", "Gantry's registry is off on this server."), req.method ?? "GET");
+          } else if (face !== "answered") dispatch(req, res, ip, isRegistryApi);
+        });
+        return;
+      }
+      dispatch(req, res, ip, isRegistryApi);
+    });
+  });
+  const dispatch = (req: http.IncomingMessage, res: http.ServerResponse, ip: string | null, isRegistryApi: boolean) => {
+    if (isRegistryApi) {
       watchBodyFloor(req, res, config.http);
       void handleRegistryRequest(req, res, { clientIp: ip });
       return;
     }
     watchBodyDeadline(req, res, config.http);
     void portal(req, res);
-  });
+  };
   server.keepAliveTimeout = 65_000;
   configureServerTimeouts(server, config.http);
+  queue.watch(server);
   // GANTRY_REGISTRY_PORT: the registry alone, for setups without host routing (probes answered too).
   const registryServer =
     registry && config.registry.port !== undefined
@@ -74,13 +106,17 @@ export function createGantryHttpServer(config: Env, portal: PortalHandler, healt
           if (health.handle(req, res)) return;
           if (health.isDraining) return refuseWhileDraining(req, res);
           inflight.track(res);
-          watchBodyFloor(req, res, config.http);
-          void registry.handle(req, res, ip);
+          queue.run(() => {
+            if (res.destroyed) return;
+            watchBodyFloor(req, res, config.http);
+            void registry.handle(req, res, ip);
+          });
         })
       : null;
   if (registryServer) {
     registryServer.keepAliveTimeout = 65_000;
     configureServerTimeouts(registryServer, config.http);
+    queue.watch(registryServer);
   }
-  return { server, registryServer, health, inflight };
+  return { server, registryServer, health, inflight, queue };
 }

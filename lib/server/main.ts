@@ -19,6 +19,8 @@ import { kekProvider } from "../crypto/provider";
 import { proxyCache } from "../cache/cache";
 import { startRetentionTimer } from "../retention/retention";
 import { realmFor } from "../http/public-urls";
+import { requestDomain } from "../domains/served";
+import { startDomainRecheckTimer } from "../domains/check";
 import { log } from "../log";
 import { startHostedRegistry, type HostedRegistry } from "../hosted-registry/service";
 import { proxyStreamFloor } from "../proxy/upstream";
@@ -41,6 +43,8 @@ async function main() {
   // Pull events past GANTRY_PULL_LOG_DAYS, ended rate-limit windows, long-expired
   // invitations: purged hourly, in bounded batches (idempotent on several replicas).
   const stopRetention = startRetentionTimer();
+  // Custom domains: re-checked every 24 h by whichever server claims each first (lib/domains/check.ts).
+  const stopDomainRechecks = startDomainRecheckTimer();
   gantry.server.listen(config.port, config.host, () => {
     const { portal, proxy, registry } = config.urls;
     console.log(
@@ -51,7 +55,10 @@ async function main() {
 
   // Index the proxy cache's directory now rather than on the first pull.
   proxyCache();
-  installSignalHandlers(gantry, config.shutdownGraceSeconds * 1000, stopRetention, () => registry?.stop() ?? Promise.resolve());
+  installSignalHandlers(gantry, config.shutdownGraceSeconds * 1000, () => {
+    stopRetention();
+    stopDomainRechecks();
+  }, () => registry?.stop() ?? Promise.resolve());
 }
 
 /** Gantry's own registry (lib/hosted-registry), unless turned off or its storage engine is missing. */
@@ -67,7 +74,7 @@ async function startRegistry(config: ReturnType<typeof env>): Promise<HostedRegi
     signing: config.registry.tokenSigning,
     publicHost: config.registryDomain,
     secret: config.authSecret,
-    realmFor: (req) => realmFor(req, config, "registry"),
+    realmFor: (req) => realmFor(req, config, "registry", requestDomain(req)?.name),
   });
   if (!started.registry) {
     log.warn(`Gantry's own registry is off: ${started.reason}`);

@@ -47,7 +47,10 @@ describe("the last owner under concurrency", () => {
       calls.push(() => changeMemberRole(t.ctxA, t.mA, "admin"));
       calls.push(() => changeMemberRole(t.ctxB, t.mB, "member"));
     }
-    expect(await race(calls)).toBe(1);
+    // A call that reads the member after the winning change committed finds nothing to change and
+    // succeeds without writing (slow machines serialise more of them): what must hold is one owner
+    // left and exactly one change made and logged.
+    expect(await race(calls)).toBeGreaterThanOrEqual(1);
     expect(await owners(t.teamId)).toBe(1);
     expect(await db.activityEvent.count({ where: { teamId: t.teamId, action: "member.role_changed" } })).toBe(1);
   });

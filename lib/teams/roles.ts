@@ -18,6 +18,9 @@ export const PERMISSIONS = {
   "api-token:manage": MANAGERS,
   "registry:view": EVERYONE,
   "registry:manage": MANAGERS,
+  /** Custom domains (lib/domains): see them; add, verify, delete and pick defaults. */
+  "domain:view": EVERYONE,
+  "domain:manage": MANAGERS,
   "app:view": EVERYONE,
   "app:manage": MANAGERS,
   "customer:manage": MANAGERS,

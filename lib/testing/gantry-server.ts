@@ -13,6 +13,8 @@ import http from "node:http";
 import { freePort } from "./registries/ports";
 
 const SERVE_FLAG = "--serve";
+/** Also run Gantry's own registry (embedded distribution in a temp dir), as lib/server/main.ts does. */
+const REGISTRY_FLAG = "--with-registry";
 
 export interface GantryServerChild {
   port: number;
@@ -26,9 +28,9 @@ export interface GantryServerChild {
 const children: ChildProcess[] = [];
 
 /** Starts the server on a free loopback port and resolves once it listens. */
-export async function startGantryServer(env: Record<string, string>, timeoutMs = 60_000): Promise<GantryServerChild> {
+export async function startGantryServer(env: Record<string, string>, timeoutMs = 60_000, opts: { registry?: boolean } = {}): Promise<GantryServerChild> {
   const port = await freePort();
-  const child = spawn(process.execPath, ["--import", "tsx", "--require", "./lib/ops/server-only-shim.cjs", "lib/testing/gantry-server.ts", SERVE_FLAG], {
+  const child = spawn(process.execPath, ["--import", "tsx", "--require", "./lib/ops/server-only-shim.cjs", "lib/testing/gantry-server.ts", SERVE_FLAG, ...(opts.registry ? [REGISTRY_FLAG] : [])], {
     cwd: process.cwd(),
     env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", GANTRY_COUNT_DB_QUERIES: "0", GANTRY_LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -76,12 +78,35 @@ async function serve(): Promise<void> {
   const { createGantryHttpServer } = await import("../server/http-server");
   const { installSignalHandlers } = await import("../server/signals");
   const config = env();
-  const gantry = createGantryHttpServer(config, (_req, res) => {
-    res.writeHead(404, { "content-type": "text/plain" });
-    res.end("no portal in this test server\n");
+  const registry = process.argv.includes(REGISTRY_FLAG) ? await startRegistry(config) : null;
+  const gantry = createGantryHttpServer(
+    config,
+    (_req, res) => {
+      res.writeHead(404, { "content-type": "text/plain" });
+      res.end("no portal in this test server\n");
+    },
+    undefined,
+    registry,
+  );
+  installSignalHandlers(gantry, config.shutdownGraceSeconds * 1000, undefined, async () => {
+    await registry?.stop();
   });
-  installSignalHandlers(gantry, config.shutdownGraceSeconds * 1000);
   gantry.server.listen(config.port, config.host, () => console.log(`Gantry (test server) listening on http://${config.host}:${config.port}`));
+}
+
+/** The registry as lib/server/main.ts starts it, with its storage in a temp dir removed on exit. */
+async function startRegistry(config: import("../env").Env) {
+  const fs = await import("node:fs");
+  const os = await import("node:os");
+  const path = await import("node:path");
+  const { startHostedRegistry } = await import("../hosted-registry/service");
+  const { realmFor } = await import("../http/public-urls");
+  const { requestDomain } = await import("../domains/served");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gantry-server-registry-"));
+  process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+  const started = await startHostedRegistry({ dir, publicHost: config.registryDomain, secret: config.authSecret, realmFor: (req) => realmFor(req, config, "registry", requestDomain(req)?.name) });
+  if (!started.registry) throw new Error(started.reason);
+  return started.registry;
 }
 
 if (process.argv.includes(SERVE_FLAG)) void serve();

@@ -11,7 +11,7 @@ export default async function SignUpPage() {
   return (
     <Card>
       <CardHeader>
-        <CardTitle>Create your Gantry account</CardTitle>
+        <CardTitle as="h1">Create your Gantry account</CardTitle>
         <CardDescription>Ship private images to customers without sharing registry credentials.</CardDescription>
       </CardHeader>
       <CardContent>

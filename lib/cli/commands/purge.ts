@@ -3,8 +3,10 @@ import { CliError } from "../args";
 
 /**
  * `purge [--pull-log-days N]`: deletes what has aged out (lib/retention/retention.ts):
- * pull events older than GANTRY_PULL_LOG_DAYS, ended rate-limit windows and
- * long-expired invitations. Safe while servers run (they purge hourly too).
+ * pull events older than GANTRY_PULL_LOG_DAYS, ended rate-limit windows,
+ * long-expired invitations, and uploads to Gantry's own registry without data
+ * for an hour (cancelled in its storage: lib/hosted-registry/maintenance.ts
+ * finds it from the configuration). Safe while servers run (they purge hourly too).
  */
 export async function purgeCommand(options: Record<string, string | true>): Promise<RetentionReport> {
   const { "pull-log-days": days, ...unknown } = options;

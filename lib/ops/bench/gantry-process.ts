@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 
-const root = path.resolve(__dirname, "../../..");
+const repoRoot = path.resolve(__dirname, "../../..");
 
 /**
  * Gantry as a child process for the benches. `proxy` (default): lib/proxy's
@@ -30,13 +30,32 @@ export interface GantryProcess {
   stop(): Promise<void>;
   /** Kills it at once (exit handlers). */
   kill(): void;
+  /** proxy kind: its event-loop delay, GC and CPU since the last call (proxy-server.ts, SIGUSR2), or null. */
+  loopStats(): Promise<LoopStats | null>;
 }
 
-export async function startGantry(opts: { port: number; env: Record<string, string>; server?: GantryServerKind }): Promise<GantryProcess> {
+export interface LoopStats {
+  /** Event-loop delay percentiles, ms. */
+  eld: { p50: number; p90: number; p99: number; max: number };
+  gc: { ms: number; count: number; maxMs: number; majorMs: number; majorCount: number; majorMaxMs: number };
+  /** Headers parsed → response finished inside Gantry, ms; and connections accepted. */
+  served: { n: number; p50: number; p99: number; max: number };
+  accepted: number;
+  acceptSpreadMs: number;
+  /** Queries sent, by table (only with GANTRY_COUNT_DB_QUERIES=1). */
+  queries: Record<string, number>;
+  /** CPU time over wall time (1 = one core). */
+  cpu: number;
+}
+
+export async function startGantry(opts: { port: number; env: Record<string, string>; server?: GantryServerKind; root?: string }): Promise<GantryProcess> {
   const kind = opts.server ?? "proxy";
+  const root = opts.root ?? repoRoot; // another checkout: SWEEP_BASELINE (baseline.ts)
   if (kind === "full" && !fs.existsSync(path.join(root, ".next", "BUILD_ID"))) throw new Error("GANTRY_SERVER=full runs the production server: `npm run build` first");
   const { entry, readyLine } = ENTRIES[kind];
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "--require", "./lib/ops/server-only-shim.cjs", entry], {
+  // GANTRY_NODE_ARGS (bench diagnostics only), e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const extra = (opts.env.GANTRY_NODE_ARGS ?? process.env.GANTRY_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const child: ChildProcess = spawn(process.execPath, [...extra, "--import", "tsx", "--require", "./lib/ops/server-only-shim.cjs", entry], {
     cwd: root,
     env: { ...process.env, ...opts.env, PORT: String(opts.port), HOST: "127.0.0.1", NODE_ENV: "production" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -67,13 +86,33 @@ export async function startGantry(opts: { port: number; env: Record<string, stri
       reject(new Error(`Gantry exited with ${code} at start:\n${stderr}`));
     });
   });
-  child.stdout?.resume();
+  const lines: ((line: string) => void)[] = [];
+  let tail = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    const parts = (tail + d.toString()).split("\n");
+    tail = parts.pop()!.slice(-64_000);
+    for (const l of parts) for (const f of lines.splice(0)) f(l);
+  });
   const pid = child.pid!;
   return {
     pid,
     port: opts.port,
     readyLine: ready,
     kill: () => void (child.exitCode === null && child.kill("SIGKILL")),
+    loopStats: async () => {
+      if (kind !== "proxy" || child.exitCode !== null) return null;
+      const line = await new Promise<string | null>((resolve) => {
+        const timer = setTimeout(() => resolve(null), 2_000);
+        const wait = (l: string) => {
+          if (!l.startsWith('{"eld"')) return void lines.push(wait);
+          clearTimeout(timer);
+          resolve(l);
+        };
+        lines.push(wait);
+        child.kill("SIGUSR2");
+      });
+      return line ? (JSON.parse(line) as LoopStats) : null;
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();

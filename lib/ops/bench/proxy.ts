@@ -26,13 +26,22 @@
  * 4. Gantry's VmRSS while 8 clients stream a 1 GB blob at once (cold: the
  *    blob comes from the upstream over the link).
  * 5. Upstream stopped: every cached image pulled through Gantry by tag and by digest.
+ * 6. The connection sweep (sweep.ts, run while Gantry is warm after 2.):
+ *    manifest GET by digest at 16, 64 and 200 connections, distribution direct
+ *    and Gantry side by side, with Gantry's event-loop delay, GC, CPU and
+ *    accept spread per run.
  * Then a table with medians and ratios, and PASS/MISS per target of the issue.
  *
  * Options: RUNS (default 5), SKIP_1GB=1, LINK_MBIT (400), IMAGE_MB (200),
  * WRK_SECONDS (10), CACHE_MAX_BYTES (8GiB), QUICK=1 (a smoke run: 16 MB
  * image, RUNS=1, 3 s wrk, no 1 GB stream), GANTRY_SERVER=full (the production
  * server with the portal, lib/server/main.ts, after `npm run build`, instead
- * of the proxy handler alone), NO_NETNS=1 (force the loopback fallback).
+ * of its HTTP server without the portal), NO_NETNS=1 (force the loopback fallback),
+ * SWEEP=only (the connection sweep alone: a small image, no pulls, ~2 min),
+ * SWEEP=0 (no sweep), SWEEP_SECONDS (8; QUICK 3), SWEEP_ROUNDS (3; QUICK 1),
+ * SWEEP_CONNECTIONS (16,64,200), SWEEP_BASELINE=<commit> (that commit's Gantry
+ * in the sweep too, alternating with this one: before/after in one run),
+ * GANTRY_NODE_ARGS (node flags for Gantry, e.g. --cpu-prof).
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -44,15 +53,22 @@ import { bearerToken, blobGets, children, exec, hashTree, layoutBlobs, pull, set
 import { atLeast, atMost, check, mb, printTable, printVerdicts, summarize, type Verdict } from "./stats";
 import { ensureWrk, wrk, type WrkResult } from "./wrk";
 import { atExit } from "./cleanups";
+import { prepareBaseline, startBaselineGantry } from "./baseline";
+import { printSweep, runSweep, SWEEP_CONNECTIONS, type SweepVariant } from "./sweep";
 
 const QUICK = process.env.QUICK === "1";
 const RUNS = Number(process.env.RUNS ?? (QUICK ? "1" : "5"));
-const SKIP_1GB = QUICK || process.env.SKIP_1GB === "1";
+const SKIP_1GB = QUICK || process.env.SKIP_1GB === "1" || process.env.SWEEP === "only";
 const LINK_MBIT = Number(process.env.LINK_MBIT ?? "400");
 const IMAGE_MB = Number(process.env.IMAGE_MB ?? (QUICK ? "16" : "200"));
 const WRK_SECONDS = Number(process.env.WRK_SECONDS ?? (QUICK ? "3" : "10"));
 const CACHE_MAX_BYTES = process.env.CACHE_MAX_BYTES ?? "8GiB";
 const GANTRY_SERVER: GantryServerKind = process.env.GANTRY_SERVER === "full" ? "full" : "proxy";
+const SWEEP = process.env.SWEEP ?? "1";
+const SWEEP_ONLY = SWEEP === "only";
+const SWEEP_SECONDS = Number(process.env.SWEEP_SECONDS ?? (QUICK ? "3" : "8"));
+const SWEEP_ROUNDS = Number(process.env.SWEEP_ROUNDS ?? (QUICK ? "1" : "3"));
+const SWEEP_BASELINE = process.env.SWEEP_BASELINE;
 const CONCURRENT_PULLS = 32;
 const STREAMS = 8;
 
@@ -113,6 +129,17 @@ async function main() {
   const { db } = await import("@/lib/db");
   atExit(cleanupImages);
 
+  // The portal side, seeded through the app's own functions, as a vendor would set it up.
+  let reg = { pathName: "" };
+  let licenseCreds = "";
+  const seed = async () => {
+    const { user, team } = await signUp({ email: "bench@example.com", password: "correct horse battery", teamName: "Bench" });
+    const ctx = await teamContextForUser(user, team.slug, "team:view");
+    await createApp(ctx, { name: "Bench", slug: "bench" });
+    await setExtraPatterns(ctx, "bench", ["**"]); // every upstream repository is in the app's scope
+    reg = await createRegistry(ctx, { name: "Upstream", endpoint: upstream.url, username: "bob", password: "bob-pw" });
+    licenseCreds = `LICENSE_ID:${(await createCustomer(ctx, "bench", { name: "Bench customer" })).license.licenseId}`;
+  };
   const upstream = await startRegistry({ auth: "token", users: { bob: "bob-pw" }, ...(link ? { netns: link.netns, listenHost: link.nsIp, realmHost: link.hostIp } : {}) });
   atExit(() => {
     const pid = upstream.pid();
@@ -121,28 +148,25 @@ async function main() {
   });
   const tokenServer = upstream.tokenServer!;
 
-  console.log(`building and pushing the ${IMAGE_MB} MB image${SKIP_1GB ? "" : " and the 1 GB one"}${link ? " (before the link is shaped)" : ""}…`);
-  const bigImage = await buildImage({ randomBytes: IMAGE_MB * 2 ** 20, files: { "b.txt": "bench\n" } });
-  const big = { repo: "private/big", tag: "1", ...(await pushImage(bigImage, { registry: upstream, repo: "private/big", tag: "1", creds: "bob:bob-pw" })), blobs: layoutBlobs(bigImage.layoutDir) };
   const smallImage = await buildImage({ files: { "s.txt": "small\n" } });
   const small = { repo: "private/small", tag: "1", ...(await pushImage(smallImage, { registry: upstream, repo: "private/small", tag: "1", creds: "bob:bob-pw" })) };
-  let gigLayer: { digest: string; size: number } | undefined;
-  if (!SKIP_1GB) {
-    const gigImage = await buildImage({ randomBytes: 2 ** 30, files: { "g.txt": "gig\n" } });
-    await pushImage(gigImage, { registry: upstream, repo: "private/gig", tag: "1", creds: "bob:bob-pw" });
-    gigLayer = layoutBlobs(gigImage.layoutDir).layers.sort((a, b) => b.size - a.size)[0];
-  }
-  if (link) link.shape(LINK_MBIT);
-
-  // The portal side, seeded through the app's own functions, as a vendor would set it up.
-  const { user, team } = await signUp({ email: "bench@example.com", password: "correct horse battery", teamName: "Bench" });
-  const ctx = await teamContextForUser(user, team.slug, "team:view");
-  await createApp(ctx, { name: "Bench", slug: "bench" });
-  await setExtraPatterns(ctx, "bench", ["**"]); // every upstream repository is in the app's scope
-  const reg = await createRegistry(ctx, { name: "Upstream", endpoint: upstream.url, username: "bob", password: "bob-pw" });
-  const license = (await createCustomer(ctx, "bench", { name: "Bench customer" })).license.licenseId;
-  const licenseCreds = `LICENSE_ID:${license}`;
-
+  /** The sweep (sweep.ts): the small image's manifest by digest, warm: distribution direct, [SWEEP_BASELINE's Gantry], this Gantry. */
+  const sweep = async () => {
+    const headers = { accept: MANIFEST_ACCEPT };
+    const manifestPath = (repo: string) => `/v2/${repo}/manifests/${small.digest}`;
+    const gantryToken = (host: string) => bearerToken(`http://${host}/v2/token`, host, `repository:${proxiedName(small.repo)}:pull`, licenseCreds);
+    const variants: SweepVariant[] = [
+      { name: "distribution", url: `${upstream.url}${manifestPath(small.repo)}`, headers: { ...headers, authorization: `Bearer ${await bearerToken(tokenServer.realm, tokenServer.service, `repository:${small.repo}:pull`, "bob:bob-pw")}` } },
+    ];
+    const warm = async (host: string) => fs.rmSync(await pull(`docker://${host}/${proxiedName(small.repo)}:${small.tag}`, licenseCreds, sink), { recursive: true });
+    const baseline = SWEEP_BASELINE ? await startBaselineGantry({ ...prepareBaseline(SWEEP_BASELINE, root, scratch), port: await freePort(), env: gantryEnv, path: manifestPath(proxiedName(small.repo)), headers, token: gantryToken, warm }) : undefined;
+    if (baseline) variants.push(baseline);
+    variants.push({ name: "Gantry", url: `${gantryApi(small.repo)}/manifests/${small.digest}`, headers: { ...headers, authorization: `Bearer ${await gantryToken(gantryHost)}` }, loopStats: async () => (await gantry?.loopStats()) ?? null });
+    console.log(`connection sweep: ${SWEEP_ROUNDS} round(s) of ${SWEEP_SECONDS} s per variant (${variants.map((v) => v.name).join(", ")}) at ${SWEEP_CONNECTIONS.join(", ")} connections…`);
+    const runs = await runSweep({ variants, seconds: SWEEP_SECONDS, rounds: SWEEP_ROUNDS });
+    await baseline?.stop();
+    return { runs, variants };
+  };
   const gantryPort = await freePort();
   const gantryHost = `127.0.0.1:${gantryPort}`;
   /** The name a customer pulls an upstream repository by, and the matching API path and pull reference. */
@@ -164,6 +188,30 @@ async function main() {
     fs.rmSync(await pull(`docker://${viaGantry(small.repo)}:${small.tag}`, licenseCreds, sink), { recursive: true });
     return gantry;
   };
+  if (SWEEP_ONLY) {
+    if (link) link.shape(LINK_MBIT);
+    await seed();
+    await coldGantry();
+    const { runs, variants } = await sweep();
+    await gantry?.stop();
+    await stopAll();
+    console.log(`\n=== bench:proxy SWEEP=only — ${new Date().toISOString()}, ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}, ${((Date.now() - started) / 60000).toFixed(1)} min; ${link ? `distribution in netns ${link.netns} behind a ${LINK_MBIT} Mbit/s tbf link` : "LOOPBACK FALLBACK"}`);
+    const verdicts = printSweep(runs, variants, { seconds: SWEEP_SECONDS, rounds: SWEEP_ROUNDS });
+    console.log("\ntargets");
+    return printVerdicts(verdicts);
+  }
+  console.log(`building and pushing the ${IMAGE_MB} MB image${SKIP_1GB ? "" : " and the 1 GB one"}${link ? " (before the link is shaped)" : ""}…`);
+  const bigImage = await buildImage({ randomBytes: IMAGE_MB * 2 ** 20, files: { "b.txt": "bench\n" } });
+  const big = { repo: "private/big", tag: "1", ...(await pushImage(bigImage, { registry: upstream, repo: "private/big", tag: "1", creds: "bob:bob-pw" })), blobs: layoutBlobs(bigImage.layoutDir) };
+  let gigLayer: { digest: string; size: number } | undefined;
+  if (!SKIP_1GB) {
+    const gigImage = await buildImage({ randomBytes: 2 ** 30, files: { "g.txt": "gig\n" } });
+    await pushImage(gigImage, { registry: upstream, repo: "private/gig", tag: "1", creds: "bob:bob-pw" });
+    gigLayer = layoutBlobs(gigImage.layoutDir).layers.sort((a, b) => b.size - a.size)[0];
+  }
+  if (link) link.shape(LINK_MBIT);
+  await seed();
+
   /** distribution in proxy mode on fresh storage, in front of the same upstream (with bob's credentials). */
   const distProxy = async () => {
     const port = await freePort();
@@ -220,6 +268,8 @@ async function main() {
     await wrk(url, headers, { connections: 16, seconds: 1 }); // warm-up (JIT, connection pools), not counted
     wrkResults.set(name, await wrk(url, headers, { connections: 16, seconds: WRK_SECONDS }));
   }
+  // 6. The connection sweep, while this Gantry is warm (run here; reported after 5).
+  const sweepRuns = SWEEP === "0" ? null : await sweep();
   upstream.clearRequests(); // tens of thousands of manifest GETs: not needed any more
 
   // 3. Concurrent cold pulls.
@@ -296,7 +346,7 @@ async function main() {
   // Report.
   const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, summarize(v)])) as Record<keyof typeof times, ReturnType<typeof summarize>>;
   const direct = m.direct.median;
-  console.log(`\n=== bench:proxy — ${new Date().toISOString()}, ${os.cpus().length} cores, ${((Date.now() - started) / 60000).toFixed(1)} min`);
+  console.log(`\n=== bench:proxy — ${new Date().toISOString()}, ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}, ${((Date.now() - started) / 60000).toFixed(1)} min`);
   console.log(link ? `link: upstream in netns ${link.netns} at ${link.nsIp}, veth shaped with tbf ${LINK_MBIT} Mbit/s each way; token realm on ${link.hostIp}; clients → Gantry on loopback` : "link: LOOPBACK FALLBACK (no network namespace): the upstream is not behind a shaped link");
   console.log(`image: ${IMAGE_MB} MB random layer (${big.blobs.layers.map((l) => mb(l.size)).join(" + ")} compressed), skopeo copy to ${sink.startsWith("/dev/shm") ? "/dev/shm" : "disk"}; Gantry = ${GANTRY_SERVER === "full" ? "lib/server/main.ts (production server)" : "lib/ops/bench/proxy-server.ts (the /v2/ handler alone)"}, cache max ${CACHE_MAX_BYTES}`);
   console.log(`\n1. pull times, ${RUNS} alternating rounds`);
@@ -319,6 +369,7 @@ async function main() {
   console.log(`\n5. upstream stopped: ${offline.filter((o) => !o.error).length}/${offline.length} pulls through Gantry succeeded`);
   for (const o of offline) console.log(`   ${o.error ? "FAIL" : "ok  "} ${o.ref.replace(gantryHost, "")}${o.error ? ` — ${o.error}` : ""}`);
 
+  const sweepVerdicts = sweepRuns ? printSweep(sweepRuns.runs, sweepRuns.variants, { seconds: SWEEP_SECONDS, rounds: SWEEP_ROUNDS }) : [];
   const wr = (n: string) => wrkResults.get(n)!;
   const verdicts: Verdict[] = [
     atMost("Gantry cold ≤ ×1.05 of direct", m.gantryCold.median / direct, 1.05, "×"),
@@ -333,6 +384,7 @@ async function main() {
     atMost("wrk by digest: Gantry p99 < 50 ms", wr("Gantry warm, by digest").p99Latency, 50, " ms"),
     atMost("wrk by tag: Gantry p99 < 50 ms", wr("Gantry warm, by tag").p99Latency, 50, " ms"),
     check("wrk: no errors", [...wrkResults.values()].every((r) => r.errors === 0 && r.requests > 0), [...wrkResults].map(([n, r]) => `${n}: ${r.errors}`).join(", ")),
+    ...sweepVerdicts,
   ];
   console.log("\ntargets");
   printVerdicts(verdicts);

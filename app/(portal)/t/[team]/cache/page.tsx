@@ -7,6 +7,7 @@ import { EmptyState } from "@/components/ui/empty-state";
 import { PageHeader } from "@/components/shell/page-header";
 import { TrafficChart } from "@/components/cache/traffic-chart";
 import { parseCacheRange, teamCacheStats, type CacheRange } from "@/lib/cache/stats";
+import { teamDefaultHosts } from "@/lib/domains/app-domains";
 import { env } from "@/lib/env";
 import { humanBytes } from "@/lib/format/bytes";
 import { teamPageContext } from "@/lib/http/page-context";
@@ -21,6 +22,8 @@ export default async function CachePage({ params, searchParams }: { params: Prom
   const { ctx } = await teamPageContext((await params).team);
   const range = parseCacheRange((await searchParams).range);
   const stats = await teamCacheStats(ctx.team.id, { range });
+  // The team's default proxy domain when it has one: the name its customers see.
+  const proxyHost = (await teamDefaultHosts(ctx.team.id)).proxy ?? env().proxyDomain;
   const off = stats.maxBytes === 0 ? (
     <Alert variant="warning" className="mb-6" data-testid="cache-off">
       <AlertTitle>The cache is off on this Gantry</AlertTitle>
@@ -43,7 +46,7 @@ export default async function CachePage({ params, searchParams }: { params: Prom
         <EmptyState
           icon={HardDrive}
           title="No cache traffic yet"
-          description={`When a customer pulls one of your apps' images through the proxy (docker pull ${env().proxyDomain}/proxy/${example}/…), Gantry fetches each layer from your registry once and keeps it. Later pulls of the same content, by any of the app's customers, are served from disk. Bytes stored, hit ratio, bytes served from cache and from your registry over time, stale serves and evictions will show here. Cache size limit: ${stats.maxBytes > 0 ? humanBytes(stats.maxBytes) : "none (cache off)"}.`}
+          description={`When a customer pulls one of your apps' images through the proxy (docker pull ${proxyHost}/proxy/${example}/…), Gantry fetches each layer from your registry once and keeps it. Later pulls of the same content, by any of the app's customers, are served from disk. Bytes stored, hit ratio, bytes served from cache and from your registry over time, stale serves and evictions will show here. Cache size limit: ${stats.maxBytes > 0 ? humanBytes(stats.maxBytes) : "none (cache off)"}.`}
           className="py-12"
         />
       </>

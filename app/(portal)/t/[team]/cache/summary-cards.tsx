@@ -1,5 +1,6 @@
 import { Card } from "@/components/ui/card";
 import { cn } from "@/components/ui/cn";
+import { Meter } from "@/components/ui/meter";
 import { humanBytes } from "@/lib/format/bytes";
 import type { TeamCacheStats } from "@/lib/cache/stats";
 
@@ -27,16 +28,7 @@ export function SummaryCards({ stats, period }: { stats: TeamCacheStats; period:
   return (
     <div className="grid grid-cols-2 gap-3 sm:gap-4 xl:grid-cols-3">
       <Stat label="Bytes stored" value={humanBytes(s.storedBytes)} testId="cache-stored" className="col-span-2 xl:col-span-1">
-        <div
-          className="mb-1 h-1.5 overflow-hidden rounded-full bg-zinc-100"
-          role="meter"
-          aria-label="Share of the cache size limit"
-          aria-valuemin={0}
-          aria-valuemax={100}
-          aria-valuenow={Math.round(used * 100)}
-        >
-          <div className="h-full bg-indigo-600" style={{ width: `${used * 100}%` }} />
-        </div>
+        <Meter share={used} label="Share of the cache size limit" className="mb-1 h-1.5" />
         {s.objects} {s.objects === 1 ? "object" : "objects"} · limit {stats.maxBytes > 0 ? humanBytes(stats.maxBytes) : "none (cache off)"}, shared by every team on this Gantry
       </Stat>
       <Stat label={`Hit ratio, ${period}`} value={percent(s.hitRatio)} testId="cache-hit-ratio" className="col-span-2 sm:col-span-1">

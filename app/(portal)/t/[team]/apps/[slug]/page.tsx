@@ -1,5 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
+import { Alert, AlertDescription } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { PageHeader } from "@/components/shell/page-header";
@@ -11,7 +12,9 @@ import { listReleases } from "@/lib/releases/releases";
 import { appScopeSummary } from "@/lib/releases/scope";
 import { teamPageContext } from "@/lib/http/page-context";
 import { can } from "@/lib/teams/roles";
+import { appDomainPicks, appDomainProblems, appDomains, ownDomains, teamDefaultHosts, teamVerifiedHosts } from "@/lib/domains/app-domains";
 import { AppSettingsForm } from "./app-settings-form";
+import { DomainsForm } from "./domains-form";
 import { NewCustomerForm } from "./new-customer-form";
 import { PatternsForm } from "./patterns-form";
 import { ReleasesSection } from "./releases-section";
@@ -30,12 +33,19 @@ export default async function AppPage({
   const app = await orNotFound(getApp(ctx.team.id, slug));
   const parsed = listCustomersSchema.safeParse(await searchParams);
   const filters = parsed.success ? parsed.data : {};
-  const [page, releases, scope] = await Promise.all([
+  const [page, releases, scope, domains, picks, verifiedHosts, teamDefaults, domainProblems] = await Promise.all([
     listCustomers(ctx.team.id, { ...filters, appId: app.id }),
     listReleases(ctx.team.id, app.slug, { includeArchived: true }),
     appScopeSummary(ctx.team.id, app.slug),
+    appDomains(ctx.team.id, app.id),
+    appDomainPicks(ctx.team.id, app.slug),
+    teamVerifiedHosts(ctx.team.id),
+    teamDefaultHosts(ctx.team.id),
+    appDomainProblems(ctx.team.id, app.id),
   ]);
   const base = `/t/${ctx.team.slug}/apps/${app.slug}`;
+  const own = ownDomains();
+  const ownHosts = { proxy: own.proxy.host, registry: own.registry?.host ?? null };
   const patterns = scope.patterns;
   return (
     <>
@@ -91,6 +101,39 @@ export default async function AppPage({
               </ul>
             ) : (
               <p className="text-sm text-zinc-600">No extra patterns.</p>
+            )}
+          </CardContent>
+        </Card>
+        <Card className="max-w-2xl" data-testid="app-domains">
+          <CardHeader>
+            <CardTitle>Custom domains</CardTitle>
+            <CardDescription>
+              Customers pull from <code className="font-mono break-all" data-testid="app-proxy-domain">{domains.proxy.host}</code>
+              {domains.registry ? (
+                <>
+                  {" "}
+                  and Gantry&apos;s registry is <code className="font-mono break-all" data-testid="app-registry-domain">{domains.registry.host}</code>
+                </>
+              ) : null}
+              : the previews, installers, pull secrets and license files use these names. Releases keep the names they were made with.
+            </CardDescription>
+          </CardHeader>
+          <CardContent className="grid gap-3">
+            {domainProblems.map((p) => (
+              <Alert key={p} variant="warning" data-testid="app-domain-problem">
+                <AlertDescription className="break-words">{p}</AlertDescription>
+              </Alert>
+            ))}
+            {can(ctx.role, "app:manage") ? (
+              <DomainsForm
+                team={ctx.team.slug}
+                app={app.slug}
+                domainsHref={`/t/${ctx.team.slug}/settings/domains`}
+                proxy={{ picked: picks.proxyDomain ?? "", fallback: teamDefaults.proxy ?? ownHosts.proxy, options: verifiedHosts.proxy }}
+                registry={ownHosts.registry ? { picked: picks.registryDomain ?? "", fallback: teamDefaults.registry ?? ownHosts.registry, options: verifiedHosts.registry } : null}
+              />
+            ) : (
+              <p className="text-sm text-zinc-600">Owners and admins pick the app&apos;s domains among the team&apos;s verified ones.</p>
             )}
           </CardContent>
         </Card>

@@ -3,7 +3,7 @@ import Link from "next/link";
 import { PageHeader } from "@/components/shell/page-header";
 import { Button } from "@/components/ui/button";
 import { getApp } from "@/lib/apps/apps";
-import { env } from "@/lib/env";
+import { appDomains } from "@/lib/domains/app-domains";
 import { orNotFound } from "@/lib/http/or-not-found";
 import { listCustomers } from "@/lib/licenses/customers";
 import { teamPageContext } from "@/lib/http/page-context";
@@ -18,7 +18,10 @@ export default async function ImagesPage({ params }: { params: Promise<{ team: s
   const app = await orNotFound(getApp(ctx.team.id, slug));
   const canPickLicense = can(ctx.role, "license:view-secret");
   const customers = canPickLicense ? (await listCustomers(ctx.team.id, { appId: app.id, state: "active", pageSize: 200 })).customers : [];
-  const { proxyDomain, registryDomain } = env();
+  // The app's domains (its custom ones when picked and verified, else Gantry's own): what the rewrites use.
+  const domains = await appDomains(ctx.team.id, app.id);
+  const proxyDomain = domains.proxy.host;
+  const registryDomain = domains.registry?.host;
   return (
     <>
       <PageHeader

@@ -1,7 +1,7 @@
 import Link from "next/link";
 import { PageHeader } from "@/components/shell/page-header";
 import { getApp } from "@/lib/apps/apps";
-import { registryPublicUrl } from "@/lib/hosted-registry/catalog";
+import { appRegistryUrl } from "@/lib/domains/app-domains";
 import { orNotFound } from "@/lib/http/or-not-found";
 import { teamPageContext } from "@/lib/http/page-context";
 
@@ -14,7 +14,7 @@ export default async function RegistryLayout({ children, params }: { children: R
   const { team, slug } = await params;
   const { ctx } = await teamPageContext(team);
   const app = await orNotFound(getApp(ctx.team.id, slug));
-  const registry = registryPublicUrl();
+  const registry = await appRegistryUrl(ctx.team.id, app.id);
   return (
     <>
       <PageHeader

@@ -5,9 +5,12 @@ import { Alert, AlertDescription } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { CopyButton } from "@/components/ui/copy-button";
+import { RegistryUsageCard } from "@/components/registry/registry-usage";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { humanBytes } from "@/lib/format/bytes";
-import { listAppImages, registryCommands, registryPublicUrl, type AppImages, type Pusher } from "@/lib/hosted-registry/catalog";
+import { appRegistryUrl } from "@/lib/domains/app-domains";
+import { listAppImages, registryCommands, type AppImages, type Pusher } from "@/lib/hosted-registry/catalog";
+import { usageOrError } from "@/lib/hosted-registry/usage";
 import { orNotFound } from "@/lib/http/or-not-found";
 import { teamPageContext } from "@/lib/http/page-context";
 import { can } from "@/lib/teams/roles";
@@ -174,9 +177,10 @@ export default async function RegistryPage({
 }) {
   const { team, slug } = await params;
   const { user, ctx } = await teamPageContext(team);
-  const images = await orNotFound(listAppImages(ctx, slug));
+  const [images, usage] = await Promise.all([orNotFound(listAppImages(ctx, slug)), usageOrError(ctx)]);
   const { deleted } = await searchParams;
-  const registry = registryPublicUrl();
+  // The app's registry domain when it has one (Settings → Domains), else Gantry's own address.
+  const registry = await appRegistryUrl(ctx.team.id, images.app.id);
   const canDelete = can(ctx.role, "image:delete");
   const mode = can(ctx.role, "image:push") ? "push" : "pull";
   const base = registry ? `${registry.host}/${images.app.slug}` : images.app.slug;
@@ -198,6 +202,7 @@ export default async function RegistryPage({
           </AlertDescription>
         </Alert>
       )}
+      {usage ? <RegistryUsageCard usage={usage} className="max-w-3xl" /> : null}
       {empty ? (
         <>
           <div className="flex flex-col items-center gap-2 rounded-lg border border-dashed border-zinc-300 bg-white px-6 py-10 text-center">

@@ -50,11 +50,13 @@ export const createReleaseAction = teamAction(
 type ReprobeChanges = Awaited<ReturnType<typeof reprobeRelease>>["changes"];
 
 export const reprobeReleaseAction = teamAction("app:manage", onRelease, async ({ app, version }, ctx): Promise<ActionResult<ReprobeChanges>> => {
-  const { changes } = await reprobeRelease(ctx, app, version);
+  const { changes, probedWith, release } = await reprobeRelease(ctx, app, version);
   revalidatePath(releasePath(ctx.team.slug, app, version));
+  // Re-probing uses the app's current domains; the release's stored names keep those of the day it was made.
+  const domains = release.proxyHost && release.proxyHost !== probedWith.proxy ? ` Probed with the app's current proxy domain ${probedWith.proxy}; the release's stored files keep ${release.proxyHost}.` : "";
   return {
     ok: true,
-    message: changes.length ? `Re-probed: ${changes.length} image${changes.length === 1 ? "" : "s"} changed.` : "Re-probed: nothing changed since the last probe.",
+    message: `${changes.length ? `Re-probed: ${changes.length} image${changes.length === 1 ? "" : "s"} changed.` : "Re-probed: nothing changed since the last probe."}${domains}`,
     data: changes,
   };
 });

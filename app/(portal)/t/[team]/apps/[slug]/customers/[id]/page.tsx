@@ -9,6 +9,7 @@ import { CopyButton } from "@/components/ui/copy-button";
 import { PageHeader } from "@/components/shell/page-header";
 import { LicenseBadge } from "@/components/licenses/license-badge";
 import { PullsTable } from "@/components/licenses/pulls-table";
+import { appDomains } from "@/lib/domains/app-domains";
 import { orNotFound } from "@/lib/http/or-not-found";
 import { getCustomer, revealLicenseId } from "@/lib/licenses/customers";
 import { listLicensePulls } from "@/lib/licenses/pulls";
@@ -36,7 +37,7 @@ export default async function CustomerPage({
   const canSeeSecret = can(ctx.role, "license:view-secret");
   const licenseId = canSeeSecret ? await revealLicenseId(ctx.team.id, l.id) : null;
   const { created } = await searchParams;
-  const pulls = await listLicensePulls(ctx.team.id, l.id, 20);
+  const [pulls, domains] = await Promise.all([listLicensePulls(ctx.team.id, l.id, 20), appDomains(ctx.team.id, customer.app.id)]);
   const base = `/t/${ctx.team.slug}/apps/${customer.app.slug}/customers/${customer.id}`;
   const canManage = can(ctx.role, "customer:manage");
   const versions = canManage ? (await listReleases(ctx.team.id, customer.app.slug, { includeArchived: true })).map((r) => r.version) : [];
@@ -67,7 +68,8 @@ export default async function CustomerPage({
               License <LicenseBadge state={l.state} daysLeft={l.daysLeft} />
             </CardTitle>
             <CardDescription>
-              The customer logs in to the registry proxy with the license ID and pulls your private images through Gantry.
+              The customer logs in to <code className="font-mono break-all" data-testid="customer-proxy-host">{domains.proxy.host}</code> with the license ID
+              (<code className="font-mono break-all">docker login {domains.proxy.host} -u LICENSE_ID</code>) and pulls your private images through Gantry.
             </CardDescription>
           </CardHeader>
           <CardContent className="grid gap-4">

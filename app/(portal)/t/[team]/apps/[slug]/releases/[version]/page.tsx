@@ -53,7 +53,7 @@ export default async function ReleasePage({
   const canInstall = can(ctx.role, "license:view-secret");
 
   const customers = canInstall ? (await listCustomers(ctx.team.id, { appId: app.id, pageSize: 200 })).customers : [];
-  let installer: { customerName: string; commands: { label: string; text: string }[]; files: { path: string; content: string }[] } | null = null;
+  let installer: { customerName: string; commands: { label: string; text: string }[]; files: { path: string; content: string }[]; domainNote: string | null } | null = null;
   let installerProblem = "";
   if (canInstall && customerId) {
     const customer = await getCustomer(ctx.team.id, customerId).catch(() => null);
@@ -70,6 +70,10 @@ export default async function ReleasePage({
             { label: "helm", text: result.commands.helm },
           ],
           files: result.files,
+          // Built for a customer now: the app's current domains, which may differ from the release's stored files.
+          domainNote: result.domains.changed
+            ? `These files use the app's current domains (${[result.domains.proxy, result.domains.registry].filter(Boolean).join(", ")}); release ${release.version} was made with ${[result.domains.releaseProxy, result.domains.releaseRegistry].filter(Boolean).join(", ")}, which its stored files keep.`
+            : null,
         };
       } catch (e) {
         // The rest of the release stays usable; an unexpected failure is logged with a generic message.
@@ -115,6 +119,14 @@ export default async function ReleasePage({
               <dd>
                 {when(release.createdAt)} by {release.createdByLabel}
               </dd>
+              {release.proxyHost ? (
+                <>
+                  <dt className="text-zinc-600">Made with</dt>
+                  <dd className="font-mono break-all" data-testid="release-domains">
+                    {[release.proxyHost, release.registryHost].filter(Boolean).join(", ")}
+                  </dd>
+                </>
+              ) : null}
               <dt className="text-zinc-600">Last probed</dt>
               <dd>{when(release.lastProbedAt)}</dd>
               <dt className="text-zinc-600">Images</dt>
@@ -171,6 +183,11 @@ export default async function ReleasePage({
                         </a>
                       </Button>
                     </div>
+                    {installer.domainNote ? (
+                      <Alert variant="warning" data-testid="installer-domains">
+                        <AlertDescription className="break-words">{installer.domainNote}</AlertDescription>
+                      </Alert>
+                    ) : null}
                     <InstallerFiles commands={installer.commands} files={installer.files} />
                   </div>
                 ) : null}

@@ -1,15 +1,18 @@
 import type { Metadata } from "next";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
+import { RegistryUsageCard } from "@/components/registry/registry-usage";
 import { PageHeader } from "@/components/shell/page-header";
 import { listApiTokens } from "@/lib/api-tokens/tokens";
 import { env } from "@/lib/env";
+import { usageOrError } from "@/lib/hosted-registry/usage";
 import { listTeamInvitations } from "@/lib/teams/invitations";
 import { listMembers } from "@/lib/teams/members";
 import { teamPageContext } from "@/lib/http/page-context";
 import { can } from "@/lib/teams/roles";
-import { MembersSection } from "./members-section";
-import { TokensSection } from "./tokens-section";
-import { RenameTeamForm } from "./rename-team-form";
+import { MembersSection } from "../members-section";
+import { TokensSection } from "../tokens-section";
+import { RenameTeamForm } from "../rename-team-form";
+import { SettingsTabs } from "../domains/tabs";
 
 export const metadata: Metadata = { title: "Settings" };
 
@@ -20,10 +23,12 @@ export default async function SettingsPage({ params }: { params: Promise<{ team:
   const invitations = canInvite ? await listTeamInvitations(ctx.team.id) : [];
   const canManageTokens = can(ctx.role, "api-token:manage");
   const tokens = canManageTokens ? await listApiTokens(ctx.team.id) : [];
+  const registryUsage = await usageOrError(ctx);
   const { urls } = env();
   return (
     <>
       <PageHeader title="Settings" description={`Team ${ctx.team.name}. Your role: ${ctx.role}.`} />
+      <SettingsTabs team={ctx.team.slug} current="general" />
       <div className="grid max-w-4xl gap-6">
         {can(ctx.role, "team:rename") ? <RenameTeamForm team={ctx.team.slug} name={ctx.team.name} /> : null}
         <MembersSection
@@ -56,6 +61,7 @@ export default async function SettingsPage({ params }: { params: Promise<{ team:
             }))}
           />
         ) : null}
+        {registryUsage ? <RegistryUsageCard usage={registryUsage} /> : null}
         <Card>
           <CardHeader>
             <CardTitle>Public URLs</CardTitle>
