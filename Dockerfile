@@ -8,8 +8,13 @@
 # bookworm with Node 24 and npm in /usr/local will do (the test suite builds
 # both from Debian's apt and npm, offline: lib/deploy/base-images.ts).
 # Written for the classic builder and BuildKit alike (no RUN --mount, heredocs or COPY --chmod).
-ARG BASE=node:24-bookworm
-ARG RUNTIME_BASE=node:24-bookworm-slim
+#
+# Node 24.22.3, as lib/ops/common.sh (GANTRY_NODE_VERSION): one Node everywhere.
+# Not 24.19 to 24.21: they abort better-sqlite3 11 (Prisma's SQLite adapter)
+# when the garbage collector frees a prepared statement outside JavaScript
+# ("Assertion failed: (env) != nullptr"; nodejs/node#65446); 24.22 fixed it.
+ARG BASE=node:24.22.3-bookworm
+ARG RUNTIME_BASE=node:24.22.3-bookworm-slim
 
 FROM ${BASE} AS build
 WORKDIR /app

@@ -21,7 +21,8 @@ import { DEPLOY_CACHE, npmPack } from "./npm-cache";
  * The root filesystem is cached under node_modules/.cache by a key of
  * everything that goes into it.
  */
-export const NODE_VERSION = "24.21.0";
+/** The Dockerfile's default (node:24.22.3) and lib/ops/common.sh's GANTRY_NODE_VERSION: one Node (node-version.test.ts). */
+export const NODE_VERSION = "24.22.3";
 export const NPM_VERSION = "11.19.1";
 export const DEBIAN_SUITE = "bookworm";
 export const DEBIAN_MIRROR = "http://deb.debian.org/debian";
