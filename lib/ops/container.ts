@@ -46,15 +46,31 @@ async function migrate(): Promise<boolean> {
   }
 }
 
+/**
+ * The server installs its SIGTERM handler once it listens; before that (Next
+ * preparing, the registry's engine starting) a container's first process
+ * would ignore the signal and wait for SIGKILL. Nothing is in flight yet: exit.
+ */
+async function serve(): Promise<void> {
+  const early = (signal: NodeJS.Signals) => {
+    if (process.listenerCount(signal) > 1) return; // Gantry's own handler drains.
+    console.log(`${signal} before Gantry listened: exiting`);
+    process.exit(0);
+  };
+  process.on("SIGTERM", early);
+  process.on("SIGINT", early);
+  await import("../server/main");
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command = "start", ...rest] = argv;
   switch (command) {
     case "start":
       if (!(await migrate())) process.exit(1);
-      await import("../server/main");
+      await serve();
       return;
     case "serve":
-      await import("../server/main");
+      await serve();
       return;
     case "migrate":
       process.exit((await migrate()) ? 0 : 1);
