@@ -4,7 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { dockerAvailable, startDockerd, stopAllDockerd, type RunningDockerd } from "@/lib/testing/dockerd";
 import { startRegistry, stopAll, type RunningRegistry } from "@/lib/testing/registries/harness";
 import { buildImage, cleanupImages, pushImage } from "@/lib/testing/registries/images";
@@ -38,7 +38,7 @@ let proxied = "";
 let hostedImage = "";
 const digests: { upstream: string; pushed: string } = { upstream: "", pushed: "" };
 const timings: Record<string, number> = {};
-const work = fs.mkdtempSync(path.join(os.tmpdir(), "gantry-image-test-"));
+let work = "";
 
 async function docker(args: string[], timeoutMs = 120_000): Promise<string> {
   const r = await dockerd.docker(args, { timeoutMs });
@@ -93,6 +93,7 @@ async function pull(ref: string, creds: string): Promise<string> {
 
 beforeAll(async () => {
   if (!dockerAvailable()) throw new Error("The image test needs root and Debian's docker.io (lib/ops/install-test-packages.sh installs it).");
+  work = fs.mkdtempSync(path.join(os.tmpdir(), "gantry-image-test-"));
   // overlay2 where the kernel has it (these machines do): vfs copies the whole filesystem at every build step.
   dockerd = await startDockerd({ storageDriver: "overlay2" }).catch((e: unknown) => {
     console.warn(`dockerd on overlay2 failed, using vfs: ${String(e).slice(0, 300)}`);
@@ -113,12 +114,22 @@ beforeAll(async () => {
   await docker(["volume", "create", VOLUME]);
 }, 60 * 60_000);
 
+// A failed step shows what the containers said.
+afterEach(async ({ task }) => {
+  if (task.result?.state !== "fail" || !dockerd) return;
+  const names = (await dockerd.docker(["ps", "--all", "--filter", `name=gantry-${stamp}`, "--format", "{{.Names}} {{.Status}}"])).stdout.trim();
+  for (const line of names.split("\n").filter(Boolean)) {
+    const logs = await dockerd.docker(["logs", "--tail", "60", line.split(" ")[0]!]);
+    console.log(`--- ${line}\n${logs.stdout}${logs.stderr}`);
+  }
+});
+
 afterAll(async () => {
   console.log(`container image test: ${JSON.stringify(timings)}`);
   await stopAllDockerd();
   await stopAll();
   cleanupImages();
-  fs.rmSync(work, { recursive: true, force: true });
+  if (work) fs.rmSync(work, { recursive: true, force: true });
 }, 120_000);
 
 describe("the container image", () => {
@@ -138,8 +149,8 @@ describe("the container image", () => {
     // The build ran only in the build stage: no compiler, no dev dependencies, no secrets generated at build time.
     const probe = await dockerd.docker(["run", "--rm", "--entrypoint", "sh", IMAGE, "-c", "command -v g++ || echo no-g++; ls /app/node_modules/vitest 2>&1 | head -1; ls -A /data; ls /app/data 2>&1 | head -1"]);
     expect(probe.stdout).toContain("no-g++");
-    expect(probe.stdout).toMatch(/vitest: No such file/);
-    expect(probe.stdout).toMatch(/\/app\/data: No such file/);
+    expect(probe.stdout + probe.stderr).toMatch(/node_modules\/vitest'?: No such file/);
+    expect(probe.stdout + probe.stderr).toMatch(/\/app\/data'?: No such file/);
   });
 
   it("applies the migrations at start and serves: /readyz 200, the portal's pages, healthy, node as PID 1", async () => {
@@ -192,11 +203,12 @@ describe("the container image", () => {
     expect(reg.status).toBe(201);
     hostedImage = `127.0.0.1:${registryPort}/${slug}/tools:1.0`;
     const release = await api(`/apps/${slug}/releases`, { body: { version: "1.0.0", images: [`${upstream.host}/acme/api:1.0`, hostedImage] } });
-    const body = (await release.json()) as { release: { images: { status: string; rewritten: string }[] } };
+    const body = (await release.json()) as { release: { images: { image: string; status: string; rewritten: string }[] } };
     expect(release.status, JSON.stringify(body)).toBe(201);
-    const [api1, hosted] = body.release.images;
-    expect(api1!.status).toBe("private");
-    expect(hosted!.status).toBe("vendor_registry");
+    const byImage = new Map(body.release.images.map((i) => [i.image, i]));
+    const api1 = byImage.get(`${upstream.host}/acme/api:1.0`);
+    expect(api1?.status).toBe("private");
+    expect(byImage.get(hostedImage)?.status).toBe("vendor_registry");
     proxied = api1!.rewritten;
     expect(proxied).toMatch(new RegExp(`^127\\.0\\.0\\.1:${port}/proxy/${slug}/`));
 
@@ -220,6 +232,23 @@ describe("the container image", () => {
     expect(logs.stdout + logs.stderr).toMatch(/SIGTERM: draining[\s\S]*stopped/);
     await docker(["rm", name]);
   }, 120_000);
+
+  it("stops at once when SIGTERM comes while it is still starting (migrating, or before it listens)", async () => {
+    const name = `gantry-${stamp}-early`;
+    // A volume of its own: the migrations run from scratch.
+    await docker(["run", "--detach", "--name", name, "--network", "host", "--volume", `${VOLUME}-early:/data`, "--env", "HOST=127.0.0.1", "--env", `PORT=${await freePort()}`, "--env", `GANTRY_REGISTRY_PORT=${await freePort()}`, "--env", "GANTRY_MIN_FREE_DISK=1GiB", IMAGE]);
+    for (const wait of [3000, 4000, 6000]) {
+      await new Promise((r) => setTimeout(r, wait));
+      expect((await docker(["inspect", "--format", "{{.State.Running}}", name])).trim()).toBe("true");
+      const started = Date.now();
+      await docker(["stop", "--time", "60", name], 90_000);
+      // Not the 60 s after which Docker would have killed it.
+      expect((Date.now() - started) / 1000).toBeLessThan(20);
+      await docker(["start", name]);
+    }
+    await docker(["rm", "--force", name]);
+    await docker(["volume", "rm", `${VOLUME}-early`]);
+  }, 300_000);
 
   it("keeps everything on the volume: a new container has the account, the license, the proxy cache and the pushed image", async () => {
     const name = `gantry-${stamp}-2`;
