@@ -93,11 +93,17 @@ export async function baseImages(dockerd: RunningDockerd): Promise<BaseImages> {
   const rootfs = await runtimeRootfs();
 
   let started = Date.now();
-  const imported = await dockerd.docker(
-    ["import", "--change", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "--change", 'CMD ["node"]', rootfs.tar, runtime],
-    { timeoutMs: 10 * 60_000 },
-  );
-  if (imported.code !== 0) throw new Error(`docker import failed: ${imported.stderr}`);
+  // An engine that keeps its images (a cached data root) has this base already:
+  // importing it again would make a new image and void the build cache above it.
+  const key = path.basename(rootfs.tar, ".tar");
+  const have = await dockerd.docker(["image", "inspect", "--format", '{{index .Config.Labels "gantry.rootfs"}}', runtime], { timeoutMs: 60_000 });
+  if (have.code !== 0 || have.stdout.trim() !== key) {
+    const imported = await dockerd.docker(
+      ["import", "--change", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "--change", 'CMD ["node"]', "--change", `LABEL gantry.rootfs=${key}`, rootfs.tar, runtime],
+      { timeoutMs: 10 * 60_000 },
+    );
+    if (imported.code !== 0) throw new Error(`docker import failed: ${imported.stderr}`);
+  }
   const importSeconds = (Date.now() - started) / 1000;
 
   started = Date.now();

@@ -10,6 +10,7 @@ import { startRegistry, stopAll, type RunningRegistry } from "@/lib/testing/regi
 import { buildImage, cleanupImages, pushImage } from "@/lib/testing/registries/images";
 import { freePort } from "@/lib/testing/registries/ports";
 import { baseImages } from "./base-images";
+import { keepLast, lockEngineRoot } from "./engine-cache";
 
 /**
  * The Dockerfile, built and run for real: both bases made offline (Debian's
@@ -24,11 +25,14 @@ const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, "../..");
 const stamp = crypto.randomBytes(4).toString("hex");
 const IMAGE = `gantry-test/gantry:${stamp}`;
+// The build stage, tagged so that a kept engine keeps its layers (npm ci) for the next run.
+const BUILD_STAGE = `gantry-test/gantry-build:${stamp}`;
 const VOLUME = `gantry-test-data-${stamp}`;
 const EMAIL = `owner-${stamp}@example.com`;
 const PASSWORD = "correct horse battery staple";
 
 let dockerd: RunningDockerd;
+let engine: ReturnType<typeof lockEngineRoot>;
 let upstream: RunningRegistry;
 let port = 0;
 let registryPort = 0;
@@ -95,7 +99,10 @@ beforeAll(async () => {
   if (!dockerAvailable()) throw new Error("The image test needs root and Debian's docker.io (lib/ops/install-test-packages.sh installs it).");
   work = fs.mkdtempSync(path.join(os.tmpdir(), "gantry-image-test-"));
   // overlay2 where the kernel has it (these machines do): vfs copies the whole filesystem at every build step.
-  dockerd = await startDockerd({ storageDriver: "overlay2" }).catch((e: unknown) => {
+  engine = lockEngineRoot();
+  dockerd = await startDockerd({ storageDriver: "overlay2", dataRoot: engine?.dataRoot }).catch((e: unknown) => {
+    engine?.release();
+    engine = undefined;
     console.warn(`dockerd on overlay2 failed, using vfs: ${String(e).slice(0, 300)}`);
     return startDockerd();
   });
@@ -104,7 +111,9 @@ beforeAll(async () => {
   Object.assign(timings, { baseRootfs: bases.timings.rootfs, baseImport: bases.timings.import, baseBuild: bases.timings.build, bases: (Date.now() - started) / 1000 });
 
   started = Date.now();
-  await docker(["build", "--network", "host", "--build-arg", `BASE=${bases.build}`, "--build-arg", `RUNTIME_BASE=${bases.runtime}`, "-t", IMAGE, ROOT], 45 * 60_000);
+  const buildArgs = ["--network", "host", "--build-arg", `BASE=${bases.build}`, "--build-arg", `RUNTIME_BASE=${bases.runtime}`];
+  await docker(["build", ...buildArgs, "--target", "build", "-t", BUILD_STAGE, ROOT], 45 * 60_000);
+  await docker(["build", ...buildArgs, "-t", IMAGE, ROOT], 30 * 60_000);
   timings.imageBuild = (Date.now() - started) / 1000;
 
   upstream = await startRegistry({ auth: "htpasswd", users: { robot: "robot-pw" } });
@@ -125,12 +134,22 @@ afterEach(async ({ task }) => {
 });
 
 afterAll(async () => {
-  console.log(`container image test: ${JSON.stringify(timings)}`);
+  console.log(`container image test (${engine ? "kept engine" : "throwaway engine"}): ${JSON.stringify(timings)}`);
+  if (engine && dockerd) {
+    const containers = (await dockerd.docker(["ps", "--all", "--quiet", "--filter", `name=gantry-${stamp}`])).stdout.split("\n").filter(Boolean);
+    if (containers.length) await dockerd.docker(["rm", "--force", ...containers]);
+    await dockerd.docker(["volume", "rm", "--force", VOLUME, `${VOLUME}-early`]);
+    await keepLast(dockerd, [
+      { image: IMAGE, last: "gantry-test/gantry:last" },
+      { image: BUILD_STAGE, last: "gantry-test/gantry-build:last" },
+    ]);
+  }
   await stopAllDockerd();
+  engine?.release();
   await stopAll();
   cleanupImages();
   if (work) fs.rmSync(work, { recursive: true, force: true });
-}, 120_000);
+}, 600_000);
 
 describe("the container image", () => {
   it("runs Node as a non-root user, with /data as its volume, a health check on /healthz and the distribution registry inside", async () => {

@@ -16,7 +16,8 @@ import path from "node:path";
  * temp dir, runs without iptables or a bridge (`--bridge=none`: containers get
  * host networking, `--network host`) and on the vfs storage driver (no overlay
  * needed), or overlay2 when asked (`storageDriver`: an image build on vfs copies
- * the whole filesystem at every step). 127.0.0.0/8 registries are insecure (plain http) by default;
+ * the whole filesystem at every step). `dataRoot` keeps images and the build
+ * cache in a directory of the caller's, kept after stop (one engine at a time). 127.0.0.0/8 registries are insecure (plain http) by default;
  * `insecureRegistries` adds more. The engine needs root; without it
  * `startDockerd` throws.
  *
@@ -62,7 +63,9 @@ function whichSync(cmd: string): string | null {
   return null;
 }
 
-export async function startDockerd(opts: { insecureRegistries?: string[]; storageDriver?: "vfs" | "overlay2" } = {}): Promise<RunningDockerd> {
+export async function startDockerd(
+  opts: { insecureRegistries?: string[]; storageDriver?: "vfs" | "overlay2"; dataRoot?: string } = {},
+): Promise<RunningDockerd> {
   if (process.getuid?.() !== 0) throw new Error("dockerd needs root");
   const dockerdBin = ["/usr/sbin/dockerd", "/usr/bin/dockerd"].find((p) => fs.existsSync(p));
   if (!dockerdBin) throw new Error("dockerd is not installed (Debian: apt-get install docker.io)");
@@ -73,7 +76,7 @@ export async function startDockerd(opts: { insecureRegistries?: string[]; storag
   fs.mkdirSync(config, { recursive: true });
   fs.writeFileSync(path.join(config, "config.json"), "{}\n");
   const args = [
-    "--data-root", path.join(dir, "root"),
+    "--data-root", opts.dataRoot ?? path.join(dir, "root"),
     "--exec-root", path.join(dir, "exec"),
     "-H", `unix://${sock}`,
     "--pidfile", path.join(dir, "docker.pid"),
@@ -125,6 +128,7 @@ export async function startDockerd(opts: { insecureRegistries?: string[]; storag
     // What the engine left mounted (exec/netns/default once a container ran;
     // overlay2 layers if it died), then its layers and containerd's state.
     unmountUnder(dir);
+    if (opts.dataRoot) unmountUnder(opts.dataRoot);
     fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
   };
   const handle = {
