@@ -253,19 +253,28 @@ describe("the container image", () => {
   }, 120_000);
 
   it("stops at once when SIGTERM comes while it is still starting (migrating, or before it listens)", async () => {
-    const name = `gantry-${stamp}-early`;
-    // A volume of its own: the migrations run from scratch.
-    await docker(["run", "--detach", "--name", name, "--network", "host", "--volume", `${VOLUME}-early:/data`, "--env", "HOST=127.0.0.1", "--env", `PORT=${await freePort()}`, "--env", `GANTRY_REGISTRY_PORT=${await freePort()}`, "--env", "GANTRY_MIN_FREE_DISK=1GiB", IMAGE]);
-    for (const wait of [3000, 4000, 6000]) {
-      await new Promise((r) => setTimeout(r, wait));
+    // start on a new volume: the signal comes while the migrations run; serve on the
+    // migrated one: it comes while Next prepares, before Gantry's own handler exists.
+    const cases = [
+      { command: "start", volume: `${VOLUME}-early`, waitMs: 3000, said: /SIGTERM: stopping the migration|SIGTERM before Gantry listened/ },
+      { command: "serve", volume: VOLUME, waitMs: 1500, said: /SIGTERM before Gantry listened: exiting/ },
+    ];
+    for (const c of cases) {
+      const name = `gantry-${stamp}-early-${c.command}`;
+      const earlyPort = await freePort();
+      await docker(["run", "--detach", "--name", name, "--network", "host", "--volume", `${c.volume}:/data`, "--env", "HOST=127.0.0.1", "--env", `PORT=${earlyPort}`, "--env", `GANTRY_REGISTRY_PORT=${await freePort()}`, "--env", "GANTRY_MIN_FREE_DISK=1GiB", IMAGE, c.command]);
+      await new Promise((r) => setTimeout(r, c.waitMs));
       expect((await docker(["inspect", "--format", "{{.State.Running}}", name])).trim()).toBe("true");
+      // Still starting: nothing listens yet.
+      await expect(fetch(`http://127.0.0.1:${earlyPort}/healthz`, { signal: AbortSignal.timeout(1000) })).rejects.toThrow();
       const started = Date.now();
       await docker(["stop", "--time", "60", name], 90_000);
       // Not the 60 s after which Docker would have killed it.
       expect((Date.now() - started) / 1000).toBeLessThan(20);
-      await docker(["start", name]);
+      const logs = await dockerd.docker(["logs", name]);
+      expect(logs.stdout + logs.stderr).toMatch(c.said);
+      await docker(["rm", "--force", name]);
     }
-    await docker(["rm", "--force", name]);
     await docker(["volume", "rm", `${VOLUME}-early`]);
   }, 300_000);
 
