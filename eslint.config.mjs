@@ -31,7 +31,7 @@ const config = [
     },
   },
   {
-    files: ["lib/env.ts", "playwright.config.ts", "e2e/**", "lib/testing/**", "**/*.test.ts", "lib/ops/**", "lib/server/**"],
+    files: ["lib/env.ts", "playwright.config.ts", "e2e/**", "lib/testing/**", "lib/deploy/**", "**/*.test.ts", "lib/ops/**", "lib/server/**"],
     rules: { "no-restricted-properties": "off" },
   },
 ];

@@ -37,7 +37,7 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["lib/**/*.test.ts", "components/**/*.test.ts", "app/**/*.test.ts"],
-          exclude: ["**/*.int.test.ts", "node_modules/**"],
+          exclude: ["**/*.int.test.ts", "**/*.deploy.test.ts", "node_modules/**"],
           environment: "node",
         },
       },
@@ -51,6 +51,20 @@ export default defineConfig({
           globalSetup: ["lib/testing/integration-global-setup.ts"],
           testTimeout: 60_000,
           hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        // The deployment artifacts, once per `npm test` (not per database): the Helm
+        // chart with the real Helm client, and the container image built and run
+        // in a private Docker engine (slow: it builds the image from an offline base).
+        resolve: { alias },
+        test: {
+          name: "deploy",
+          include: ["lib/**/*.deploy.test.ts"],
+          environment: "node",
+          testTimeout: 120_000,
+          hookTimeout: 60 * 60_000,
           fileParallelism: false,
         },
       },

@@ -11,13 +11,21 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 # Node.js 24 LTS is Gantry's runtime (22 still works). The npm registry carries
 # Node itself: its node-<os>-<arch> package holds the binary and the headers
 # native addons (better-sqlite3) build against. Fetched once into .tools/.
+# The Dockerfile's default bases carry the same version (one Node for both).
 GANTRY_NODE_VERSION=24.22.3
 
 node_major() { node -p 'process.versions.node.split(".")[0]' 2> /dev/null || echo 0; }
 
-# Puts Node $GANTRY_NODE_VERSION first on PATH (unless the machine's node is a 24 already).
+# Node 24.19 to 24.21 abort better-sqlite3 11 (Prisma's SQLite adapter) when the
+# garbage collector frees a prepared statement outside JavaScript ("Assertion
+# failed: (env) != nullptr" in RemoveEnvironmentCleanupHook): node::ObjectWrap
+# gained a cleanup hook in their headers that their runtime cannot remove there.
+# 24.22 fixed the runtime. Such a machine Node is not used; Node 24.22.3 is fetched.
+node_aborts_sqlite() { node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a === 24 && b >= 19 && b <= 21 ? 0 : 1)' 2> /dev/null; }
+
+# Puts Node $GANTRY_NODE_VERSION first on PATH (unless the machine's node is a usable 24 already).
 use_node24() {
-  [[ "$(node_major)" == "24" ]] && return 0
+  [[ "$(node_major)" == "24" ]] && ! node_aborts_sqlite && return 0
   local os arch
   case "$(uname -s)" in
     Linux) os=linux ;;
@@ -44,7 +52,7 @@ use_node24() {
 
 # npm start: the machine's Node when it is 22 or newer, else Node 24 as above.
 use_supported_node() {
-  (($(node_major) >= 22)) && return 0
+  (($(node_major) >= 22)) && ! node_aborts_sqlite && return 0
   use_node24
 }
 

@@ -7,7 +7,9 @@
 #   kubernetes-client kubectl, for `kubectl kustomize`
 #   iproute2          ss, to count sockets in the proxy's leak test
 #   containerd        containerd and ctr, a second real client pulling through the proxy (needs root)
-#   docker.io         the Docker engine (dockerd), a third real client (needs root; lib/testing/dockerd.ts)
+#   docker.io         the Docker engine (dockerd), a third real client (needs root; lib/testing/dockerd.ts),
+#                     and the engine that builds and runs the container image (lib/deploy)
+#   mmdebstrap        a Debian root filesystem from the apt mirror: the image's offline base (lib/deploy/base-images.ts)
 #   caddy             TLS in front of Gantry with on-demand certificates for custom domains (lib/testing/caddy.ts)
 #   prometheus        Prometheus and promtool, scraping Gantry's /metrics (lib/observe/prometheus.int.test.ts)
 # As root it installs them with apt-get; otherwise it prints what to install.
@@ -24,6 +26,7 @@ declare -A NEED=(
   [containerd]=containerd
   [ctr]=containerd
   [dockerd]=docker.io
+  [mmdebstrap]=mmdebstrap
   [caddy]=caddy
   [prometheus]=prometheus
   [promtool]=prometheus

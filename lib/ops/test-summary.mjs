@@ -1,4 +1,4 @@
-// Adds up the JSON reports of vitest (unit, integration) and Playwright and
+// Adds up the JSON reports of vitest (unit, integration, deploy) and Playwright and
 // prints one closing line, "N passed, N failed", plus one line per suite.
 import fs from "node:fs";
 import path from "node:path";
@@ -19,7 +19,7 @@ function read(name) {
   return JSON.parse(fs.readFileSync(file, "utf8"));
 }
 
-for (const name of ["unit.json", "integration.json", "integration-postgres.json"]) {
+for (const name of ["unit.json", "integration.json", "integration-postgres.json", "deploy.json"]) {
   const r = read(name);
   if (!r) continue;
   const p = r.numPassedTests ?? 0;

@@ -2,8 +2,10 @@
 # README command 2: install what the tests need, then run every test:
 # typecheck, lint, the PostgreSQL schema drift check, unit, integration on
 # SQLite and then on PostgreSQL (a throwaway cluster: lib/ops/postgres-cluster.sh;
-# real registries), and Playwright (Debian Chromium against the production
-# build) on SQLite and then on PostgreSQL.
+# real registries), the deployment artifacts once (the Helm chart with Helm 4,
+# the container image built from an offline base and run in a private Docker
+# engine), and Playwright (Debian Chromium against the production build) on
+# SQLite and then on PostgreSQL.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 bash lib/ops/install-test-packages.sh
@@ -31,6 +33,8 @@ say "Integration tests (SQLite)"
 npx vitest run --project integration --reporter=default --reporter=json --outputFile.json="$RESULTS/integration.json" || status=1
 say "Integration tests (PostgreSQL)"
 bash lib/ops/postgres-cluster.sh npx vitest run --project integration --reporter=default --reporter=json --outputFile.json="$RESULTS/integration-postgres.json" || status=1
+say "Deployment: the Helm chart (Helm 4) and the container image (built and run; slow)"
+npx vitest run --project deploy --reporter=default --reporter=json --outputFile.json="$RESULTS/deploy.json" || status=1
 build_app
 say "End-to-end tests (Playwright, Debian Chromium, SQLite)"
 PLAYWRIGHT_JSON_OUTPUT_NAME="$RESULTS/e2e.json" npx playwright test || status=1

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -15,7 +15,9 @@ import path from "node:path";
  * Each engine has its own data root, exec root, socket and client config in a
  * temp dir, runs without iptables or a bridge (`--bridge=none`: containers get
  * host networking, `--network host`) and on the vfs storage driver (no overlay
- * needed). 127.0.0.0/8 registries are insecure (plain http) by default;
+ * needed), or overlay2 when asked (`storageDriver`: an image build on vfs copies
+ * the whole filesystem at every step). `dataRoot` keeps images and the build
+ * cache in a directory of the caller's, kept after stop (one engine at a time). 127.0.0.0/8 registries are insecure (plain http) by default;
  * `insecureRegistries` adds more. The engine needs root; without it
  * `startDockerd` throws.
  *
@@ -61,7 +63,9 @@ function whichSync(cmd: string): string | null {
   return null;
 }
 
-export async function startDockerd(opts: { insecureRegistries?: string[] } = {}): Promise<RunningDockerd> {
+export async function startDockerd(
+  opts: { insecureRegistries?: string[]; storageDriver?: "vfs" | "overlay2"; dataRoot?: string } = {},
+): Promise<RunningDockerd> {
   if (process.getuid?.() !== 0) throw new Error("dockerd needs root");
   const dockerdBin = ["/usr/sbin/dockerd", "/usr/bin/dockerd"].find((p) => fs.existsSync(p));
   if (!dockerdBin) throw new Error("dockerd is not installed (Debian: apt-get install docker.io)");
@@ -72,11 +76,11 @@ export async function startDockerd(opts: { insecureRegistries?: string[] } = {})
   fs.mkdirSync(config, { recursive: true });
   fs.writeFileSync(path.join(config, "config.json"), "{}\n");
   const args = [
-    "--data-root", path.join(dir, "root"),
+    "--data-root", opts.dataRoot ?? path.join(dir, "root"),
     "--exec-root", path.join(dir, "exec"),
     "-H", `unix://${sock}`,
     "--pidfile", path.join(dir, "docker.pid"),
-    "--storage-driver", "vfs",
+    "--storage-driver", opts.storageDriver ?? "vfs",
     "--iptables=false",
     "--ip6tables=false",
     "--bridge=none",
@@ -121,7 +125,10 @@ export async function startDockerd(opts: { insecureRegistries?: string[] } = {})
       await exited;
       clearTimeout(late);
     }
-    // vfs layers and the managed containerd's state: remove what the engine left.
+    // What the engine left mounted (exec/netns/default once a container ran;
+    // overlay2 layers if it died), then its layers and containerd's state.
+    unmountUnder(dir);
+    if (opts.dataRoot) unmountUnder(opts.dataRoot);
     fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
   };
   const handle = {
@@ -154,6 +161,17 @@ export async function startDockerd(opts: { insecureRegistries?: string[] } = {})
     await new Promise((r) => setTimeout(r, 250));
   }
   return handle;
+}
+
+/** Lazily unmounts every mount at or below `dir`, deepest first. */
+function unmountUnder(dir: string): void {
+  const mounts = fs
+    .readFileSync("/proc/self/mounts", "utf8")
+    .split("\n")
+    .map((line) => (line.split(" ")[1] ?? "").replace(/\\040/g, " "))
+    .filter((m) => m === dir || m.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounts) spawnSync("umount", ["-l", m], { stdio: "ignore" });
 }
 
 export async function stopAllDockerd(): Promise<void> {
