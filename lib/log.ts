@@ -10,13 +10,15 @@ import { processWide } from "@/lib/process-wide";
  * A line written while serving a request carries its `requestId`
  * (lib/observe/request-context.ts), however deep in the request's async work.
  *
- * Not pino (yet): `npm run bench:log` runs both in one process with the same
- * masking. On a shared 2-core machine pino's async destination cost ×0.65 to
- * ×2.85 of this writer per line across runs: no clear winner, and the masking
- * (Gantry's code either way: pino's path-based redaction cannot mask values by
- * their shape) is most of a line's cost. What pino's buffer adds, a bound on
- * memory while the log's reader stalls, is done here (MAX_BACKLOG_BYTES); the
- * request id comes from the request's context, as a pino mixin would take it.
+ * Not pino: `npm run bench:log` runs both in one process with the same
+ * masking (Gantry's code either way: pino's path-based redaction cannot mask
+ * values by their shape). With stderr read through a pipe, as a container
+ * runtime reads it, pino's async destination cost ×1.28 to ×1.79 of this
+ * writer per line and its sync one ×4 to ×18 (three runs at load 2, best of 8
+ * rounds); to /dev/null they are even (×0.87 to ×1.21). What pino's buffer
+ * adds, a bound on memory while the log's reader stalls, is done here
+ * (MAX_BACKLOG_BYTES); the request id comes from the request's context, as a
+ * pino mixin would take it.
  */
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
 type Level = keyof typeof LEVELS;
