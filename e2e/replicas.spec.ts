@@ -134,7 +134,8 @@ test("a license revoked through replica A is refused by replica B within a secon
   expect(refused!.headers.get("docker-distribution-api-version")).toBe("registry/2.0");
   expect(refused!.headers.get("www-authenticate")).toContain('error="insufficient_scope"');
   expect(JSON.parse(refused!.body)).toEqual({
-    errors: [{ code: "UNAUTHORIZED", message: "This license has been revoked. Contact your vendor to restore access.", detail: null }],
+    // The request id (also in X-Request-Id) finds the refusal's lines in B's log.
+    errors: [{ code: "UNAUTHORIZED", message: "This license has been revoked. Contact your vendor to restore access.", detail: { requestId: refused!.headers.get("x-request-id") } }],
   });
   // And it stays refused.
   expect((await pull(b().url, v.manifestPath, license.licenseId)).status).toBe(401);
