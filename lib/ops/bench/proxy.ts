@@ -54,7 +54,7 @@ import { atLeast, atMost, check, mb, printTable, printVerdicts, summarize, type 
 import { ensureWrk, wrk, type WrkResult } from "./wrk";
 import { atExit } from "./cleanups";
 import { prepareBaseline, startBaselineGantry } from "./baseline";
-import { printSweep, runSweep, SWEEP_CONNECTIONS, type SweepVariant } from "./sweep";
+import { countSettled, printSweep, runSweep, SWEEP_CONNECTIONS, type SweepVariant } from "./sweep";
 
 const QUICK = process.env.QUICK === "1";
 const RUNS = Number(process.env.RUNS ?? (QUICK ? "1" : "5"));
@@ -163,7 +163,7 @@ async function main() {
     if (baseline) variants.push(baseline);
     variants.push({ name: "Gantry", url: `${gantryApi(small.repo)}/manifests/${small.digest}`, headers: { ...headers, authorization: `Bearer ${await gantryToken(gantryHost)}` }, loopStats: async () => (await gantry?.loopStats()) ?? null });
     console.log(`connection sweep: ${SWEEP_ROUNDS} round(s) of ${SWEEP_SECONDS} s per variant (${variants.map((v) => v.name).join(", ")}) at ${SWEEP_CONNECTIONS.join(", ")} connections…`);
-    const runs = await runSweep({ variants, seconds: SWEEP_SECONDS, rounds: SWEEP_ROUNDS });
+    const runs = await runSweep({ variants, seconds: SWEEP_SECONDS, rounds: SWEEP_ROUNDS, settle: () => countSettled(() => db.pullEvent.count()) });
     await baseline?.stop();
     return { runs, variants };
   };

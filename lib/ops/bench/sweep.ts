@@ -41,7 +41,14 @@ export interface SweepRun {
   results: { wrk: WrkResult; loop: LoopStats | null; load: number }[][];
 }
 
-export async function runSweep(opts: { variants: SweepVariant[]; seconds: number; rounds: number }): Promise<SweepRun[]> {
+/**
+ * `settle`: waits until the Gantrys are done with what the previous run left
+ * them (each request is a pull record, written in batches after the run): a
+ * variant that ran right after another Gantry otherwise shares the machine
+ * and the database with that one's backlog. Without it, the same commit run
+ * as two variants measured 1.4-1.8× apart, always against the later one.
+ */
+export async function runSweep(opts: { variants: SweepVariant[]; seconds: number; rounds: number; settle?: () => Promise<void> }): Promise<SweepRun[]> {
   const out: SweepRun[] = [];
   for (const connections of SWEEP_CONNECTIONS) {
     const run: SweepRun = { connections, results: opts.variants.map(() => []) };
@@ -49,6 +56,7 @@ export async function runSweep(opts: { variants: SweepVariant[]; seconds: number
     for (let i = 0; i < opts.rounds; i++) {
       const line: string[] = [];
       for (const [k, v] of opts.variants.entries()) {
+        await opts.settle?.();
         await v.loopStats?.(); // resets: what follows is this run's alone
         const load = os.loadavg()[0]!;
         const w = await wrk(v.url, v.headers, { connections, seconds: opts.seconds, threads: 1 });
@@ -61,6 +69,17 @@ export async function runSweep(opts: { variants: SweepVariant[]; seconds: number
     out.push(run);
   }
   return out;
+}
+
+/** Until `count` (e.g. the pull records both Gantrys write) has not moved for 600 ms; at most 60 s. */
+export async function countSettled(count: () => Promise<number>): Promise<void> {
+  const until = Date.now() + 60_000;
+  for (let last = -1, still = 0; Date.now() < until && still < 2; ) {
+    const n = await count();
+    still = n === last ? still + 1 : 0;
+    last = n;
+    await new Promise((r) => setTimeout(r, 300));
+  }
 }
 
 export function ms(v: number): string {
