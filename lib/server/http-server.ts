@@ -106,11 +106,7 @@ export function createGantryHttpServer(config: Env, portal: PortalHandler, healt
     const ctx: RequestContext = { id, face: faceOf(req, path, isRegistryApi) };
     admit(req, res, ctx, () => {
       if (path === "/tls/ask" || path.startsWith("/tls/ask?")) return void answerTlsAsk(req, res);
-      if (ctx.face === "registry") {
-        watchBodyFloor(req, res, config.http);
-        void registry!.handle(req, res, ip);
-        return;
-      }
+      if (ctx.face === "registry") return toRegistry(registry!, req, res, ip);
       const host = req.headers.host?.toLowerCase();
       if (host && !isOwnHost(host, config)) {
         void routeCustomDomain(req, res, host, isRegistryApi).then((face) => {
@@ -118,8 +114,7 @@ export function createGantryHttpServer(config: Env, portal: PortalHandler, healt
             // A team's registry domain: its requests count as the registry's.
             ctx.face = "registry";
             if (!registry) return sendError(res, new ProxyError(404, "NAME_UNKNOWN", "Gantry's registry is off on this server."), req.method ?? "GET");
-            watchBodyFloor(req, res, config.http);
-            void registry.handle(req, res, ip);
+            toRegistry(registry, req, res, ip);
           } else if (face !== "answered") dispatch(req, res, ip, isRegistryApi);
         });
         return;
@@ -127,6 +122,11 @@ export function createGantryHttpServer(config: Env, portal: PortalHandler, healt
       dispatch(req, res, ip, isRegistryApi);
     });
   });
+  /** Gantry's own registry: a push's body must keep moving (the stream floor), however long it takes. */
+  const toRegistry = (hosted: HostedRegistry, req: http.IncomingMessage, res: http.ServerResponse, ip: string | null) => {
+    watchBodyFloor(req, res, config.http);
+    void hosted.handle(req, res, ip);
+  };
   const dispatch = (req: http.IncomingMessage, res: http.ServerResponse, ip: string | null, isRegistryApi: boolean) => {
     if (isRegistryApi) {
       watchBodyFloor(req, res, config.http);
@@ -136,25 +136,22 @@ export function createGantryHttpServer(config: Env, portal: PortalHandler, healt
     watchBodyDeadline(req, res, config.http);
     void portal(req, res);
   };
-  server.keepAliveTimeout = 65_000;
-  configureServerTimeouts(server, config.http);
-  queue.watch(server);
+  /** Keep-alive, header and body deadlines, and the queue's accept watch: the same on every port. */
+  const listenSettings = (s: http.Server) => {
+    s.keepAliveTimeout = 65_000;
+    configureServerTimeouts(s, config.http);
+    queue.watch(s);
+  };
+  listenSettings(server);
   // GANTRY_REGISTRY_PORT: the registry alone, for setups without host routing (probes answered too).
   const registryServer =
     registry && config.registry.port !== undefined
       ? http.createServer((req, res) => {
           const { ip, id } = prepare(req, res);
-          admit(req, res, { id, face: "registry" }, () => {
-            watchBodyFloor(req, res, config.http);
-            void registry.handle(req, res, ip);
-          });
+          admit(req, res, { id, face: "registry" }, () => toRegistry(registry, req, res, ip));
         })
       : null;
-  if (registryServer) {
-    registryServer.keepAliveTimeout = 65_000;
-    configureServerTimeouts(registryServer, config.http);
-    queue.watch(registryServer);
-  }
+  if (registryServer) listenSettings(registryServer);
   const metricsServer = config.metrics?.port !== undefined ? createMetricsServer(config.metrics.token) : null;
   if (config.metrics) collectProcessMetrics();
   onScrape("http-server", () => {
