@@ -115,6 +115,23 @@ export const envSchema = z.object({
     .max(512, "must be at most 512 characters")
     .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces (a bearer token)")
     .optional(),
+  /**
+   * Cloud registries (lib/registries/cloud): `on` lets a registry use the SDK's ambient
+   * credentials (instance role, IRSA, workload identity) instead of stored keys. Off by
+   * default: on a shared Gantry any tenant could otherwise pull with the operator's identity.
+   */
+  GANTRY_CLOUD_AMBIENT_CREDENTIALS: z
+    .string()
+    .default("off")
+    .transform((v) => v.trim().toLowerCase())
+    .pipe(z.enum(["on", "off"], { message: 'must be "on" or "off"' })),
+  /** The AWS SDK's own per-service endpoint overrides, honoured for ECR's and STS's APIs (tests, VPC endpoints). */
+  AWS_ENDPOINT_URL_ECR: serviceUrl.optional(),
+  AWS_ENDPOINT_URL_STS: serviceUrl.optional(),
+  /** The one OAuth2 token endpoint a Google service-account key may name in its token_uri. */
+  GANTRY_GCP_TOKEN_URI: serviceUrl.default("https://oauth2.googleapis.com/token"),
+  /** Microsoft Entra's authority host for Azure service principals (sovereign clouds, tests). */
+  GANTRY_AZURE_AUTHORITY_HOST: serviceUrl.default("https://login.microsoftonline.com"),
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
 });
 
@@ -188,6 +205,8 @@ export interface Env {
    * bearer token; null when neither is set (no /metrics at all).
    */
   metrics: { port: number | undefined; token: string | undefined } | null;
+  /** Cloud registries' token APIs: ambient credentials allowed, and the endpoints each kind may call. */
+  cloud: { ambientCredentials: boolean; ecrEndpoint: string | undefined; stsEndpoint: string | undefined; gcpTokenUri: string; azureAuthorityHost: string };
   nodeEnv: RawEnv["NODE_ENV"];
 }
 
@@ -310,6 +329,13 @@ export function parseEnv(source: Record<string, string | undefined>, warn: (m: s
     shutdownGraceSeconds: raw.GANTRY_SHUTDOWN_GRACE_SECONDS,
     countDbQueries: raw.GANTRY_COUNT_DB_QUERIES === "1",
     logLevel: raw.GANTRY_LOG_LEVEL,
+    cloud: {
+      ambientCredentials: raw.GANTRY_CLOUD_AMBIENT_CREDENTIALS === "on",
+      ecrEndpoint: raw.AWS_ENDPOINT_URL_ECR,
+      stsEndpoint: raw.AWS_ENDPOINT_URL_STS,
+      gcpTokenUri: raw.GANTRY_GCP_TOKEN_URI,
+      azureAuthorityHost: raw.GANTRY_AZURE_AUTHORITY_HOST,
+    },
     metrics: raw.GANTRY_METRICS_PORT !== undefined || raw.GANTRY_METRICS_TOKEN !== undefined ? { port: raw.GANTRY_METRICS_PORT, token: raw.GANTRY_METRICS_TOKEN } : null,
     nodeEnv: raw.NODE_ENV,
   };
