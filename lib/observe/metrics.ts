@@ -31,6 +31,7 @@ export type UpstreamErrorKind =
   | "too_large"
   | "credentials_refused"
   | "token_refused"
+  | "cloud_credentials"
   | "rate_limited"
   | "status_4xx"
   | "status_5xx";

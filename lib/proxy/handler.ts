@@ -5,6 +5,7 @@ import { env } from "@/lib/env";
 import { realmFor } from "@/lib/http/public-urls";
 import { TokenError } from "@/lib/registry-client/client";
 import { RegistryNetworkError } from "@/lib/registry-client/errors";
+import { CloudCredentialError } from "@/lib/registries/cloud/types";
 import { BODY_LIMITS, readBounded } from "@/lib/registry-client/http";
 import { releaseScope } from "@/lib/releases/scope";
 import { assertOnDomainTeam, authenticate, authorizePull, challengeHeader, checkBasicLicense, gantryAudience, issueToken } from "./auth";
@@ -121,7 +122,7 @@ export async function handleRegistryRequest(req: IncomingMessage, res: ServerRes
     else if (route.kind === "manifests") await serveManifest(x, route.reference);
     else await serveTags(x, url.search, inScope.kind === "pinned" ? inScope.tags : null);
   } catch (e) {
-    const err = e instanceof ProxyError ? e : e instanceof RegistryNetworkError || e instanceof TokenError ? mapNetworkError(e) : internal(e);
+    const err = e instanceof ProxyError ? e : e instanceof RegistryNetworkError || e instanceof TokenError || e instanceof CloudCredentialError ? mapNetworkError(e) : internal(e);
     sendError(res, err, method);
   }
 }

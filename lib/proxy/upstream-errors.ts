@@ -3,6 +3,7 @@ import { countUpstreamError } from "@/lib/observe/metrics";
 import { registryClass } from "@/lib/observe/registry-class";
 import { TokenError } from "@/lib/registry-client/client";
 import { formatBytes, RegistryNetworkError, ResponseTooLargeError } from "@/lib/registry-client/errors";
+import { CloudCredentialError } from "@/lib/registries/cloud/types";
 import { readBounded, type HttpResponse } from "@/lib/registry-client/http";
 import { isRegistryErrorCode, ProxyError, type RegistryErrorCode } from "./errors";
 
@@ -53,6 +54,7 @@ export async function throwForUpstreamStatus(upstream: HttpResponse, kind: Resou
 export function isOutage(e: unknown): boolean {
   if (e instanceof ProxyError) return e.status === 429 || e.status === 502 || e.status === 503 || e.status === 504;
   if (e instanceof TokenError) return e.status === 429 || e.status >= 500;
+  if (e instanceof CloudCredentialError) return e.kind === "unreachable";
   return e instanceof RegistryNetworkError && e.kind !== "blocked";
 }
 
@@ -78,6 +80,12 @@ export function mapNetworkError(e: unknown, registryId?: string, host?: string):
     countUpstreamError(registryClass(host), "token_refused");
     log.warn("upstream token server refused", { registryId, status: e.status });
     return new ProxyError(502, "UNAVAILABLE", "The vendor's registry refused Gantry's credentials. The vendor has been told; try again later.");
+  }
+  if (e instanceof CloudCredentialError) {
+    // The vendor's cloud identity could not mint a registry token: the words are on the registry's page and in the log, not for customers.
+    countUpstreamError(registryClass(host), "cloud_credentials");
+    log.warn("cloud registry credentials unavailable", { registryId, reason: e.kind, error: e.message });
+    return new ProxyError(502, "UNAVAILABLE", "Gantry could not renew its access to the vendor's registry. The vendor has been told; try again later.");
   }
   if (e instanceof RegistryNetworkError) {
     countUpstreamError(registryClass(host ?? e.host), e instanceof ResponseTooLargeError ? "too_large" : e.kind);

@@ -1,6 +1,6 @@
 import { db } from "@/lib/db";
 import { teamRegistryByPath, type RegistryByPath } from "@/lib/registries/by-path";
-import { registryClient } from "@/lib/registries/client";
+import { registryClient, type ClientRegistryRow } from "@/lib/registries/client";
 import { STREAM_FLOOR } from "@/lib/registry-client/http";
 import { ProxyError } from "./errors";
 
@@ -17,7 +17,7 @@ export async function appName(appId: string): Promise<string> {
 }
 
 /** The registry's shared client, with the proxy's timeouts (lib/registries/client.ts). */
-export function upstreamClient(teamId: string, registry: { id: string; endpoint: string; username: string; updatedAt: Date }) {
+export function upstreamClient(teamId: string, registry: ClientRegistryRow) {
   return registryClient(teamId, registry, proxyTimeouts);
 }
 

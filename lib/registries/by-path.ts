@@ -12,7 +12,7 @@ import { processWide } from "@/lib/process-wide";
  */
 const DOCKER_HUB_PATHS = new Set(["docker.io", "index.docker.io", "registry-1.docker.io"]);
 
-export type RegistryByPath = { id: string; endpoint: string; username: string; pathName: string; updatedAt: Date };
+export type RegistryByPath = { id: string; endpoint: string; apiHost: string; kind: string; username: string; cloudConfig: string | null; pathName: string; updatedAt: Date };
 
 // One cache per process (processWide): registries.ts, in Next's bundle, forgets what the proxy reads.
 const recent = processWide("registry-lookups", () => new LRUCache<string, RegistryByPath>({ max: 5_000, ttl: 500 }));
@@ -24,7 +24,7 @@ export async function teamRegistryByPath(teamId: string, upstream: string): Prom
   const pathNames = DOCKER_HUB_PATHS.has(upstream) ? [...DOCKER_HUB_PATHS] : [upstream];
   const registry = await db.registry.findFirst({
     where: { teamId, pathName: { in: pathNames } },
-    select: { id: true, endpoint: true, username: true, pathName: true, updatedAt: true },
+    select: { id: true, endpoint: true, apiHost: true, kind: true, username: true, cloudConfig: true, pathName: true, updatedAt: true },
   });
   if (registry) recent.set(key, registry);
   return registry;

@@ -8,7 +8,8 @@ import { recordActivity } from "@/lib/activity/record";
 import { deleteSecrets, loadSecret, storeSecret } from "@/lib/secrets/store";
 import type { TeamContext } from "@/lib/teams/access";
 import { EndpointError, normalizeEndpoint } from "./endpoint";
-import { createRegistrySchema, updateRegistrySchema, type CreateRegistryInput, type UpdateRegistryInput } from "./schema";
+import { parseCloudConfig, resolveKind } from "./kinds";
+import { createRegistrySchema, updateRegistrySchema, type CreateRegistryInput, type RegistryKind, type UpdateRegistryInput } from "./schema";
 
 export const PASSWORD_PURPOSE = "registry.password";
 
@@ -20,7 +21,9 @@ export const PUBLIC_REGISTRY_FIELDS = {
   apiHost: true,
   imageHost: true,
   pathName: true,
+  kind: true,
   username: true,
+  cloudConfig: true,
   createdAt: true,
   updatedAt: true,
   lastTestedAt: true,
@@ -29,6 +32,14 @@ export const PUBLIC_REGISTRY_FIELDS = {
 } as const;
 
 export type PublicRegistry = Awaited<ReturnType<typeof listRegistries>>[number];
+
+type Row = { kind: string; cloudConfig: string | null } & Record<string, unknown>;
+
+/** The row as it leaves the server: the kind's settings parsed (never a secret). */
+function toPublic<T extends Row>(row: T) {
+  const { cloudConfig, ...rest } = row;
+  return { ...rest, kind: row.kind as RegistryKind, cloud: row.kind === "basic" ? null : parseCloudConfig(cloudConfig) };
+}
 
 function endpointOrFieldError(input: string) {
   try {
@@ -47,12 +58,18 @@ async function assertPathNameFree(teamId: string, pathName: string, exceptId?: s
   }
 }
 
-export function listRegistries(teamId: string) {
-  return db.registry.findMany({ where: { teamId }, orderBy: [{ name: "asc" }, { createdAt: "asc" }], select: PUBLIC_REGISTRY_FIELDS });
+export async function listRegistries(teamId: string) {
+  const rows = await db.registry.findMany({ where: { teamId }, orderBy: [{ name: "asc" }, { createdAt: "asc" }], select: PUBLIC_REGISTRY_FIELDS });
+  return rows.map(toPublic);
 }
 
 /** A team's registry, or NOT_FOUND (also for another team's id). */
 export async function getRegistry(teamId: string, id: string) {
+  return toPublic(await getRegistryRow(teamId, id));
+}
+
+/** The row itself (the kind's settings unparsed), for server code that builds clients. */
+export async function getRegistryRow(teamId: string, id: string) {
   const r = await db.registry.findFirst({ where: { id, teamId }, select: PUBLIC_REGISTRY_FIELDS });
   if (!r) throw notFound("Registry");
   return r;
@@ -61,23 +78,37 @@ export async function getRegistry(teamId: string, id: string) {
 export async function createRegistry(ctx: TeamContext, input: CreateRegistryInput) {
   const data = createRegistrySchema.parse(input);
   const ep = endpointOrFieldError(data.endpoint);
+  const kind = resolveKind(data.kind ?? "basic", data, { apiHost: ep.apiHost, ambientAllowed: env().cloud.ambientCredentials });
   const pathName = data.pathName ?? ep.defaultPathName;
   await assertPathNameFree(ctx.team.id, pathName);
   // The id is chosen first so the secret's associated data can name its row.
   const id = `reg_${crypto.randomBytes(12).toString("hex")}`;
   return db.$transaction(async (tx) => {
-    const registry = await tx.registry.create({
-      data: { id, teamId: ctx.team.id, name: data.name, endpoint: ep.endpoint, apiHost: ep.apiHost, imageHost: ep.imageHost, pathName, username: data.username },
-      select: PUBLIC_REGISTRY_FIELDS,
-    });
-    await storeSecret(tx, { teamId: ctx.team.id, resourceId: id, purpose: PASSWORD_PURPOSE }, data.password);
+    const registry = toPublic(
+      await tx.registry.create({
+        data: {
+          id,
+          teamId: ctx.team.id,
+          name: data.name,
+          endpoint: ep.endpoint,
+          apiHost: ep.apiHost,
+          imageHost: ep.imageHost,
+          pathName,
+          kind: kind.kind,
+          username: kind.username,
+          cloudConfig: kind.cloudConfig,
+        },
+        select: PUBLIC_REGISTRY_FIELDS,
+      }),
+    );
+    if (kind.secret !== undefined) await storeSecret(tx, { teamId: ctx.team.id, resourceId: id, purpose: PASSWORD_PURPOSE }, kind.secret);
     await recordActivity(tx, {
       teamId: ctx.team.id,
       actor: ctx.actor,
       action: "registry.created",
       resourceType: "registry",
       resourceId: id,
-      metadata: { name: registry.name, endpoint: registry.endpoint, username: registry.username },
+      metadata: { name: registry.name, endpoint: registry.endpoint, kind: registry.kind, username: registry.username },
       ip: ctx.ip,
     });
     return registry;
@@ -85,6 +116,8 @@ export async function createRegistry(ctx: TeamContext, input: CreateRegistryInpu
 }
 
 export const PASSWORD_AGAIN_MESSAGE = "Enter the password again: the endpoint's scheme, host or port changed.";
+const SECRET_AGAIN_ENDPOINT = "Enter it again: the endpoint's scheme, host or port changed.";
+const SECRET_AGAIN_KIND = "Enter it again: the registry's kind changed.";
 
 /** scheme://host:port of a normalized endpoint, with the scheme's default port dropped. */
 function origin(endpoint: string): string {
@@ -99,28 +132,38 @@ function origin(endpoint: string): string {
  * Test connection or the proxy send it the stored password.
  */
 export async function updateRegistry(ctx: TeamContext, id: string, input: UpdateRegistryInput) {
-  const current = await getRegistry(ctx.team.id, id);
+  const current = await getRegistryRow(ctx.team.id, id);
   const data = updateRegistrySchema.parse(input);
   const ep = data.endpoint !== undefined ? endpointOrFieldError(data.endpoint) : undefined;
-  if (ep && origin(ep.endpoint) !== origin(current.endpoint) && data.password === undefined) {
-    throw new AppError("VALIDATION", PASSWORD_AGAIN_MESSAGE, { fields: { password: [PASSWORD_AGAIN_MESSAGE] } });
-  }
+  const nextKind = data.kind ?? (current.kind as RegistryKind);
+  const kindChanged = nextKind !== current.kind;
+  const moved = ep !== undefined && origin(ep.endpoint) !== origin(current.endpoint);
+  const kind = resolveKind(nextKind, data, {
+    apiHost: ep?.apiHost ?? current.apiHost,
+    ambientAllowed: env().cloud.ambientCredentials,
+    current: kindChanged ? undefined : current,
+    secretAgain: kindChanged ? SECRET_AGAIN_KIND : moved ? (nextKind === "basic" ? PASSWORD_AGAIN_MESSAGE : SECRET_AGAIN_ENDPOINT) : undefined,
+  });
   const pathName = data.pathName ?? current.pathName;
   if (pathName !== current.pathName) await assertPathNameFree(ctx.team.id, pathName, id);
   const changed: string[] = [];
   if (data.name !== undefined && data.name !== current.name) changed.push("name");
   if (ep && ep.endpoint !== current.endpoint) changed.push("endpoint");
-  if (data.username !== undefined && data.username !== current.username) changed.push("username");
+  if (kindChanged) changed.push("kind");
+  if (kind.username !== current.username) changed.push("username");
+  if (kind.cloudConfig !== current.cloudConfig) changed.push("settings");
   if (pathName !== current.pathName) changed.push("pathName");
-  if (data.password !== undefined) changed.push("password");
-  const credentialsChanged = changed.some((f) => f === "endpoint" || f === "username" || f === "password");
+  if (kind.secret !== undefined || kind.dropSecret) changed.push(nextKind === "basic" ? "password" : "secret");
+  const credentialsChanged = changed.some((f) => ["endpoint", "kind", "username", "settings", "password", "secret"].includes(f));
   const updated = await db.$transaction(async (tx) => {
     // Conditional on the endpoint the password check above saw, so a concurrent move cannot slip past it.
     const registry = await tx.registry.update({
-      where: { id, endpoint: current.endpoint },
+      where: { id, endpoint: current.endpoint, kind: current.kind },
       data: {
         name: data.name,
-        username: data.username,
+        kind: kind.kind,
+        username: kind.username,
+        cloudConfig: kind.cloudConfig,
         pathName,
         ...(ep ? { endpoint: ep.endpoint, apiHost: ep.apiHost, imageHost: ep.imageHost } : {}),
         // A new endpoint or credentials make the last test result stale.
@@ -131,7 +174,8 @@ export async function updateRegistry(ctx: TeamContext, id: string, input: Update
       if (isRecordNotFound(e)) throw new AppError("CONFLICT", "The registry was changed meanwhile. Reload it and try again.");
       throw e;
     });
-    if (data.password !== undefined) await storeSecret(tx, { teamId: ctx.team.id, resourceId: id, purpose: PASSWORD_PURPOSE }, data.password);
+    if (kind.secret !== undefined) await storeSecret(tx, { teamId: ctx.team.id, resourceId: id, purpose: PASSWORD_PURPOSE }, kind.secret);
+    else if (kind.dropSecret) await deleteSecrets(tx, ctx.team.id, id);
     await recordActivity(tx, {
       teamId: ctx.team.id,
       actor: ctx.actor,
@@ -141,7 +185,7 @@ export async function updateRegistry(ctx: TeamContext, id: string, input: Update
       metadata: { name: registry.name, changed: changed.join(",") || "nothing" },
       ip: ctx.ip,
     });
-    return registry;
+    return toPublic(registry);
   });
   forgetRegistryLookups(); // the proxy's next request uses the new endpoint or credentials
   return updated;

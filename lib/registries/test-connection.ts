@@ -7,7 +7,9 @@ import { defaultHttpOptions, RegistryClient } from "@/lib/registry-client/client
 import { formatBytes, RegistryNetworkError, ResponseTooLargeError } from "@/lib/registry-client/errors";
 import { manifestReference, parseReference, ReferenceError } from "@/lib/registry-client/reference";
 import type { TeamContext } from "@/lib/teams/access";
-import { getRegistry, registryCredentials } from "./registries";
+import { credentialSource, type CloudRegistryRow } from "./cloud/sources";
+import { CloudCredentialError } from "./cloud/types";
+import { getRegistryRow, registryCredentials } from "./registries";
 
 export type TestOutcome = "ok" | "credentials_rejected" | "unreachable" | "blocked" | "unexpected";
 
@@ -45,7 +47,7 @@ function repositoryFor(image: string, registry: { imageHost: string; apiHost: st
  * image, also fetches that manifest with the credentials.
  */
 export async function testConnection(ctx: TeamContext, registryId: string, image?: string): Promise<TestResult> {
-  const registry = await getRegistry(ctx.team.id, registryId);
+  const registry = await getRegistryRow(ctx.team.id, registryId);
   const result = await runTest(ctx.team.id, registry, image);
   await db.$transaction(async (tx) => {
     await tx.registry.update({
@@ -65,16 +67,40 @@ export async function testConnection(ctx: TeamContext, registryId: string, image
   return result;
 }
 
-async function runTest(
-  teamId: string,
-  registry: { id: string; endpoint: string; apiHost: string; imageHost: string; username: string },
-  image: string | undefined,
-): Promise<TestResult> {
+const CLOUD_NAMES: Record<string, string> = { ecr: "Amazon ECR", gar: "Google Artifact Registry", acr: "Azure Container Registry" };
+
+/**
+ * A cloud registry mints a fresh token for the test (the identity is checked
+ * today, not an hour ago), into the source the proxy shares; its refusal is the
+ * cloud's own words.
+ */
+async function cloudCredentials(teamId: string, registry: CloudRegistryRow): Promise<ReturnType<typeof credentialSource> | TestResult> {
+  const source = credentialSource(teamId, registry);
+  try {
+    await source.refreshNow();
+    return source;
+  } catch (e) {
+    if (!(e instanceof CloudCredentialError)) throw e;
+    const what = CLOUD_NAMES[registry.kind] ?? registry.kind;
+    if (e.kind === "unreachable") return { ok: false, outcome: "unreachable", message: `Gantry could not get a ${what} token: ${e.message}` };
+    if (e.kind === "rejected") return { ok: false, outcome: "credentials_rejected", message: `Gantry could not get a ${what} token: ${e.message}` };
+    return { ok: false, outcome: "unexpected", message: `Gantry could not get a ${what} token: ${e.message}` };
+  }
+}
+
+async function runTest(teamId: string, registry: CloudRegistryRow & { imageHost: string }, image: string | undefined): Promise<TestResult> {
   let client: RegistryClient;
+  let credentials;
+  if (registry.kind === "basic") credentials = await registryCredentials(teamId, registry);
+  else {
+    const minted = await cloudCredentials(teamId, registry);
+    if ("outcome" in minted) return minted;
+    credentials = minted;
+  }
   try {
     client = new RegistryClient({
       endpoint: registry.endpoint,
-      credentials: await registryCredentials(teamId, registry),
+      credentials,
       http: defaultHttpOptions(env().allowedPrivateHosts),
       trustedRealmHosts: env().trustedRealmHosts,
     });
@@ -88,7 +114,10 @@ async function runTest(
       return { ok: false, outcome: "credentials_rejected", message: `${registry.apiHost} is reachable, but it rejected the credentials (${auth.detail})` };
     }
     if (auth.kind === "unexpected") return { ok: false, outcome: "unexpected", message: `${registry.apiHost} is reachable, but ${auth.detail}` };
-    const how = auth.scheme === "none" ? "it allows anonymous access" : `the credentials work (${auth.scheme === "basic" ? "Basic auth" : "token auth"})`;
+    const how =
+      auth.scheme === "none"
+        ? "it allows anonymous access"
+        : `the ${registry.kind === "basic" ? "credentials" : `${CLOUD_NAMES[registry.kind] ?? registry.kind} token`} work${registry.kind === "basic" ? "" : "s"} (${auth.scheme === "basic" ? "Basic auth" : "token auth"})`;
     const result: TestResult = { ok: true, outcome: "ok", message: `${registry.apiHost} is reachable and ${how}.` };
     if (image) result.manifest = await testImage(client, registry, image);
     return result;

@@ -12,10 +12,25 @@ export interface RegistryCredentials {
   password: string;
 }
 
+/**
+ * Credentials that change: a cloud registry's short-lived token (lib/registries/cloud).
+ * `current()` may wait for a refresh; `refused(stale)` says the registry refused those
+ * credentials and returns whether a retry with fresh ones is worthwhile (each request
+ * retries at most once).
+ */
+export interface CredentialSource {
+  current(): Promise<RegistryCredentials>;
+  refused(stale: RegistryCredentials): boolean;
+}
+
+function isSource(c: RegistryCredentials | CredentialSource | undefined): c is CredentialSource {
+  return typeof c === "object" && c !== null && typeof (c as CredentialSource).current === "function";
+}
+
 export interface RegistryClientOptions {
   /** "https://quay.io", "http://127.0.0.1:5000" — the API endpoint. */
   endpoint: string;
-  credentials?: RegistryCredentials;
+  credentials?: RegistryCredentials | CredentialSource;
   http: HttpOptions;
   /** Realm hosts, beyond the registry's own, that may receive its credentials. */
   trustedRealmHosts?: string[];
@@ -144,8 +159,20 @@ export class RegistryClient {
   }
 
   /** Credentials only go to a realm inside the registry's trust boundary. */
-  #credentialsFor(realm: URL): RegistryCredentials | undefined {
-    return this.#opts.credentials && this.#realmTrusted(realm) ? this.#opts.credentials : undefined;
+  #credentialsFor(realm: URL, creds: RegistryCredentials | undefined): RegistryCredentials | undefined {
+    return creds && this.#realmTrusted(realm) ? creds : undefined;
+  }
+
+  /** The credentials to use now: static ones, or the source's current token (which may mean waiting for a refresh). */
+  async #creds(): Promise<RegistryCredentials | undefined> {
+    const c = this.#opts.credentials;
+    return isSource(c) ? c.current() : c;
+  }
+
+  /** After a refusal: whether to try again with fresh credentials (sources only, once per request). */
+  #retryAfterRefusal(used: RegistryCredentials | undefined): boolean {
+    const c = this.#opts.credentials;
+    return isSource(c) && used !== undefined && c.refused(used);
   }
 
   /**
@@ -168,17 +195,17 @@ export class RegistryClient {
     return hostPort(this.base);
   }
 
-  #tokenKey(challenge: Challenge, scopes: string[]): string {
+  #tokenKey(challenge: Challenge, scopes: string[], creds: RegistryCredentials | undefined): string {
     const realm = new URL(challenge.params.realm ?? "");
-    return TokenCache.key({ realm: realm.href, service: challenge.params.service, scopes, credentials: this.#credentialsFor(realm) });
+    return TokenCache.key({ realm: realm.href, service: challenge.params.service, scopes, credentials: this.#credentialsFor(realm, creds) });
   }
 
-  async #fetchToken(challenge: Challenge, scopes: string[]): Promise<string> {
+  async #fetchToken(challenge: Challenge, scopes: string[], allCreds: RegistryCredentials | undefined): Promise<string> {
     const realmRaw = challenge.params.realm;
     if (!realmRaw) throw new RegistryNetworkError("protocol", `${this.host} sent a Bearer challenge without a realm.`, this.host);
     const realm = new URL(realmRaw);
     if (realm.protocol !== "https:" && realm.protocol !== "http:") throw new RegistryNetworkError("protocol", "Token realm is not http(s).", this.host);
-    const creds = this.#credentialsFor(realm);
+    const creds = this.#credentialsFor(realm, allCreds);
     // Credentials never travel over plain http, unless the operator allowed that host as private (a local test registry).
     if (creds && realm.protocol === "http:" && !isHostAllowlisted(realm.hostname, parseAllowlist(this.#opts.http.allowedPrivateHosts))) {
       throw new RegistryNetworkError(
@@ -189,7 +216,7 @@ export class RegistryClient {
     }
     const privateHost = this.#realmMayBePrivate(realm) ? hostPort(realm) : null;
     const service = challenge.params.service;
-    const key = this.#tokenKey(challenge, scopes);
+    const key = this.#tokenKey(challenge, scopes, allCreds);
     const fetcher = async () => {
       const url = new URL(realm.href);
       if (service) url.searchParams.set("service", service);
@@ -220,8 +247,7 @@ export class RegistryClient {
     return this.#cache.get(key, fetcher);
   }
 
-  #basic(): string | undefined {
-    const c = this.#opts.credentials;
+  #basic(c: RegistryCredentials | undefined): string | undefined {
     return c ? `Basic ${Buffer.from(`${c.username}:${c.password}`).toString("base64")}` : undefined;
   }
 
@@ -229,13 +255,28 @@ export class RegistryClient {
    * GET or HEAD a path under /v2/, authenticating as the registry asks: with a
    * known challenge the first request already carries credentials; on a 401 the
    * challenge is followed once (Basic: resend with credentials; Bearer: fetch a
-   * token for the scope, then retry).
+   * token for the scope, then retry). Credentials from a source that the
+   * registry (or its token server) refuses are refreshed and tried once more.
    */
-  async request(
-    method: "GET" | "HEAD",
-    path: string,
-    options: { scope?: string; headers?: Record<string, string>; signal?: AbortSignal; mode?: "buffered" | "stream" } = {},
-  ): Promise<HttpResponse> {
+  async request(method: "GET" | "HEAD", path: string, options: RequestOptions = {}): Promise<HttpResponse> {
+    const creds = await this.#creds();
+    let res: HttpResponse;
+    try {
+      res = await this.#request(method, path, options, creds);
+    } catch (e) {
+      if (e instanceof TokenError && (e.status === 401 || e.status === 403) && this.#retryAfterRefusal(creds)) {
+        return this.#request(method, path, options, await this.#creds());
+      }
+      throw e;
+    }
+    if ((res.statusCode === 401 || res.statusCode === 403) && this.#retryAfterRefusal(creds)) {
+      await discard(res);
+      return this.#request(method, path, options, await this.#creds());
+    }
+    return res;
+  }
+
+  async #request(method: "GET" | "HEAD", path: string, options: RequestOptions, creds: RegistryCredentials | undefined): Promise<HttpResponse> {
     const url = new URL(path.replace(/^\//, ""), this.base);
     const scopes = options.scope ? [options.scope] : [];
     const send = async (authorization: string | undefined) => {
@@ -245,8 +286,8 @@ export class RegistryClient {
     };
     const authFor = async (challenge: Challenge | null | undefined) => {
       if (!challenge) return undefined;
-      if (challenge.scheme === "basic") return this.#basic();
-      return `Bearer ${await this.#fetchToken(challenge, scopes)}`;
+      if (challenge.scheme === "basic") return this.#basic(creds);
+      return `Bearer ${await this.#fetchToken(challenge, scopes, creds)}`;
     };
 
     const hostKey = this.base.host;
@@ -260,14 +301,14 @@ export class RegistryClient {
     const challenge = pickChallenge(parseWwwAuthenticate(header(res.headers, "www-authenticate")));
     if (!challenge) return res;
     challengeCache.set(hostKey, challenge);
-    const basicRefused = challenge.scheme === "basic" && (!this.#opts.credentials || first?.startsWith("Basic "));
+    const basicRefused = challenge.scheme === "basic" && (!creds || first?.startsWith("Basic "));
     // A token that had the scope asked for and still gets insufficient_scope: the account lacks access.
     const scopeRefused = challenge.scheme === "bearer" && first?.startsWith("Bearer ") && challenge.params.error === "insufficient_scope";
     if (basicRefused || scopeRefused) return res;
     await discard(res);
     if (challenge.scheme === "bearer") {
       // A cached token may have expired or been revoked early: fetch a fresh one.
-      if (challenge.params.realm) this.#cache.invalidate(this.#tokenKey(challenge, scopes));
+      if (challenge.params.realm) this.#cache.invalidate(this.#tokenKey(challenge, scopes, creds));
     }
     return send(await authFor(challenge));
   }
@@ -305,6 +346,13 @@ export class RegistryClient {
    * Without credentials, "ok" means the registry lets anonymous clients in.
    */
   async checkAuth(): Promise<AuthOutcome> {
+    const creds = await this.#creds();
+    const outcome = await this.#checkAuth(creds);
+    if (outcome.kind === "rejected" && this.#retryAfterRefusal(creds)) return this.#checkAuth(await this.#creds());
+    return outcome;
+  }
+
+  async #checkAuth(creds: RegistryCredentials | undefined): Promise<AuthOutcome> {
     this.requests++;
     const ping = await httpRequest({ method: "GET", url: new URL("v2/", this.base), privateHost: this.#privateHost }, this.#opts.http);
     await discard(ping);
@@ -316,11 +364,11 @@ export class RegistryClient {
     const scheme = challenge.scheme === "basic" ? "basic" : "bearer";
     let authorization: string | undefined;
     if (scheme === "basic") {
-      authorization = this.#basic();
+      authorization = this.#basic(creds);
       if (!authorization) return { kind: "rejected", scheme, status: 401, detail: "The registry requires a username and password." };
     } else {
       try {
-        authorization = `Bearer ${await this.#fetchToken(challenge, [])}`;
+        authorization = `Bearer ${await this.#fetchToken(challenge, [], creds)}`;
       } catch (e) {
         if (e instanceof TokenError) return { kind: "rejected", scheme, status: e.status, detail: e.message };
         throw e;
@@ -334,6 +382,8 @@ export class RegistryClient {
     return { kind: "unexpected", status: res.statusCode, detail: `/v2/ answered ${res.statusCode} with the credentials.` };
   }
 }
+
+type RequestOptions = { scope?: string; headers?: Record<string, string>; signal?: AbortSignal; mode?: "buffered" | "stream" };
 
 export class TokenError extends Error {
   override name = "TokenError";

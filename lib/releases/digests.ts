@@ -20,7 +20,7 @@ export async function withPrivateDigests(teamId: string, results: ProbeResult[],
   if (wanted.length === 0) return results;
   const rows = await db.registry.findMany({
     where: { teamId, id: { in: [...new Set(wanted.map((r) => r.registry!.id))] } },
-    select: { id: true, endpoint: true, username: true, updatedAt: true },
+    select: { id: true, endpoint: true, apiHost: true, kind: true, username: true, cloudConfig: true, updatedAt: true },
   });
   const clients = new Map<string, RegistryClient>();
   for (const row of rows) {
