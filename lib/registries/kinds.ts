@@ -40,6 +40,8 @@ export function ecrRegionFromHost(host: string): string | undefined {
   return m?.[1] && AWS_REGION.test(m[1].toLowerCase()) ? m[1].toLowerCase() : undefined;
 }
 
+const SECRET_LABELS = { password: "password", secretAccessKey: "secret access key", serviceAccountKey: "service-account key", clientSecret: "client secret" } as const;
+
 class FieldErrors {
   readonly fields: Record<string, string[]> = {};
   add(field: string, message: string) {
@@ -92,7 +94,7 @@ export function resolveKind(
     ambientAllowed: boolean;
     /** The row being edited, when its kind stays: absent non-secret fields are kept. */
     current?: { username: string; cloudConfig: string | null };
-    /** Why the secret must be given again although a row exists (the endpoint moved, or the kind changed). */
+    /** Why the secret must be given again although a row exists: "the registry's kind changed". */
     secretAgain?: string;
   },
 ): ResolvedKind {
@@ -105,8 +107,8 @@ export function resolveKind(
   }
   // A secret is needed for a new row, after the endpoint or kind changed, and when leaving ambient credentials.
   const secretNeeded = !ambient && (!keep || opts.secretAgain !== undefined || prior.ambient === true);
-  const need = (field: keyof KindFieldsInput, value: string | undefined, message: string) => {
-    if (!value && secretNeeded) errors.add(field, keep && opts.secretAgain ? opts.secretAgain : message);
+  const need = (field: keyof typeof SECRET_LABELS, value: string | undefined, message: string) => {
+    if (!value && secretNeeded) errors.add(field, opts.secretAgain ? `Enter the ${SECRET_LABELS[field]} again: ${opts.secretAgain}.` : message);
   };
   let resolved: ResolvedKind;
   switch (kind) {

@@ -115,9 +115,10 @@ export async function createRegistry(ctx: TeamContext, input: CreateRegistryInpu
   });
 }
 
+/** What a basic registry's edit hears when the endpoint moves without the password (kinds.ts builds it the same way for every kind's secret). */
 export const PASSWORD_AGAIN_MESSAGE = "Enter the password again: the endpoint's scheme, host or port changed.";
-const SECRET_AGAIN_ENDPOINT = "Enter it again: the endpoint's scheme, host or port changed.";
-const SECRET_AGAIN_KIND = "Enter it again: the registry's kind changed.";
+const SECRET_AGAIN_ENDPOINT = "the endpoint's scheme, host or port changed";
+const SECRET_AGAIN_KIND = "the registry's kind changed";
 
 /** scheme://host:port of a normalized endpoint, with the scheme's default port dropped. */
 function origin(endpoint: string): string {
@@ -142,7 +143,7 @@ export async function updateRegistry(ctx: TeamContext, id: string, input: Update
     apiHost: ep?.apiHost ?? current.apiHost,
     ambientAllowed: env().cloud.ambientCredentials,
     current: kindChanged ? undefined : current,
-    secretAgain: kindChanged ? SECRET_AGAIN_KIND : moved ? (nextKind === "basic" ? PASSWORD_AGAIN_MESSAGE : SECRET_AGAIN_ENDPOINT) : undefined,
+    secretAgain: kindChanged ? SECRET_AGAIN_KIND : moved ? SECRET_AGAIN_ENDPOINT : undefined,
   });
   const pathName = data.pathName ?? current.pathName;
   if (pathName !== current.pathName) await assertPathNameFree(ctx.team.id, pathName, id);

@@ -39,6 +39,9 @@ export type RegistryOptions = ListenOptions &
         publicPrefixes?: string[];
         /** Address the token server (the realm) listens on (default 127.0.0.1); another one (127.0.0.2, a veth address) puts it outside the registry's host. */
         realmHost?: string;
+        /** Credentials check instead of `users` (minted, expiring cloud passwords), and the registry tokens' lifetime. */
+        accept?: (user: string, password: string) => boolean;
+        tokenTtlSeconds?: number;
       }
   );
 
@@ -116,7 +119,14 @@ export async function startRegistry(opts: RegistryOptions): Promise<RunningRegis
     fs.writeFileSync(file, `${lines.join("\n")}\n`);
     auth = `auth:\n  htpasswd:\n    realm: basic-realm\n    path: ${file}\n`;
   } else if (opts.auth === "token") {
-    tokenServer = await startTokenServer({ dir, users: opts.users, publicPrefixes: opts.publicPrefixes ?? ["public/"], host: opts.realmHost });
+    tokenServer = await startTokenServer({
+      dir,
+      users: opts.users,
+      publicPrefixes: opts.publicPrefixes ?? ["public/"],
+      host: opts.realmHost,
+      accept: opts.accept,
+      tokenTtlSeconds: opts.tokenTtlSeconds,
+    });
     auth = `auth:\n  token:\n    realm: ${tokenServer.realm}\n    service: ${tokenServer.service}\n    issuer: ${tokenServer.issuer}\n    rootcertbundle: ${tokenServer.certFile}\n`;
   }
   const configFile = path.join(dir, "config.yml");

@@ -31,7 +31,17 @@ export interface TokenServer {
  * whose `x5c` header carries a self-signed certificate that distribution
  * trusts through `rootcertbundle`.
  */
-export async function startTokenServer(opts: { dir: string; users: Record<string, string>; publicPrefixes: string[]; host?: string }): Promise<TokenServer> {
+export async function startTokenServer(opts: {
+  dir: string;
+  users: Record<string, string>;
+  publicPrefixes: string[];
+  host?: string;
+  /** Checks credentials instead of `users` (a cloud stand-in's minted, expiring passwords). */
+  accept?: (user: string, password: string) => boolean;
+  /** Lifetime of the registry tokens it issues (default 300 s). */
+  tokenTtlSeconds?: number;
+}): Promise<TokenServer> {
+  const ttl = opts.tokenTtlSeconds ?? 300;
   const keyFile = path.join(opts.dir, "token.key");
   const certFile = path.join(opts.dir, "token.crt");
   execFileSync("openssl", ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", `${keyFile}.ec`], { stdio: "ignore" });
@@ -53,7 +63,7 @@ export async function startTokenServer(opts: { dir: string; users: Record<string
     let authenticated = false;
     if (auth.startsWith("Basic ")) {
       const [user = "", pass = ""] = Buffer.from(auth.slice(6), "base64").toString("utf8").split(/:(.*)/s);
-      if (opts.users[user] === undefined || opts.users[user] !== pass) {
+      if (opts.accept ? !opts.accept(user, pass) : opts.users[user] === undefined || opts.users[user] !== pass) {
         records.push({ account: user, scopes, authenticated: false, status: 401 });
         res.writeHead(401, { "content-type": "application/json", "www-authenticate": 'Basic realm="token"' });
         res.end(JSON.stringify({ errors: [{ code: "UNAUTHORIZED", message: "bad credentials" }] }));
@@ -78,12 +88,12 @@ export async function startTokenServer(opts: { dir: string; users: Record<string
       .setAudience(service)
       .setIssuedAt(now)
       .setNotBefore(now - 5)
-      .setExpirationTime(now + 300)
+      .setExpirationTime(now + ttl)
       .setJti(crypto.randomUUID())
       .sign(privateKey);
     records.push({ account, scopes, authenticated, status: 200 });
     res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify({ token, access_token: token, expires_in: 300, issued_at: new Date(now * 1000).toISOString() }));
+    res.end(JSON.stringify({ token, access_token: token, expires_in: ttl, issued_at: new Date(now * 1000).toISOString() }));
   });
   const port = await freePort();
   const host = opts.host ?? "127.0.0.1";

@@ -21,7 +21,9 @@ export const updateRegistryAction = teamAction("registry:manage", withId.extend(
   await updateRegistry(ctx, id, input);
   revalidatePath(`/t/${ctx.team.slug}/registries`);
   revalidatePath(`/t/${ctx.team.slug}/registries/${id}`);
-  return { ok: true, message: input.password ? "Saved, with the new password." : "Saved. The password is unchanged." };
+  const secret = input.password ?? input.secretAccessKey ?? input.serviceAccountKey ?? input.clientSecret;
+  const what = input.kind === undefined || input.kind === "basic" ? "password" : "secret";
+  return { ok: true, message: secret ? `Saved, with the new ${what}.` : input.ambient ? "Saved: Gantry uses its own cloud identity." : `Saved. The ${what} is unchanged.` };
 });
 
 export const deleteRegistryAction = teamAction("registry:manage", withId, async ({ id }, ctx) => {

@@ -1,37 +1,43 @@
 "use client";
 
-import { useActionState } from "react";
+import { useActionState, useState } from "react";
 import { Alert, AlertDescription } from "@/components/ui/alert";
 import { SubmitButton } from "@/components/ui/submit-button";
 import { FormField } from "@/components/forms/form-field";
+import { Label } from "@/components/ui/label";
+import { SelectNative } from "@/components/ui/select-native";
+import { REGISTRY_KINDS, type RegistryKind } from "@/lib/registries/schema";
 import type { ActionResult } from "@/lib/http/team-action";
 import { createRegistryAction, updateRegistryAction } from "./actions";
+import { KIND_LABELS, KindFields, type KindExisting } from "./registry-kind-fields";
 
-interface Existing {
+interface Existing extends KindExisting {
   id: string;
   name: string;
   endpoint: string;
-  username: string;
   pathName: string;
 }
 
-type Typed = Partial<Record<"name" | "endpoint" | "username" | "pathName", string>>;
+/** What a refused submission gives back to the form: every non-secret field as typed. */
+const TYPED_FIELDS = ["name", "endpoint", "username", "pathName", "region", "accessKeyId", "roleArn", "externalId", "tenantId", "clientId"] as const;
+type Typed = Partial<Record<(typeof TYPED_FIELDS)[number], string>>;
 
 /**
  * Add or edit a registry. The password is write-only: on edit it shows "unchanged" and is kept unless
  * retyped, or unless the endpoint moves to another scheme, host or port, which needs it again.
  */
-export function RegistryForm({ team, existing }: { team: string; existing?: Existing }) {
+export function RegistryForm({ team, existing, ambientAllowed }: { team: string; existing?: Existing; ambientAllowed: boolean }) {
+  const [kind, setKind] = useState<RegistryKind>(existing?.kind ?? "basic");
   const action = existing ? updateRegistryAction : createRegistryAction;
   // React resets the form after an action: a refused submission keeps what was typed (never the password).
   const [state, formAction] = useActionState<ActionResult & { typed?: Typed }, FormData>(async (prev, formData) => {
     const result = await action(prev, formData);
     if (result.ok) return result;
-    const typed = Object.fromEntries((["name", "endpoint", "username", "pathName"] as const).map((k) => [k, String(formData.get(k) ?? "")]));
+    const typed = Object.fromEntries(TYPED_FIELDS.map((k) => [k, String(formData.get(k) ?? "")]));
     return { ...result, typed };
   }, { ok: false });
   const e = state.fieldErrors ?? {};
-  const value = (k: keyof Typed) => state.typed?.[k] ?? existing?.[k];
+  const value = (k: "name" | "endpoint" | "pathName") => state.typed?.[k] ?? existing?.[k];
   return (
     <form action={formAction} className="grid max-w-xl gap-4" noValidate data-testid="registry-form">
       <input type="hidden" name="team" value={team} />
@@ -46,24 +52,22 @@ export function RegistryForm({ team, existing }: { team: string; existing?: Exis
         name="endpoint"
         label="Endpoint"
         defaultValue={value("endpoint")}
-        placeholder="quay.io, ghcr.io, registry.example.com:5000"
+        placeholder="quay.io, 123456789012.dkr.ecr.us-east-1.amazonaws.com, europe-docker.pkg.dev, myreg.azurecr.io"
         hint="Host with an optional port. https:// is assumed; Docker Hub may be entered as docker.io."
         errors={e.endpoint}
       />
-      <FormField name="username" label="Username" defaultValue={value("username")} autoComplete="off" errors={e.username} />
-      <FormField
-        name="password"
-        label="Password or token"
-        type="password"
-        autoComplete="new-password"
-        placeholder={existing ? "unchanged" : ""}
-        hint={
-          existing
-            ? "Leave empty to keep the stored password; required when you change the endpoint's host, port or scheme. It is never shown again."
-            : "Stored encrypted. It never leaves the server again."
-        }
-        errors={e.password}
-      />
+      <div className="grid gap-1.5">
+        <Label htmlFor="registry-kind">How Gantry signs in</Label>
+        <SelectNative id="registry-kind" name="kind" value={kind} onChange={(ev) => setKind(ev.target.value as RegistryKind)}>
+          {REGISTRY_KINDS.map((k) => (
+            <option key={k} value={k}>
+              {KIND_LABELS[k]}
+            </option>
+          ))}
+        </SelectNative>
+        {kind !== "basic" ? <p className="text-xs text-zinc-500">Gantry exchanges this identity for short-lived registry tokens and renews them before they expire.</p> : null}
+      </div>
+      <KindFields kind={kind} existing={existing} errors={e} ambientAllowed={ambientAllowed} typed={state.typed as Record<string, string> | undefined} />
       <FormField
         name="pathName"
         label="Proxy path name"

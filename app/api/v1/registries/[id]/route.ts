@@ -10,7 +10,7 @@ export const GET = apiRoute({ permission: "registry:view", params }, async (ctx,
   body: { registry: await getRegistry(ctx.team.id, params.id) },
 }));
 
-// PATCH /api/v1/registries/{id} — change fields; an absent or empty password keeps the stored one, unless the endpoint moves to another scheme, host or port (then 422 without it)
+// PATCH /api/v1/registries/{id} — change fields; an absent or empty secret keeps the stored one, unless the endpoint moves to another scheme, host or port or the kind changes (then 422 without it)
 export const PATCH = apiRoute({ permission: "registry:manage", params, body: updateRegistrySchema }, async (ctx, { params, body }) => ({
   body: { registry: await updateRegistry(ctx, params.id, body) },
 }));

@@ -44,7 +44,7 @@ export default async function RegistriesPage({ params }: { params: Promise<{ tea
               <TableRow>
                 <TableHead>Name</TableHead>
                 <TableHead>Endpoint</TableHead>
-                <TableHead>Username</TableHead>
+                <TableHead>Signs in as</TableHead>
                 <TableHead>Proxy path</TableHead>
                 <TableHead>Last test</TableHead>
               </TableRow>
@@ -58,7 +58,10 @@ export default async function RegistriesPage({ params }: { params: Promise<{ tea
                     </Link>
                   </TableCell>
                   <TableCell className="font-mono text-xs">{r.endpoint}</TableCell>
-                  <TableCell>{r.username}</TableCell>
+                  <TableCell className="break-all">
+                    {r.kind !== "basic" ? <span className="mr-1 rounded bg-zinc-100 px-1.5 py-0.5 text-xs font-medium uppercase text-zinc-700">{r.kind}</span> : null}
+                    {r.username}
+                  </TableCell>
                   <TableCell className="font-mono text-xs">{r.pathName}</TableCell>
                   <TableCell>
                     <TestStatus outcome={r.lastTestOutcome} testedAt={r.lastTestedAt} />

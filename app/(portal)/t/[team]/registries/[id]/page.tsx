@@ -5,7 +5,11 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/com
 import { PageHeader } from "@/components/shell/page-header";
 import { TestStatus } from "@/components/registries/test-status";
 import { orNotFound } from "@/lib/http/or-not-found";
+import { env } from "@/lib/env";
+import { credentialState } from "@/lib/registries/cloud/sources";
 import { getRegistry } from "@/lib/registries/registries";
+import { KIND_LABELS } from "../registry-kind-fields";
+import { CredentialStatus } from "./credential-status";
 import { teamPageContext } from "@/lib/http/page-context";
 import { can } from "@/lib/teams/roles";
 import { RegistryForm } from "../registry-form";
@@ -26,6 +30,7 @@ export default async function RegistryPage({
   const registry = await orNotFound(getRegistry(ctx.team.id, id));
   const canManage = can(ctx.role, "registry:manage");
   const { created } = await searchParams;
+  const tokenState = registry.kind === "basic" ? null : await credentialState(ctx.team.id, registry.id);
   return (
     <>
       <PageHeader
@@ -51,6 +56,11 @@ export default async function RegistryPage({
               {registry.lastTestMessage ? <span className="mt-1 block">{registry.lastTestMessage}</span> : null}
             </CardDescription>
           </CardHeader>
+          {registry.kind !== "basic" ? (
+            <CardContent className="border-t border-zinc-100 pt-4">
+              <CredentialStatus kind={registry.kind} identity={registry.username} state={tokenState} />
+            </CardContent>
+          ) : null}
           {canManage ? (
             <CardContent>
               <TestConnectionForm team={ctx.team.slug} id={registry.id} />
@@ -65,7 +75,8 @@ export default async function RegistryPage({
             <CardContent className="grid gap-6">
               <RegistryForm
                 team={ctx.team.slug}
-                existing={{ id: registry.id, name: registry.name, endpoint: registry.endpoint, username: registry.username, pathName: registry.pathName }}
+                existing={{ id: registry.id, name: registry.name, endpoint: registry.endpoint, username: registry.username, pathName: registry.pathName, kind: registry.kind, cloud: registry.cloud }}
+                ambientAllowed={env().cloud.ambientCredentials}
               />
               <div className="border-t border-zinc-100 pt-4">
                 <DeleteRegistryButton team={ctx.team.slug} id={registry.id} name={registry.name} />
@@ -75,7 +86,7 @@ export default async function RegistryPage({
         ) : (
           <Card>
             <CardContent className="pt-6 text-sm text-zinc-600">
-              Username <span className="font-medium text-zinc-900">{registry.username}</span>. Owners and admins can change this registry.
+              {KIND_LABELS[registry.kind].replace(/ \(.*$/, "")} as <span className="font-medium text-zinc-900">{registry.username}</span>. Owners and admins can change this registry.
             </CardContent>
           </Card>
         )}

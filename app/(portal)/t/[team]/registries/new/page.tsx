@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import { notFound } from "next/navigation";
 import { PageHeader } from "@/components/shell/page-header";
+import { env } from "@/lib/env";
 import { teamPageContext } from "@/lib/http/page-context";
 import { can } from "@/lib/teams/roles";
 import { RegistryForm } from "../registry-form";
@@ -16,7 +17,7 @@ export default async function NewRegistryPage({ params }: { params: Promise<{ te
         title="Add a registry"
         description="Add each private registry once; every app of the team can use it. Use a read-only robot account or token where the registry offers one."
       />
-      <RegistryForm team={ctx.team.slug} />
+      <RegistryForm team={ctx.team.slug} ambientAllowed={env().cloud.ambientCredentials} />
     </>
   );
 }
