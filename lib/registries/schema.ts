@@ -11,8 +11,9 @@ const pathName = z
   .toLowerCase()
   .refine(isValidPathName, "Lowercase letters and digits, separated by single '.', '_', '__' or dashes (e.g. quay.io or registry.example.com_5000).");
 
-export const REGISTRY_KINDS = ["basic", "ecr", "gar", "acr"] as const;
-export type RegistryKind = (typeof REGISTRY_KINDS)[number];
+import { REGISTRY_KINDS, type RegistryKind } from "./kind-names";
+
+export { REGISTRY_KINDS, type RegistryKind } from "./kind-names";
 
 /** A form's empty field is "not given". */
 const optionalText = (schema: z.ZodString) => schema.optional().transform((v) => (v ? v : undefined));
@@ -49,12 +50,37 @@ export const kindFields = {
     .transform((v) => (v === undefined ? undefined : v === true || v === "on")),
 };
 
-export const createRegistrySchema = z.object({
-  name,
-  endpoint,
-  ...kindFields,
-  pathName: pathName.optional().or(z.literal("").transform(() => undefined)),
-});
+/** What a new registry of each kind must have (formats are checked by lib/registries/kinds.ts). */
+const REQUIRED: Record<RegistryKind, [keyof typeof kindFields, string, "always" | "keys"][]> = {
+  basic: [
+    ["username", "Enter the username (or robot account) Gantry pulls with.", "always"],
+    ["password", "Enter the password or token.", "always"],
+  ],
+  ecr: [
+    ["accessKeyId", "Enter the access key ID (it starts with AKIA).", "keys"],
+    ["secretAccessKey", "Enter the secret access key.", "keys"],
+  ],
+  gar: [["serviceAccountKey", "Paste the service account's JSON key.", "keys"]],
+  acr: [
+    ["tenantId", "Enter the Microsoft Entra tenant ID (a GUID) or its domain.", "always"],
+    ["clientId", "Enter the service principal's application (client) ID.", "keys"],
+    ["clientSecret", "Enter the service principal's client secret.", "keys"],
+  ],
+};
+
+export const createRegistrySchema = z
+  .object({
+    name,
+    endpoint,
+    ...kindFields,
+    pathName: pathName.optional().or(z.literal("").transform(() => undefined)),
+  })
+  // Every missing field at once, with the others' errors (a form shows them all).
+  .superRefine((v, ctx) => {
+    for (const [field, message, when] of REQUIRED[v.kind ?? "basic"]) {
+      if (v[field] === undefined && (when === "always" || v.ambient !== true)) ctx.addIssue({ code: "custom", path: [field], message });
+    }
+  });
 
 /**
  * On update a missing secret keeps the stored one, unless the endpoint's scheme,

@@ -6,10 +6,10 @@ import { SubmitButton } from "@/components/ui/submit-button";
 import { FormField } from "@/components/forms/form-field";
 import { Label } from "@/components/ui/label";
 import { SelectNative } from "@/components/ui/select-native";
-import { REGISTRY_KINDS, type RegistryKind } from "@/lib/registries/schema";
+import { KIND_LABELS, REGISTRY_KINDS, type RegistryKind } from "@/lib/registries/kind-names";
 import type { ActionResult } from "@/lib/http/team-action";
 import { createRegistryAction, updateRegistryAction } from "./actions";
-import { KIND_LABELS, KindFields, type KindExisting } from "./registry-kind-fields";
+import { KindFields, type KindExisting } from "./registry-kind-fields";
 
 interface Existing extends KindExisting {
   id: string;
@@ -19,7 +19,7 @@ interface Existing extends KindExisting {
 }
 
 /** What a refused submission gives back to the form: every non-secret field as typed. */
-const TYPED_FIELDS = ["name", "endpoint", "username", "pathName", "region", "accessKeyId", "roleArn", "externalId", "tenantId", "clientId"] as const;
+const TYPED_FIELDS = ["name", "endpoint", "kind", "username", "pathName", "region", "accessKeyId", "roleArn", "externalId", "tenantId", "clientId"] as const;
 type Typed = Partial<Record<(typeof TYPED_FIELDS)[number], string>>;
 
 /**
@@ -30,11 +30,12 @@ export function RegistryForm({ team, existing, ambientAllowed }: { team: string;
   const [kind, setKind] = useState<RegistryKind>(existing?.kind ?? "basic");
   const action = existing ? updateRegistryAction : createRegistryAction;
   // React resets the form after an action: a refused submission keeps what was typed (never the password).
-  const [state, formAction] = useActionState<ActionResult & { typed?: Typed }, FormData>(async (prev, formData) => {
+  const [state, formAction] = useActionState<ActionResult & { typed?: Typed; attempt?: number }, FormData>(async (prev, formData) => {
     const result = await action(prev, formData);
-    if (result.ok) return result;
+    const attempt = (prev.attempt ?? 0) + 1;
+    if (result.ok) return { ...result, attempt };
     const typed = Object.fromEntries(TYPED_FIELDS.map((k) => [k, String(formData.get(k) ?? "")]));
-    return { ...result, typed };
+    return { ...result, typed, attempt };
   }, { ok: false });
   const e = state.fieldErrors ?? {};
   const value = (k: "name" | "endpoint" | "pathName") => state.typed?.[k] ?? existing?.[k];
@@ -58,7 +59,8 @@ export function RegistryForm({ team, existing, ambientAllowed }: { team: string;
       />
       <div className="grid gap-1.5">
         <Label htmlFor="registry-kind">How Gantry signs in</Label>
-        <SelectNative id="registry-kind" name="kind" value={kind} onChange={(ev) => setKind(ev.target.value as RegistryKind)}>
+        {/* Uncontrolled, remounted after each submission: React resets a form after its action, and a controlled select would show the reset value while the fields shown stay the chosen kind's. */}
+        <SelectNative key={state.attempt ?? 0} id="registry-kind" name="kind" defaultValue={kind} onChange={(ev) => setKind(ev.target.value as RegistryKind)}>
           {REGISTRY_KINDS.map((k) => (
             <option key={k} value={k}>
               {KIND_LABELS[k]}

@@ -5,7 +5,7 @@ import { FormField } from "@/components/forms/form-field";
 import { FieldError } from "@/components/ui/field-error";
 import { Label } from "@/components/ui/label";
 import { Textarea } from "@/components/ui/textarea";
-import type { RegistryKind } from "@/lib/registries/schema";
+import type { RegistryKind } from "@/lib/registries/kind-names";
 
 export interface KindExisting {
   kind: RegistryKind;
@@ -15,16 +15,11 @@ export interface KindExisting {
 
 type Errors = Record<string, string[] | undefined>;
 
-export const KIND_LABELS: Record<RegistryKind, string> = {
-  basic: "Username and password (Docker Hub, quay.io, GHCR, Artifactory, Harbor…)",
-  ecr: "Amazon ECR (access key, optional role)",
-  gar: "Google Artifact Registry / Container Registry (service-account key)",
-  acr: "Azure Container Registry (service principal)",
-};
-
 /** The secret fields are write-only: on edit they show "unchanged" and are kept unless retyped (or the endpoint or kind changes). */
 function secretHint(editing: boolean, what: string) {
-  return editing ? `Leave empty to keep the stored ${what}; required when the endpoint's host, port or scheme, or the kind, changes. Never shown again.` : "Stored encrypted. It never leaves the server again.";
+  return editing
+    ? `Leave empty to keep the stored ${what}; required when you change the endpoint's host, port or scheme, or the kind. It is never shown again.`
+    : "Stored encrypted. It never leaves the server again.";
 }
 
 function Ambient({ allowed, existing, errors }: { allowed: boolean; existing?: KindExisting; errors: Errors }) {

@@ -8,7 +8,7 @@ import { orNotFound } from "@/lib/http/or-not-found";
 import { env } from "@/lib/env";
 import { credentialState } from "@/lib/registries/cloud/sources";
 import { getRegistry } from "@/lib/registries/registries";
-import { KIND_LABELS } from "../registry-kind-fields";
+import { kindName } from "@/lib/registries/kind-names";
 import { CredentialStatus } from "./credential-status";
 import { teamPageContext } from "@/lib/http/page-context";
 import { can } from "@/lib/teams/roles";
@@ -86,7 +86,7 @@ export default async function RegistryPage({
         ) : (
           <Card>
             <CardContent className="pt-6 text-sm text-zinc-600">
-              {KIND_LABELS[registry.kind].replace(/ \(.*$/, "")} as <span className="font-medium text-zinc-900">{registry.username}</span>. Owners and admins can change this registry.
+              {kindName(registry.kind)} as <span className="font-medium text-zinc-900">{registry.username}</span>. Owners and admins can change this registry.
             </CardContent>
           </Card>
         )}
