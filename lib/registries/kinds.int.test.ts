@@ -1,14 +1,12 @@
-import { execFileSync } from "node:child_process";
 import crypto from "node:crypto";
-import fs from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { signUp } from "@/lib/auth/sign-up";
 import { db } from "@/lib/db";
-import { isPostgresUrl } from "@/lib/db-provider";
-import { env, resetEnvForTests } from "@/lib/env";
+import { resetEnvForTests } from "@/lib/env";
 import { AppError } from "@/lib/errors";
 import { createRegistry, getRegistry, listRegistries, PASSWORD_PURPOSE, updateRegistry } from "@/lib/registries/registries";
 import { loadSecret } from "@/lib/secrets/store";
+import { databaseBytes } from "@/lib/testing/database-bytes";
 import { teamContextForUser } from "@/lib/teams/access";
 
 /**
@@ -32,11 +30,6 @@ async function fieldErrors(p: Promise<unknown>): Promise<Record<string, string[]
   return ((e as AppError).fields ?? {}) as Record<string, string[]>;
 }
 
-function databaseBytes(): Buffer {
-  if (isPostgresUrl(env().databaseUrl)) return execFileSync("pg_dump", ["--data-only", "--no-owner", env().databaseUrl], { maxBuffer: 512 * 1024 * 1024 });
-  const file = env().databaseUrl.replace(/^file:/, "");
-  return Buffer.concat([fs.readFileSync(file), fs.existsSync(`${file}-wal`) ? fs.readFileSync(`${file}-wal`) : Buffer.alloc(0)]);
-}
 
 const ECR_HOST = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
 

@@ -8,7 +8,7 @@ export const FAILURE_BACKOFF_MS = 10_000;
 /** A token minted because the registry refused the previous one is not thrown away again for this long. */
 export const REFUSAL_REMINT_INTERVAL_MS = 30_000;
 /** Bounds on what a cloud may say about a token's life (a lying or misconfigured API must not make Gantry mint in a loop or keep a token for weeks). */
-export const LIFETIME_BOUNDS_MS = { min: 10_000, max: 24 * 3600_000 };
+export const LIFETIME_BOUNDS_MS = { min: 2_000, max: 24 * 3600_000 };
 
 interface Held {
   creds: RegistryCredentials;
