@@ -7,7 +7,21 @@ const nextConfig: NextConfig = {
   poweredByHeader: false,
   // tsx/esbuild: loaded at run time by the manifest-parsing worker (lib/rewrite/extract-worker.cjs), never bundled.
   // prom-client: one metrics registry per process, shared with the server (lib/observe/metrics.ts), never bundled.
-  serverExternalPackages: ["@node-rs/argon2", "better-sqlite3", "tsx", "esbuild", "prom-client"],
+  // The cloud SDKs (lib/registries/cloud): node-only, loaded as the server loads them rather than bundled
+  // (google-auth-library imports node-fetch at run time).
+  serverExternalPackages: [
+    "@node-rs/argon2",
+    "better-sqlite3",
+    "tsx",
+    "esbuild",
+    "prom-client",
+    "@aws-sdk/client-ecr",
+    "@aws-sdk/client-sts",
+    "@aws-sdk/credential-providers",
+    "@smithy/node-http-handler",
+    "google-auth-library",
+    "@azure/identity",
+  ],
   typedRoutes: false,
   async headers() {
     return [

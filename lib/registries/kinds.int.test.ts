@@ -74,11 +74,12 @@ describe("registry kinds", () => {
   it("ecr: every field is checked, with words per field", async () => {
     const ctx = await team();
     const fields = await fieldErrors(
-      createRegistry(ctx, { name: "Bad", endpoint: "registry.example.com", kind: "ecr", accessKeyId: "not a key", roleArn: "arn:aws:iam::1:user/x", externalId: "e" }),
+      createRegistry(ctx, { name: "Bad", endpoint: "registry.example.com", kind: "ecr", accessKeyId: "not a key", secretAccessKey: "s", roleArn: "arn:aws:iam::1:user/x", externalId: "e" }),
     );
     expect(fields.region?.[0]).toMatch(/cannot be read from this endpoint/);
     expect(fields.accessKeyId?.[0]).toMatch(/16 or more capital letters/);
-    expect(fields.secretAccessKey?.[0]).toMatch(/secret access key/);
+    // A missing secret is refused by the schema, with the other missing fields (the API answers 422 with all of them).
+    await expect(createRegistry(ctx, { name: "Bad", endpoint: ECR_HOST, kind: "ecr" })).rejects.toThrow(/Enter the access key ID[\s\S]*Enter the secret access key/);
     expect(fields.roleArn?.[0]).toMatch(/arn:aws:iam::123456789012:role/);
     expect(fields.externalId?.[0]).toMatch(/2 to 1224/);
     // A region that tries to be a host is refused.
@@ -115,8 +116,9 @@ describe("registry kinds", () => {
       clientSecret: "client-secret-value",
     });
     expect(reg).toMatchObject({ kind: "acr", username: "11111111-2222-3333-4444-555555555555", cloud: { tenantId: "contoso.onmicrosoft.com" } });
-    const fields = await fieldErrors(createRegistry(ctx, { name: "Bad", endpoint: "acme.azurecr.io", kind: "acr", tenantId: "../../evil", clientId: "nope" }));
-    expect(Object.keys(fields).sort()).toEqual(["clientId", "clientSecret", "tenantId"]);
+    const fields = await fieldErrors(createRegistry(ctx, { name: "Bad", endpoint: "acme.azurecr.io", kind: "acr", tenantId: "../../evil", clientId: "nope", clientSecret: "s" }));
+    expect(Object.keys(fields).sort()).toEqual(["clientId", "tenantId"]);
+    await expect(createRegistry(ctx, { name: "Bad", endpoint: "acme.azurecr.io", kind: "acr", tenantId: "contoso.onmicrosoft.com" })).rejects.toThrow(/application \(client\) ID[\s\S]*client secret/);
   });
 
   it("the secret must come again when the endpoint moves or the kind changes (422), and is kept otherwise", async () => {
