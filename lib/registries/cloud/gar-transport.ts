@@ -27,6 +27,7 @@ const MAX_RETRIES = 2;
  */
 export function guardedTransporter(transport: CloudTransport, tokenUri: string, signal: AbortSignal, ambient: boolean): gaxios.Gaxios {
   const transporter = new gaxios.Gaxios({
+    fetchImplementation: shieldedFetch as unknown as typeof fetch,
     agent: (url: URL) => transport.agent(url),
     signal,
     // node-fetch's own limit: counts the body as it arrives (gaxios' maxContentLength only reads Content-Length).
@@ -56,6 +57,23 @@ export function guardedTransporter(transport: CloudTransport, tokenUri: string, 
     },
   });
   return transporter;
+}
+
+/**
+ * node-fetch (gaxios' fetch in Node), shielded from two uncaught exceptions
+ * that would end the whole server when the deadline cuts a retry: on abort it
+ * emits `error` on the bodies of responses it already returned (read whole, or
+ * cut at the size limit), and on a request begun with an aborted signal it
+ * destroys the request body with an error. Every response body gets a
+ * listener (readers still see errors), and an aborted request is not begun.
+ */
+async function shieldedFetch(input: unknown, init: unknown): Promise<unknown> {
+  // Started after the deadline (a retry): node-fetch would destroy the request body with an error nobody listens to.
+  if ((init as { signal?: AbortSignal } | undefined)?.signal?.aborted) throw Object.assign(new Error("The operation was aborted."), { name: "AbortError" });
+  const { default: fetch } = await import("node-fetch");
+  const res = await fetch(input as Parameters<typeof fetch>[0], init as Parameters<typeof fetch>[1]);
+  res.body?.on("error", () => {});
+  return res;
 }
 
 type Lookup = (host: string, options: { all: boolean }, callback: (err: Error | null) => void) => void;
