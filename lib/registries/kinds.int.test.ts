@@ -1,5 +1,6 @@
 import crypto from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
+import { ZodError } from "zod";
 import { signUp } from "@/lib/auth/sign-up";
 import { db } from "@/lib/db";
 import { resetEnvForTests } from "@/lib/env";
@@ -20,11 +21,17 @@ async function team() {
   return teamContextForUser(user, team.slug, "registry:manage");
 }
 
+/** The field errors a refusal carries: the schema's (ZodError, what the API answers 422 with) or resolveKind's (AppError). */
 async function fieldErrors(p: Promise<unknown>): Promise<Record<string, string[]>> {
   const e = await p.then(
     () => null,
     (err: unknown) => err,
   );
+  if (e instanceof ZodError) {
+    const fields: Record<string, string[]> = {};
+    for (const issue of e.issues) (fields[String(issue.path[0])] ??= []).push(issue.message);
+    return fields;
+  }
   expect(e).toBeInstanceOf(AppError);
   expect((e as AppError).code).toBe("VALIDATION");
   return ((e as AppError).fields ?? {}) as Record<string, string[]>;

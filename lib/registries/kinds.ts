@@ -42,6 +42,28 @@ export function ecrRegionFromHost(host: string): string | undefined {
 
 const SECRET_LABELS = { password: "password", secretAccessKey: "secret access key", serviceAccountKey: "service-account key", clientSecret: "client secret" } as const;
 
+/**
+ * The format of each kind field that was given, whatever the kind (the schema
+ * reports these with the missing fields, so a form shows every error at once).
+ */
+export function formatIssues(v: Partial<KindFieldsInput>): { field: string; message: string }[] {
+  const issues: { field: string; message: string }[] = [];
+  const check = (field: string, value: string | undefined, ok: (s: string) => boolean, message: string) => {
+    if (value !== undefined && !ok(value)) issues.push({ field, message });
+  };
+  check("region", v.region, (x) => AWS_REGION.test(x), "An AWS region looks like us-east-1 or eu-central-1.");
+  check("accessKeyId", v.accessKeyId, (x) => AWS_ACCESS_KEY_ID.test(x), "An access key ID is 16 or more capital letters and digits (e.g. AKIA…).");
+  check("roleArn", v.roleArn, (x) => AWS_ROLE_ARN.test(x), "A role ARN looks like arn:aws:iam::123456789012:role/gantry-pull.");
+  check("externalId", v.externalId, (x) => AWS_EXTERNAL_ID.test(x), "An external ID is 2 to 1224 letters, digits or +=,.@:/-.");
+  check("tenantId", v.tenantId, (x) => GUID.test(x) || TENANT_DOMAIN.test(x), "A tenant is a GUID or a domain such as contoso.onmicrosoft.com.");
+  check("clientId", v.clientId, (x) => GUID.test(x), "A client ID is a GUID, e.g. 11111111-2222-3333-4444-555555555555.");
+  if (v.serviceAccountKey !== undefined && v.ambient !== true) {
+    const key = readServiceAccountKey(v.serviceAccountKey);
+    if (typeof key === "string") issues.push({ field: "serviceAccountKey", message: key });
+  }
+  return issues;
+}
+
 class FieldErrors {
   readonly fields: Record<string, string[]> = {};
   add(field: string, message: string) {

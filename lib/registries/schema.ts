@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { isValidPathName } from "./endpoint";
+import { ecrRegionFromHost, formatIssues } from "./kinds";
 
 const name = z.string().trim().min(1, "Give the registry a name.").max(80, "At most 80 characters.");
 const endpoint = z.string().trim().min(1, "Enter the registry's host, e.g. quay.io.").max(300, "Too long.");
@@ -80,18 +81,26 @@ export const createRegistrySchema = z
     for (const [field, message, when] of REQUIRED[v.kind ?? "basic"]) {
       if (v[field] === undefined && (when === "always" || v.ambient !== true)) ctx.addIssue({ code: "custom", path: [field], message });
     }
+    if (v.kind === "ecr" && !v.region && !ecrRegionFromHost(v.endpoint.replace(/^https?:\/\//i, "").split("/")[0] ?? "")) {
+      ctx.addIssue({ code: "custom", path: ["region"], message: "Enter the AWS region (e.g. us-east-1): it cannot be read from this endpoint." });
+    }
+    for (const { field, message } of formatIssues(v)) ctx.addIssue({ code: "custom", path: [field], message });
   });
 
 /**
  * On update a missing secret keeps the stored one, unless the endpoint's scheme,
  * host or port, or the kind, changes (see updateRegistry).
  */
-export const updateRegistrySchema = z.object({
-  name: name.optional(),
-  endpoint: endpoint.optional(),
-  ...kindFields,
-  pathName: pathName.optional().or(z.literal("").transform(() => undefined)),
-});
+export const updateRegistrySchema = z
+  .object({
+    name: name.optional(),
+    endpoint: endpoint.optional(),
+    ...kindFields,
+    pathName: pathName.optional().or(z.literal("").transform(() => undefined)),
+  })
+  .superRefine((v, ctx) => {
+    for (const { field, message } of formatIssues(v)) ctx.addIssue({ code: "custom", path: [field], message });
+  });
 
 export const testConnectionSchema = z.object({
   image: z.string().trim().max(512).optional().transform((v) => v || undefined),
