@@ -68,6 +68,8 @@ export async function testConnection(ctx: TeamContext, registryId: string, image
 }
 
 const CLOUD_NAMES: Record<string, string> = { ecr: "Amazon ECR", gar: "Google Artifact Registry", acr: "Azure Container Registry" };
+/** "an Amazon ECR token", "a Google Artifact Registry token". */
+const TOKEN_OF: Record<string, string> = { ecr: "an Amazon ECR token", gar: "a Google Artifact Registry token", acr: "an Azure Container Registry token" };
 
 /**
  * A cloud registry mints a fresh token for the test (the identity is checked
@@ -81,10 +83,9 @@ async function cloudCredentials(teamId: string, registry: CloudRegistryRow): Pro
     return source;
   } catch (e) {
     if (!(e instanceof CloudCredentialError)) throw e;
-    const what = CLOUD_NAMES[registry.kind] ?? registry.kind;
-    if (e.kind === "unreachable") return { ok: false, outcome: "unreachable", message: `Gantry could not get a ${what} token: ${e.message}` };
-    if (e.kind === "rejected") return { ok: false, outcome: "credentials_rejected", message: `Gantry could not get a ${what} token: ${e.message}` };
-    return { ok: false, outcome: "unexpected", message: `Gantry could not get a ${what} token: ${e.message}` };
+    const message = `Gantry could not get ${TOKEN_OF[registry.kind] ?? "a registry token"}: ${e.message}`;
+    const outcome = e.kind === "unreachable" ? "unreachable" : e.kind === "rejected" ? "credentials_rejected" : "unexpected";
+    return { ok: false, outcome, message };
   }
 }
 
