@@ -1,5 +1,6 @@
 import { AppError } from "@/lib/errors";
-import type { KindFieldsInput, RegistryKind } from "./schema";
+import type { KindFieldsInput } from "./kind-fields";
+import type { RegistryKind } from "./kind-names";
 
 /** A cloud kind's non-secret settings, stored as Registry.cloudConfig (JSON). */
 export interface CloudConfig {

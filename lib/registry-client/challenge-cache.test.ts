@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { CHALLENGE_CACHE_LIMITS, ChallengeCache } from "@/lib/registry-client/client";
+import { CHALLENGE_CACHE_LIMITS, ChallengeCache } from "@/lib/registry-client/challenge-cache";
 
 vi.mock("@/lib/log", () => ({ log: { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() } }));
 

@@ -1,7 +1,7 @@
-import { LRUCache } from "lru-cache";
 import { getDomain } from "tldts";
 import { isHostAllowlisted, parseAllowlist } from "@/lib/net/ssrf";
 import { parseWwwAuthenticate, pickChallenge, type Challenge } from "./challenge";
+import { ChallengeCache } from "./challenge-cache";
 import { RegistryNetworkError } from "./errors";
 import { BODY_LIMITS, DEFAULT_HTTP, discard, hostPort, httpRequest, readBounded, type HttpOptions, type HttpResponse } from "./http";
 import { MANIFEST_ACCEPT } from "./media-types";
@@ -62,35 +62,6 @@ const KNOWN_REALMS: Record<string, string[]> = {
   "registry-1.docker.io": ["auth.docker.io"],
   "docker.io": ["auth.docker.io"],
 };
-
-export const CHALLENGE_CACHE_LIMITS = { max: 1_000, ttlMs: 60 * 60 * 1000 };
-
-/**
- * Challenges seen per registry host, so a second request can authenticate up
- * front. Bounded (any tenant can add any number of registries): least recently
- * used hosts are evicted past CHALLENGE_CACHE_LIMITS.max, and a challenge is
- * relearned after an hour at most. A challenge header is at most undici's
- * header size limit, so the cache's memory is bounded too.
- */
-export class ChallengeCache {
-  readonly #lru: LRUCache<string, { challenge: Challenge | null }>;
-  constructor(limits: { max: number; ttlMs: number } = CHALLENGE_CACHE_LIMITS, now: () => number = () => performance.now()) {
-    this.#lru = new LRUCache({ max: limits.max, ttl: limits.ttlMs, ttlResolution: 0, ttlAutopurge: false, perf: { now } });
-  }
-  /** undefined: never seen; null: seen, no authentication asked. */
-  get(host: string): Challenge | null | undefined {
-    return this.#lru.get(host)?.challenge;
-  }
-  set(host: string, challenge: Challenge | null): void {
-    this.#lru.set(host, { challenge });
-  }
-  clear(): void {
-    this.#lru.clear();
-  }
-  get size(): number {
-    return this.#lru.size;
-  }
-}
 
 const challengeCache = new ChallengeCache();
 
