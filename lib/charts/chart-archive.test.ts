@@ -122,6 +122,7 @@ describe("readChartArchive refuses hostile archives, and writes nothing to disk"
     ["a character device", { name: "acme/dev", type: "character-device" }, /character-device entries are not allowed/],
     ["a block device", { name: "acme/dev", type: "block-device" }, /block-device entries are not allowed/],
     ["a fifo", { name: "acme/fifo", type: "fifo" }, /fifo entries are not allowed/],
+    ["a contiguous file (no chart tool writes one)", { name: "acme/templates/c.yaml", type: "contiguous-file", data: "c" }, /unsupported entry type contiguous-file/],
     ["a duplicate", { name: "acme/Chart.yaml", data: "name: other\nversion: 9.9.9\n" }, /appears twice/],
   ])("%s", async (_, hostile, message) => {
     const tgz = await rawTgz([{ name: "acme/Chart.yaml", data: CHART_YAML }, hostile]);

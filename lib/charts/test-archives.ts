@@ -9,7 +9,7 @@ import type { GantryValues } from "./variant";
 export interface RawEntry {
   name: string;
   data?: string | Buffer;
-  type?: "file" | "directory" | "symlink" | "link" | "character-device" | "block-device" | "fifo";
+  type?: "file" | "directory" | "symlink" | "link" | "character-device" | "block-device" | "fifo" | "contiguous-file";
   linkname?: string;
 }
 
