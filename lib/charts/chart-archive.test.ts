@@ -115,6 +115,7 @@ describe("readChartArchive refuses hostile archives, and writes nothing to disk"
 
   it.each<[string, RawEntry, RegExp]>([
     ["path traversal", { name: "acme/../../evil", data: "x" }, /"\.\." in a path/],
+    ["traversal in a path too long for ustar (a PAX header holds it)", { name: `acme/${"d".repeat(200)}/../../../evil`, data: "x" }, /"\.\." in a path/],
     ["traversal at the top", { name: "../evil", data: "x" }, /"\.\." in a path/],
     ["an absolute path", { name: "/etc/cron.d/evil", data: "x" }, /absolute path/],
     ["a symlink", { name: "acme/templates/link.yaml", type: "symlink", linkname: "/etc/passwd" }, /symlink entries are not allowed/],

@@ -1,3 +1,4 @@
+import "server-only";
 import { gunzipSync } from "node:zlib";
 import { gzipSync } from "fflate";
 import * as tar from "tar-stream";

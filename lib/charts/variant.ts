@@ -1,3 +1,4 @@
+import "server-only";
 import { isMap, isScalar, parseDocument, visit, type Document, type Node } from "yaml";
 import { ChartArchiveError, readChartArchive, writeChartArchive, type ChartFile } from "./chart-archive";
 
