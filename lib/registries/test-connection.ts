@@ -50,10 +50,12 @@ export async function testConnection(ctx: TeamContext, registryId: string, image
   const registry = await getRegistryRow(ctx.team.id, registryId);
   const result = await runTest(ctx.team.id, registry, image);
   await db.$transaction(async (tx) => {
-    await tx.registry.update({
-      where: { id: registry.id },
-      data: { lastTestedAt: new Date(), lastTestOutcome: result.outcome, lastTestMessage: result.message.slice(0, 500) },
-    });
+    const outcome = { lastTestedAt: new Date(), lastTestOutcome: result.outcome, lastTestMessage: result.message.slice(0, 500) };
+    // A test result is not a change to the registry: updatedAt (the version its clients and its cloud
+    // token are cached under) stays, so the proxy keeps the token the test just minted. Only when the
+    // row is unchanged since it was read; after a concurrent edit the write bumps it as usual.
+    const kept = await tx.registry.updateMany({ where: { id: registry.id, updatedAt: registry.updatedAt }, data: { ...outcome, updatedAt: registry.updatedAt } });
+    if (kept.count === 0) await tx.registry.update({ where: { id: registry.id }, data: outcome });
     await recordActivity(tx, {
       teamId: ctx.team.id,
       actor: ctx.actor,

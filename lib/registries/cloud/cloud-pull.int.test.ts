@@ -122,12 +122,18 @@ describe("cloud registries through the proxy", () => {
   it.each(["ecr", "gar", "acr"] as const)("%s: skopeo pulls through the proxy, and Test connection mints a token that works", async (kind) => {
     const digest = await skopeoPull(`${host}/proxy/${slug}/${registries[kind].pathName}/acme/api:1.0.0`, `LICENSE_ID:${license}`);
     expect(digest).toBe(registries[kind].digest);
+    const source = await sourceOf(kind); // the one the pull used
     const result = await testConnection(ctx, registries[kind].id, "acme/api:1.0.0");
     expect(result).toMatchObject({ ok: true, outcome: "ok", manifest: { status: 200, digest: registries[kind].digest } });
     expect(result.message).toMatch(/token works \(token auth\)/);
     const state = await db.registryCredentialState.findUniqueOrThrow({ where: { registryId: registries[kind].id } });
     expect(state.lastMintAt).toBeInstanceOf(Date);
     expect(state.expiresAt!.getTime()).toBeGreaterThan(Date.now());
+    // The test's result does not version the registry: the same source holds the token the test minted, and the proxy pulls with it.
+    expect(await sourceOf(kind)).toBe(source);
+    const mints = source.mints;
+    expect((await manifest(kind)).status).toBe(200);
+    expect(source.mints).toBe(mints);
   });
 
   it("ecr: 16 concurrent pulls across several token lives mint once per life", async () => {
