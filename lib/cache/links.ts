@@ -1,5 +1,6 @@
 import "server-only";
 import { LRUCache } from "lru-cache";
+import { LookupCache } from "@/lib/lookup-cache";
 import { db } from "@/lib/db";
 import { log } from "@/lib/log";
 
@@ -25,21 +26,18 @@ export interface Link extends LinkKey {
 }
 
 const LOOKUP_TTL_MS = 2_000;
-const lookups = new LRUCache<string, { link: Link | null }>({ max: 50_000, ttl: LOOKUP_TTL_MS });
+const lookups = new LookupCache<Link | null>({ max: 50_000, ttlMs: LOOKUP_TTL_MS });
 const keyOf = (k: LinkKey) => `${k.appId}\u0000${k.registryId}\u0000${k.repository}\u0000${k.digest}`;
 
 function toLink(row: { id: string; teamId: string; appId: string; registryId: string; repository: string; digest: string; kind: string; mediaType: string | null; size: bigint }): Link {
   return { ...row, kind: row.kind === "manifest" ? "manifest" : "blob", size: Number(row.size) };
 }
 
-export async function findLink(key: LinkKey): Promise<Link | null> {
-  const k = keyOf(key);
-  const hit = lookups.get(k);
-  if (hit) return hit.link;
-  const row = await db.cacheLink.findUnique({ where: { appId_registryId_repository_digest: key } });
-  const link = row ? toLink(row) : null;
-  lookups.set(k, { link });
-  return link;
+export function findLink(key: LinkKey): Promise<Link | null> {
+  return lookups.get(keyOf(key), async () => {
+    const row = await db.cacheLink.findUnique({ where: { appId_registryId_repository_digest: key } });
+    return row ? toLink(row) : null;
+  });
 }
 
 export async function saveLink(link: Omit<Link, "id">): Promise<void> {
@@ -50,7 +48,7 @@ export async function saveLink(link: Omit<Link, "id">): Promise<void> {
       create: { teamId, appId, registryId, repository, digest, kind, mediaType, size: BigInt(size) },
       update: { lastUsedAt: new Date(), mediaType, size: BigInt(size) },
     });
-    lookups.set(keyOf(link), { link: toLink(row) });
+    lookups.set(keyOf(link), toLink(row));
   } catch (e) {
     // The app or registry was deleted meanwhile: nothing to link; the content ages out.
     log.warn("could not record a cache link", { appId, digest, error: e instanceof Error ? e.message : String(e) });

@@ -1,5 +1,5 @@
 import "server-only";
-import { LRUCache } from "lru-cache";
+import { LookupCache } from "@/lib/lookup-cache";
 import { db } from "@/lib/db";
 import { processWide } from "@/lib/process-wide";
 import { hashLicenseId, isLicenseIdFormat } from "./key";
@@ -91,14 +91,11 @@ export async function decidePullByHash(keyHash: string, appSlug: string, now: Da
  */
 export const DECISION_CACHE_MS = 500;
 // One cache per process (processWide): a revoke through the portal clears the cache the proxy reads.
-const recent = processWide("license-decisions", () => new LRUCache<string, { license: LicenseForDecision | null }>({ max: 20_000, ttl: DECISION_CACHE_MS, ttlAutopurge: false }));
+// One load in flight per license (lib/lookup-cache.ts); a revoke in this process drops loads begun before it.
+const recent = processWide("license-decisions-v2", () => new LookupCache<LicenseForDecision | null>({ max: 20_000, ttlMs: DECISION_CACHE_MS }));
 
-export async function loadLicenseForProxy(keyHash: string): Promise<LicenseForDecision | null> {
-  const hit = recent.get(keyHash);
-  if (hit) return hit.license;
-  const license = await loadLicenseForDecision(keyHash);
-  recent.set(keyHash, { license });
-  return license;
+export function loadLicenseForProxy(keyHash: string): Promise<LicenseForDecision | null> {
+  return recent.get(keyHash, () => loadLicenseForDecision(keyHash));
 }
 
 /** The proxy's decision (see loadLicenseForProxy). */

@@ -84,7 +84,9 @@ afterAll(async () => {
 });
 
 const reads = (log: string[]) => log.filter((q) => /^\s*SELECT/i.test(q));
-const writes = (log: string[]) => log.filter((q) => /^\s*(INSERT|UPDATE|DELETE)/i.test(q));
+// The cache's hourly counters (CacheUsage) are flushed every 2 s whatever the traffic: one aggregate
+// write that may land in any window, not a write per request; every other write counts.
+const writes = (log: string[]) => log.filter((q) => /^\s*(INSERT|UPDATE|DELETE)/i.test(q) && !/CacheUsage/.test(q));
 
 async function burst(path: string, authorization: string, n: number, headers: Record<string, string> = {}) {
   await fetch(`${base}/${path}`, { headers: { authorization, ...headers } }).then((r) => r.arrayBuffer()); // warm: cache filled, lookups remembered
@@ -125,7 +127,7 @@ describe("the proxy's hot path", () => {
     expect(reads(during).length).toBeLessThanOrEqual(7 * windows);
     expect(reads(during).length).toBeLessThan(n / 2); // and far from one per request
     // Recorded all the same (the warm-up request too), by the writer thread: none of it on the serving thread.
-    expect(writes(flush)).toEqual([]);
+    expect(writes(flush).map((q) => q.slice(0, 120))).toEqual([]);
     expect(await recorded()).toBe(before + n + 1);
   });
 

@@ -1,5 +1,5 @@
 import "server-only";
-import { LRUCache } from "lru-cache";
+import { LookupCache } from "@/lib/lookup-cache";
 import { db } from "@/lib/db";
 import { processWide } from "@/lib/process-wide";
 
@@ -15,19 +15,17 @@ const DOCKER_HUB_PATHS = new Set(["docker.io", "index.docker.io", "registry-1.do
 export type RegistryByPath = { id: string; endpoint: string; apiHost: string; kind: string; username: string; cloudConfig: string | null; pathName: string; updatedAt: Date };
 
 // One cache per process (processWide): registries.ts, in Next's bundle, forgets what the proxy reads.
-const recent = processWide("registry-lookups", () => new LRUCache<string, RegistryByPath>({ max: 5_000, ttl: 500 }));
+// One load in flight per (team, name); misses are remembered too (a new registry clears the cache).
+const recent = processWide("registry-lookups-v2", () => new LookupCache<RegistryByPath | null>({ max: 5_000, ttlMs: 500 }));
 
-export async function teamRegistryByPath(teamId: string, upstream: string): Promise<RegistryByPath | null> {
-  const key = `${teamId}/${upstream}`;
-  const known = recent.get(key);
-  if (known) return known;
+export function teamRegistryByPath(teamId: string, upstream: string): Promise<RegistryByPath | null> {
   const pathNames = DOCKER_HUB_PATHS.has(upstream) ? [...DOCKER_HUB_PATHS] : [upstream];
-  const registry = await db.registry.findFirst({
-    where: { teamId, pathName: { in: pathNames } },
-    select: { id: true, endpoint: true, apiHost: true, kind: true, username: true, cloudConfig: true, pathName: true, updatedAt: true },
-  });
-  if (registry) recent.set(key, registry);
-  return registry;
+  return recent.get(`${teamId}/${upstream}`, () =>
+    db.registry.findFirst({
+      where: { teamId, pathName: { in: pathNames } },
+      select: { id: true, endpoint: true, apiHost: true, kind: true, username: true, cloudConfig: true, pathName: true, updatedAt: true },
+    }),
+  );
 }
 
 export function forgetRegistryLookups(): void {
