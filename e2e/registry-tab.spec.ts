@@ -152,7 +152,7 @@ test("an app with no images shows the commands prominently", async ({ page, requ
   await page.setViewportSize({ width: 390, height: 844 });
   await signIn(page, owner.email);
   await page.goto(`/t/${owner.team.slug}/apps/${slug}/registry`);
-  await expect(page.getByText("No images yet")).toBeVisible();
+  await expect(page.getByText("No images or charts yet")).toBeVisible();
   await expectCommands(page, slug, owner.email, "push");
   await noHorizontalScroll(page);
 });

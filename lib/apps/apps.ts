@@ -31,9 +31,13 @@ export const updateAppSchema = z.object({
   name: z.string().trim().min(1, "Give the app a name.").max(80, "At most 80 characters.").optional(),
   slug: slugSchema.optional(),
   additionalNamespaces: namespacesSchema.optional(),
+  /** Charts its customers pull carry templates/gantry-pull-secret.yaml (lib/charts/variant.ts). */
+  chartPullSecret: z.boolean().optional(),
+  /** Whether its customers may sign in at /install with their license. */
+  installPage: z.boolean().optional(),
 });
 
-const APP_FIELDS = { id: true, name: true, slug: true, additionalNamespaces: true, createdAt: true, updatedAt: true } as const;
+const APP_FIELDS = { id: true, name: true, slug: true, additionalNamespaces: true, chartPullSecret: true, installPage: true, createdAt: true, updatedAt: true } as const;
 
 function present<T extends { additionalNamespaces: string }>(app: T) {
   let namespaces: string[] = [];
@@ -125,6 +129,8 @@ export async function updateApp(ctx: TeamContext, slug: string, input: z.input<t
         name: data.name,
         slug: slugChange ? data.slug : undefined,
         additionalNamespaces: data.additionalNamespaces ? JSON.stringify(data.additionalNamespaces) : undefined,
+        chartPullSecret: data.chartPullSecret,
+        installPage: data.installPage,
       },
     });
     if (count !== 1) throw new AppError("CONFLICT", "The app was renamed meanwhile. Reload the page and try again.");
@@ -139,6 +145,8 @@ export async function updateApp(ctx: TeamContext, slug: string, input: z.input<t
         name: updated.name,
         ...(slugChange ? { slug: `${app.slug} → ${updated.slug}` } : {}),
         ...(data.additionalNamespaces ? { namespaces: data.additionalNamespaces.join(",") || "none" } : {}),
+        ...(data.chartPullSecret !== undefined ? { chartPullSecret: data.chartPullSecret } : {}),
+        ...(data.installPage !== undefined ? { installPage: data.installPage } : {}),
       },
       ip: ctx.ip,
     });

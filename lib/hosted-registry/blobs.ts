@@ -1,5 +1,6 @@
 import { ProxyError } from "@/lib/proxy/errors";
 import type { Rights } from "./access";
+import { serveLicenseChartBlob } from "./charts";
 import { openLinkedBlob, sendDiskBlob } from "./disk-blobs";
 import type { HostedName } from "./paths";
 import { logPull, passHeaders, relay, storageError, type Ctx } from "./request";
@@ -24,6 +25,12 @@ export async function blob(ctx: Ctx, rights: Rights, name: HostedName, digest: s
       headers: range ? { range } : {},
       signal: ctx.signal,
     });
+    if (upstream.statusCode === 404 && rights.kind === "license") {
+      // Not stored: it may be the archive of this license's variant of a chart (charts.ts), built on demand.
+      await upstream.body.dump();
+      if (await serveLicenseChartBlob(ctx, rights, name, digest, (n) => (bytes += n))) return;
+      throw new ProxyError(404, "BLOB_UNKNOWN", `No blob ${digest} in ${name.full}.`);
+    }
     if (upstream.statusCode >= 400) throw await storageError(upstream, "blob");
     await relay(ctx, upstream, passHeaders(upstream, name, rights.app.id), (n) => (bytes += n));
     return;

@@ -13,7 +13,8 @@ import { storageName, type StorageBackend } from "./storage";
  *    deleted in Gantry is still there, so its collector cannot be asked);
  *  - a release of the same team lists it on Gantry's registry (ReleaseImage of
  *    status vendor_registry): by digest in the reference, or the digest recorded
- *    for the image (and the one before the last re-probe). A tag a release names
+ *    for the image (and the one before the last re-probe); or names it as a
+ *    chart (ReleaseChart, the digest at creation). A tag a release names
  *    keeps its manifest as every Gantry tag does;
  *  - it was pushed less than `minAgeMs` ago: the platform manifests of an index
  *    are pushed by digest before the index, sometimes by another job;
@@ -71,6 +72,13 @@ async function releaseDigests(): Promise<Map<string, Set<string>>> {
     const key = repoKey(app.id, p.repository);
     const set = out.get(key) ?? new Set<string>();
     for (const d of p.digests) set.add(d);
+    out.set(key, set);
+  }
+  // Charts a release names (ReleaseChart): the digest recorded at creation, in the release's own app.
+  for (const c of await db.releaseChart.findMany({ select: { appId: true, repository: true, digest: true } })) {
+    const key = repoKey(c.appId, c.repository);
+    const set = out.get(key) ?? new Set<string>();
+    set.add(c.digest);
     out.set(key, set);
   }
   return out;

@@ -1,3 +1,4 @@
+import { CHART_CONFIG_MAX_BYTES, chartFieldsOf, isChartType } from "@/lib/charts/pushed-charts";
 import { API_VERSION_HEADER, ProxyError } from "@/lib/proxy/errors";
 import { hostedTagKey, noteChildren, noteTag } from "@/lib/releases/pinned-digests";
 import { principalLabel, type Rights } from "./access";
@@ -5,8 +6,10 @@ import { readBody } from "./body";
 import type { HostedRoute } from "./paths";
 import { checkManifestQuota, recordBlob } from "./quota";
 import { refuseWhileReadOnly } from "./read-only";
-import { deleteTag, forgetManifest, MANIFEST_MAX_BYTES, parseManifest, recordManifest, resolveTag } from "./records";
+import { deleteTag, forgetManifest, MANIFEST_MAX_BYTES, parseManifest, recordManifest, resolveTag, type ParsedManifest } from "./records";
 import { logActivity, logPull, passHeaders, relay, storageError, type Ctx } from "./request";
+import { serveLicenseChart } from "./charts";
+import { readStoredBlob } from "./stored-blob";
 import { callStorage, deleteAccess, pullAccess, pushAccess, storageName } from "./storage";
 
 /** Manifests: GET/HEAD (tags resolved in Gantry's database), PUT (parsed, recorded) and DELETE (a tag alone, or a manifest by digest). */
@@ -25,6 +28,8 @@ export async function manifest(ctx: Ctx, rights: Rights, route: Extract<HostedRo
     if (!digest) throw new ProxyError(404, "MANIFEST_UNKNOWN", `No tag ${route.reference} in ${name.full}.`);
     // What the tag is now: a pinned license's by-digest follow-up is checked against it in memory.
     if (!route.byDigest) noteTag(hostedTagKey(rights.app.id, name.repository), route.reference, digest);
+    // A license pulling a Helm chart receives its own variant (charts.ts); vendors get the chart as pushed.
+    if (rights.kind === "license" && (await serveLicenseChart(ctx, rights, name, route.reference, digest))) return;
     let bytes = 0;
     logPull(ctx, rights, name, "manifests", route.reference, () => bytes);
     // Every manifest type Gantry stores is acceptable to the client that asked; distribution 2.8
@@ -92,7 +97,8 @@ async function putManifest(ctx: Ctx, rights: Rights, route: Extract<HostedRoute,
   if (upstream.statusCode >= 400) throw await storageError(upstream, "manifest");
   await upstream.body.dump();
   await recordBlob(rights.app.teamId, parsed.digest, body.length);
-  await recordManifest({ teamId: rights.app.teamId, appId: rights.app.id, repository: name.repository, pushedBy: principalLabel(rights.principal) }, parsed, route.byDigest ? null : route.reference);
+  const chart = await chartFields(ctx, store, parsed);
+  await recordManifest({ teamId: rights.app.teamId, appId: rights.app.id, repository: name.repository, pushedBy: principalLabel(rights.principal) }, parsed, route.byDigest ? null : route.reference, chart);
   noteChildren(parsed.digest, parsed.children);
   if (!route.byDigest) noteTag(hostedTagKey(rights.app.id, name.repository), route.reference, parsed.digest);
   // A tag pushed is the event people look for; manifests pushed by digest (platform images of an index) are not logged one by one.
@@ -108,3 +114,11 @@ async function putManifest(ctx: Ctx, rights: Rights, route: Extract<HostedRoute,
   ctx.res.end();
 }
 
+
+/** A pushed chart's Chart.yaml fields, read from its config blob (null: not a chart, or a config that is not Helm's). */
+async function chartFields(ctx: Ctx, store: string, parsed: ParsedManifest): Promise<string | null> {
+  if (!isChartType(parsed.artifactType) || !parsed.config) return null;
+  const config = await readStoredBlob(ctx.config, store, parsed.config.digest, CHART_CONFIG_MAX_BYTES, ctx.signal).catch(() => null);
+  const fields = config ? chartFieldsOf(config, parsed.layers.map((l) => l.mediaType)) : null;
+  return fields ? JSON.stringify(fields) : null;
+}

@@ -37,6 +37,9 @@ export interface ParsedManifest {
   subject: string | null;
   artifactType: string | null;
   annotations: Record<string, string> | null;
+  /** An image manifest's config and layers (empty for an index). */
+  config: { mediaType: string | null; digest: string; size: number } | null;
+  layers: { mediaType: string | null; digest: string; size: number }[];
 }
 
 const invalid = (message: string) => new ProxyError(400, "MANIFEST_INVALID", message);
@@ -87,19 +90,21 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
       size(d, `manifests[${i}]`);
       return digestOf(d, `manifests[${i}]`);
     });
-    return { digest, mediaType, size: body.length, blobBytes: 0, children, subject, artifactType, annotations };
+    return { digest, mediaType, size: body.length, blobBytes: 0, children, subject, artifactType, annotations, config: null, layers: [] };
   }
   const config = json.config as Descriptor | undefined;
   if (!config || typeof config !== "object") throw invalid("An image manifest has a config.");
   if (!Array.isArray(json.layers)) throw invalid("An image manifest lists its layers.");
-  let blobBytes = size(config, "config");
-  digestOf(config, "config");
-  (json.layers as Descriptor[]).forEach((d, i) => {
-    blobBytes += size(d, `layers[${i}]`);
-    digestOf(d, `layers[${i}]`);
+  const typeOf = (d: Descriptor) => (typeof d.mediaType === "string" ? d.mediaType : null);
+  const configRef = { mediaType: typeOf(config), size: size(config, "config"), digest: digestOf(config, "config") };
+  let blobBytes = configRef.size;
+  const layers = (json.layers as Descriptor[]).map((d, i) => {
+    const layer = { mediaType: typeOf(d), size: size(d, `layers[${i}]`), digest: digestOf(d, `layers[${i}]`) };
+    blobBytes += layer.size;
+    return layer;
   });
-  const type = artifactType ?? (typeof config.mediaType === "string" ? config.mediaType : null);
-  return { digest, mediaType, size: body.length, blobBytes, children: [], subject, artifactType: type, annotations };
+  const type = artifactType ?? configRef.mediaType;
+  return { digest, mediaType, size: body.length, blobBytes, children: [], subject, artifactType: type, annotations, config: configRef, layers };
 }
 
 export interface PushContext {
@@ -110,7 +115,7 @@ export interface PushContext {
 }
 
 /** Records a manifest distribution accepted, and the tag it was pushed as (if any). */
-export async function recordManifest(ctx: PushContext, m: ParsedManifest, tag: string | null): Promise<void> {
+export async function recordManifest(ctx: PushContext, m: ParsedManifest, tag: string | null, chart: string | null = null): Promise<void> {
   let total = BigInt(m.size + m.blobBytes);
   if (m.children.length) {
     const known = await db.registryManifest.findMany({
@@ -126,6 +131,7 @@ export async function recordManifest(ctx: PushContext, m: ParsedManifest, tag: s
     subject: m.subject,
     artifactType: m.artifactType,
     annotations: m.annotations ? JSON.stringify(m.annotations) : null,
+    chart,
     pushedBy: ctx.pushedBy,
   };
   await db.registryManifest.upsert({

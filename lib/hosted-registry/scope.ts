@@ -1,13 +1,14 @@
+import { variantSource } from "@/lib/charts/license-variants";
 import { countDenial } from "@/lib/observe/metrics";
 import { ProxyError } from "@/lib/proxy/errors";
-import { MANIFEST_ACCEPT } from "@/lib/registry-client/media-types";
 import { digestInPin, hostedTagKey, type DigestSource } from "@/lib/releases/pinned-digests";
 import { releaseScope, scopeRefusal, type ScopeAnswer } from "@/lib/releases/scope";
 import type { Rights } from "./access";
 import type { HostedName, HostedRoute } from "./paths";
-import { MANIFEST_MAX_BYTES, tagDigests } from "./records";
+import { tagDigests } from "./records";
+import { readManifestBytes } from "./stored-blob";
 import type { Ctx } from "./request";
-import { callStorage, pullAccess, storageName } from "./storage";
+import { storageName } from "./storage";
 
 /**
  * The release scope on Gantry's own registry, as at the proxy: a license
@@ -30,7 +31,14 @@ export async function checkReleaseScope(ctx: Ctx, rights: Extract<Rights, { kind
   if (answer.kind === "repository") return null;
   if (route.kind === "manifests") {
     if (!route.byDigest && !answer.tags.has(route.reference)) throw refuse(`${name.full}:${route.reference}`);
-    if (route.byDigest && !(await digestInPin(answer, route.reference, digestSource(ctx, rights.app.id, name.repository)))) throw refuse(`${name.full}@${route.reference}`);
+    if (route.byDigest) {
+      const source = digestSource(ctx, rights.app.id, name.repository);
+      if (!(await digestInPin(answer, route.reference, source))) {
+        // The license's own variant of a chart is in the pin when the vendor's chart it was built from is.
+        const variant = await variantSource(rights.decision.licenseRowId, rights.app.id, name.repository, route.reference);
+        if (!variant || !(await digestInPin(answer, variant.chartDigest, source))) throw refuse(`${name.full}@${route.reference}`);
+      }
+    }
   }
   return answer.tags;
 }
@@ -39,24 +47,6 @@ function digestSource(ctx: Ctx, appId: string, repository: string): DigestSource
   return {
     key: hostedTagKey(appId, repository),
     currentDigests: (tags) => tagDigests(appId, repository, tags),
-    manifest: async (digest) => {
-      const store = storageName(appId, repository);
-      const upstream = await callStorage(ctx.config.backend, { method: "GET", path: `/v2/${store}/manifests/${digest}`, access: pullAccess(store), headers: { accept: MANIFEST_ACCEPT }, signal: ctx.signal });
-      if (upstream.statusCode !== 200) {
-        await upstream.body.dump();
-        return null;
-      }
-      const chunks: Buffer[] = [];
-      let total = 0;
-      for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
-        total += chunk.length;
-        if (total > MANIFEST_MAX_BYTES) {
-          upstream.body.destroy();
-          return null;
-        }
-        chunks.push(chunk);
-      }
-      return Buffer.concat(chunks);
-    },
+    manifest: (digest) => readManifestBytes(ctx.config, storageName(appId, repository), digest, ctx.signal),
   };
 }

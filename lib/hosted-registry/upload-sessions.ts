@@ -1,6 +1,7 @@
 import { db } from "@/lib/db";
 import { env } from "@/lib/env";
 import { log } from "@/lib/log";
+import { serializable } from "@/lib/transactions";
 import { ProxyError } from "@/lib/proxy/errors";
 import type { Principal } from "./access";
 import { callStorage, deleteAccess, storageName, type StorageBackend } from "./storage";
@@ -53,25 +54,23 @@ export interface NewSession {
 }
 
 /**
- * Records a session, then takes its rank among the principal's and the
- * team's sessions, ordered by (createdAt, id): a start whose rank is over a
- * limit removes its own row and gets 429 (the caller cancels distribution's
- * side). Ranks are a total order, so a burst of concurrent starts (on any
- * replica) admits exactly the sessions that fit, never one more.
+ * Records a session when the principal and the team are under their limits:
+ * the counts and the insert in one serializable transaction (retried on a
+ * serialization failure), so a burst of concurrent starts (on any replica)
+ * admits exactly the sessions that fit, never one more. An earlier version
+ * ranked rows by (createdAt, id) after inserting them; a row stamped earlier
+ * but committed later was invisible to the later start's count, and a burst of
+ * six admitted four against a limit of three (CI, PostgreSQL and SQLite alike).
  */
 export async function openUploadSession(s: NewSession): Promise<void> {
-  const { createdAt } = await db.registryUpload.create({ data: { ...s, offset: 0n }, select: { createdAt: true } });
-  const before = { OR: [{ createdAt: { lt: createdAt } }, { createdAt, id: { lte: s.id } }] };
   const { maxUploadsPerPrincipal, maxUploadsPerTeam } = env().registry;
-  const [mine, team] = await Promise.all([
-    db.registryUpload.count({ where: { principal: s.principal, ...before } }),
-    db.registryUpload.count({ where: { teamId: s.teamId, ...before } }),
-  ]);
-  const refusal = mine > maxUploadsPerPrincipal ? tooMany("principal", maxUploadsPerPrincipal) : team > maxUploadsPerTeam ? tooMany("team", maxUploadsPerTeam) : null;
-  if (refusal) {
-    await db.registryUpload.deleteMany({ where: { id: s.id } });
-    throw refusal;
-  }
+  await serializable(async (tx) => {
+    const mine = await tx.registryUpload.count({ where: { principal: s.principal } });
+    if (mine >= maxUploadsPerPrincipal) throw tooMany("principal", maxUploadsPerPrincipal);
+    const team = await tx.registryUpload.count({ where: { teamId: s.teamId } });
+    if (team >= maxUploadsPerTeam) throw tooMany("team", maxUploadsPerTeam);
+    await tx.registryUpload.create({ data: { ...s, offset: 0n } });
+  });
 }
 
 /**

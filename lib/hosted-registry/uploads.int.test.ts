@@ -13,6 +13,7 @@ import { purgeExpired } from "@/lib/retention/retention";
 import { startTestHostedRegistry, type TestHostedRegistry } from "@/lib/testing/hosted-registry";
 import { bearer, createTenant, rawRequest, sha256, skopeoPush, skopeoPushFails, sleep, startUpload, tokenAuth, type Tenant } from "@/lib/testing/hosted-registry-clients";
 import { buildImage, cleanupImages } from "@/lib/testing/registries/images";
+import { openUploadSession } from "./upload-sessions";
 
 /**
  * Upload sessions of Gantry's own registry, bounded: sessions per principal
@@ -59,12 +60,30 @@ const uploadsDir = (appId: string, repository: string) => path.join(reg.dir, "st
 const appIdOf = async (slug: string) => (await db.app.findUniqueOrThrow({ where: { slug } })).id;
 
 describe("open upload sessions", () => {
+  it("sixty starts at once on the database admit exactly the principal's limit (the counts and the insert are one transaction)", async () => {
+    setEnv({ GANTRY_REGISTRY_MAX_UPLOADS_PER_PRINCIPAL: "3", GANTRY_REGISTRY_MAX_UPLOADS_PER_TEAM: "100" });
+    const team = await createTenant("urace");
+    const app = await db.app.findUniqueOrThrow({ where: { slug: team.slug }, select: { id: true } });
+    const principal = `token:race-${crypto.randomUUID()}`;
+    const results = await Promise.allSettled(
+      Array.from({ length: 60 }, async (_, i) => {
+        // Staggered over a few milliseconds, as requests arrive: one start's count runs between others' inserts.
+        await sleep(i % 3);
+        const id = crypto.randomUUID();
+        return openUploadSession({ id, appId: app.id, teamId: team.teamId, principal, repository: "race", location: `/v2/x/blobs/uploads/${id}` });
+      }),
+    );
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(3);
+    expect(await db.registryUpload.count({ where: { principal } })).toBe(3);
+  });
+
   it("admits a principal's and a team's sessions up to their limits, even in a burst, and refuses the next with 429 TOOMANYREQUESTS", async () => {
     setEnv({ GANTRY_REGISTRY_MAX_UPLOADS_PER_PRINCIPAL: "3", GANTRY_REGISTRY_MAX_UPLOADS_PER_TEAM: "5" });
     const team = await createTenant("ulim");
     const name = `${team.slug}/burst`;
-    const burst = await Promise.all(Array.from({ length: 6 }, () => startUpload(reg.host, name, tokenAuth(team.adminToken))));
-    expect(burst.map((r) => r.status).sort()).toEqual([202, 202, 202, 429, 429, 429]);
+    // Twelve at once: the counts and the insert are one serializable transaction (a rank taken after inserting admitted four of six once).
+    const burst = await Promise.all(Array.from({ length: 12 }, () => startUpload(reg.host, name, tokenAuth(team.adminToken))));
+    expect(burst.map((r) => r.status).sort()).toEqual([202, 202, 202, ...Array<number>(9).fill(429)]);
     const refused = burst.find((r) => r.status === 429)!;
     expect(refused.body.errors?.[0]?.code).toBe("TOOMANYREQUESTS");
     expect(refused.body.errors?.[0]?.message).toMatch(/You have 3 blob uploads open.*GANTRY_REGISTRY_MAX_UPLOADS_PER_PRINCIPAL.*finish or cancel/);

@@ -56,6 +56,11 @@ function storedResults(release: ReleaseDetail, appSlug: string, proxyHost: strin
   });
 }
 
+const imageMapOf = (results: ProbeResult[]) => Object.fromEntries(results.map((r) => [r.image, r.rewritten ?? r.image]));
+
+/** images.json of a release: every image as written → the name a customer pulls, on the app's proxy domain now. */
+export const releaseImageMap = (release: ReleaseDetail, appSlug: string, proxyHost: string): Record<string, string> => imageMapOf(storedResults(release, appSlug, proxyHost));
+
 /** A file name safe inside the bundle's base/ folder (no folders, no dot-files), unique among `taken`. */
 function baseFileName(name: string, taken: Set<string>): string {
   const clean = name.split(/[\\/]/).at(-1)?.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "") || "manifest.yaml";
@@ -76,16 +81,24 @@ function baseFileName(name: string, taken: Set<string>): string {
  */
 export async function installerForLicense(ctx: TeamContext, appSlug: string, version: string, licenseRef: string): Promise<Installer> {
   if (!can(ctx.role, "license:view-secret")) throw new AppError("FORBIDDEN", "Only owners and admins can build a customer's installer: it holds their license ID.");
-  const app = await getApp(ctx.team.id, appSlug);
-  const release = await releaseForInstaller(ctx.team.id, app.id, version);
   const found = await findLicense(ctx.team.id, licenseRef);
-  const license = await db.license.findFirst({ where: { id: found.id, teamId: ctx.team.id, appId: app.id }, select: { id: true, customer: { select: { name: true } } } });
+  return installerForLicenseRow(ctx.team.id, appSlug, version, found.id);
+}
+
+/**
+ * The same for a license row the caller has already authorized (the
+ * customer's own install page): the license must belong to the app, in the team.
+ */
+export async function installerForLicenseRow(teamId: string, appSlug: string, version: string, licenseRowId: string): Promise<Installer> {
+  const app = await getApp(teamId, appSlug);
+  const release = await releaseForInstaller(teamId, app.id, version);
+  const license = await db.license.findFirst({ where: { id: licenseRowId, teamId, appId: app.id }, select: { id: true, customer: { select: { name: true } } } });
   if (!license) throw notFound("License");
-  const licenseId = await revealLicenseId(ctx.team.id, license.id);
+  const licenseId = await revealLicenseId(teamId, license.id);
 
   // The stored manifests parsed again give the same occurrences and workloads as at creation.
   const { occurrences, workloads } = await extractAll(release.manifests, release.imageList);
-  const domains = await appDomains(ctx.team.id, app.id);
+  const domains = await appDomains(teamId, app.id);
   const results = storedResults(release, app.slug, domains.proxy.host);
   const generated = installerFiles(app, domains, { licenseId, occurrences, workloads, results });
 
@@ -97,7 +110,7 @@ export async function installerForLicense(ctx: TeamContext, appSlug: string, ver
     resources: base.map((b) => b.path.slice("base/".length)),
   })}`;
 
-  const imagesJson = `${JSON.stringify(Object.fromEntries(results.map((r) => [r.image, r.rewritten ?? r.image])), null, 2)}\n`;
+  const imagesJson = `${JSON.stringify(imageMapOf(results), null, 2)}\n`;
   const configMap = `# The image names ${app.slug} ${release.version} pulls, for operators that create pods at run time.\n${YAML.stringify({
     apiVersion: "v1",
     kind: "ConfigMap",

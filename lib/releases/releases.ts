@@ -2,6 +2,7 @@ import "server-only";
 import { db, type Tx } from "@/lib/db";
 import { AppError, notFound } from "@/lib/errors";
 import { recordActivity } from "@/lib/activity/record";
+import { resolveReleaseCharts, storeReleaseCharts } from "./charts";
 import { withPrivateDigests } from "./digests";
 import { invalidateScope } from "./scope";
 import { getApp } from "@/lib/apps/apps";
@@ -91,7 +92,14 @@ async function loadDetail(client: typeof db | Tx, teamId: string, app: string, v
   assertVersion(version);
   const r = await client.release.findFirst({
     where: { teamId, appId: app, version },
-    select: { ...RELEASE_FIELDS, manifests: true, imageList: true, files: true, images: { select: IMAGE_FIELDS, orderBy: { image: "asc" } } },
+    select: {
+      ...RELEASE_FIELDS,
+      manifests: true,
+      imageList: true,
+      files: true,
+      images: { select: IMAGE_FIELDS, orderBy: { image: "asc" } },
+      charts: { select: { reference: true, repository: true, tag: true, digest: true, name: true, appVersion: true, description: true }, orderBy: { reference: "asc" } },
+    },
   });
   if (!r) throw notFound("Release");
   return {
@@ -100,6 +108,7 @@ async function loadDetail(client: typeof db | Tx, teamId: string, app: string, v
     manifests: parseManifests(r.manifests),
     imageList: parseImageList(r.imageList),
     files: parseFiles(r.files),
+    charts: r.charts,
   };
 }
 
@@ -137,6 +146,7 @@ export async function createRelease(ctx: TeamContext, appSlug: string, input: Cr
   const imageList = data.images ?? [];
   const { occurrences, workloads } = await extractAll(manifests, imageList, options.signal);
   const domains = await appDomains(ctx.team.id, app.id);
+  const charts = await resolveReleaseCharts(ctx.team.id, app, data.charts ?? [], domains);
   const results = await withPrivateDigests(ctx.team.id, await probeAll(ctx.team.id, app.slug, occurrences, { domains, signal: options.signal }), options.signal);
   const files = installerFiles(app, domains, { licenseId: undefined, occurrences, workloads, results });
 
@@ -172,13 +182,14 @@ export async function createRelease(ctx: TeamContext, appSlug: string, input: Cr
         },
         select: { id: true },
       });
+      await storeReleaseCharts(tx, release.id, app.id, charts);
       await recordActivity(tx, {
         teamId: ctx.team.id,
         actor: ctx.actor,
         action: "release.created",
         resourceType: "release",
         resourceId: release.id,
-        metadata: { app: app.slug, version: data.version, images: results.length, proxied: results.filter((r) => r.rewritten).length },
+        metadata: { app: app.slug, version: data.version, images: results.length, proxied: results.filter((r) => r.rewritten).length, charts: charts.length },
         ip: ctx.ip,
       });
     });

@@ -16,8 +16,10 @@ export const createReleaseSchema = z
     manifests: z.union([z.string(), z.array(z.string())]).optional(),
     files: z.array(z.object({ name: z.string().min(1).max(200), content: z.string() })).max(MAX_FILES).optional(),
     images: z.array(z.string().max(1024)).max(MAX_IMAGES, `At most ${MAX_IMAGES} images.`).optional(),
+    /** Helm charts on Gantry's registry: "<registry>/<app slug>/<chart>:<version>" (charts.ts). */
+    charts: z.array(z.string().max(1024)).max(50, "At most 50 charts.").optional(),
   })
-  .refine((v) => v.manifests !== undefined || v.files !== undefined || v.images !== undefined, { message: "Send manifests, files or images.", path: ["manifests"] });
+  .refine((v) => v.manifests !== undefined || v.files !== undefined || v.images !== undefined || (v.charts?.length ?? 0) > 0, { message: "Send manifests, files, images or charts.", path: ["manifests"] });
 
 export type CreateReleaseInput = z.input<typeof createReleaseSchema>;
 

@@ -131,13 +131,19 @@ function shipped(image: { image: string; digest: string | null; previousDigest: 
 
 async function load(appId: string): Promise<Snapshot> {
   const loadedAt = Date.now();
-  const [app, images] = await Promise.all([
+  const [app, images, charts] = await Promise.all([
     db.app.findUnique({ where: { id: appId }, select: { extraPatterns: true } }),
     db.releaseImage.findMany({
       where: { appId, upstreamRepository: { not: null }, release: { archivedAt: null } },
       select: { upstreamRepository: true, image: true, digest: true, previousDigest: true, release: { select: { version: true, createdAt: true } } },
     }),
+    // Charts on Gantry's registry are in scope exactly as images are: by tag, and by the digest recorded at creation.
+    db.releaseChart.findMany({
+      where: { appId, release: { archivedAt: null } },
+      select: { upstreamRepository: true, reference: true, digest: true, release: { select: { version: true, createdAt: true } } },
+    }),
   ]);
+  for (const c of charts) images.push({ upstreamRepository: c.upstreamRepository, image: c.reference, digest: c.digest, previousDigest: null, release: c.release });
   const repositories = new Map<string, ShippedImage[]>();
   for (const image of images) {
     if (!image.upstreamRepository) continue;
@@ -204,7 +210,7 @@ export function invalidateScope(appId?: string): void {
 }
 
 /** Whether a release is within a license's pin: up to maxVersion (semver-first order) and created before releasedBefore. */
-function releaseWithinPin(release: ReleaseRef, pin: LicensePin): boolean {
+export function releaseWithinPin(release: ReleaseRef, pin: LicensePin): boolean {
   if (pin.maxVersion !== null && compareVersions(release.version, pin.maxVersion) > 0) return false;
   if (pin.releasedBefore !== null && !(release.createdAt.getTime() < pin.releasedBefore.getTime())) return false;
   return true;

@@ -24,10 +24,15 @@ export const updateAppAction = teamAction(
     slug: updateAppSchema.shape.slug,
     // One namespace per line or comma-separated, from a textarea.
     namespaces: z.string().max(5000).optional(),
+    // Checkboxes: absent when unticked, so the form says it sent them.
+    switches: z.literal("1").optional(),
+    chartPullSecret: z.literal("on").optional(),
+    installPage: z.literal("on").optional(),
   }),
-  async ({ app, namespaces, ...input }, ctx) => {
+  async ({ app, namespaces, switches, chartPullSecret, installPage, ...input }, ctx) => {
     const list = namespaces === undefined ? undefined : namespaces.split(/[\s,]+/).filter(Boolean);
-    const updated = await updateApp(ctx, app, { ...input, additionalNamespaces: list });
+    const flags = switches ? { chartPullSecret: chartPullSecret === "on", installPage: installPage === "on" } : {};
+    const updated = await updateApp(ctx, app, { ...input, additionalNamespaces: list, ...flags });
     revalidatePath(`/t/${ctx.team.slug}/apps`);
     if (updated.slug !== app) redirect(`/t/${ctx.team.slug}/apps/${updated.slug}`);
     revalidatePath(`/t/${ctx.team.slug}/apps/${app}`);

@@ -11,7 +11,7 @@ import { FormField } from "@/components/forms/form-field";
 import type { ActionResult } from "@/lib/http/team-action";
 import { updateAppAction } from "../actions";
 
-export function AppSettingsForm({ team, app }: { team: string; app: { name: string; slug: string; slugLocked: boolean; namespaces: string[] } }) {
+export function AppSettingsForm({ team, app }: { team: string; app: { name: string; slug: string; slugLocked: boolean; namespaces: string[]; chartPullSecret: boolean; installPage: boolean } }) {
   const [state, formAction] = useActionState<ActionResult, FormData>(updateAppAction, { ok: false });
   const e = state.fieldErrors ?? {};
   return (
@@ -49,6 +49,23 @@ export function AppSettingsForm({ team, app }: { team: string; app: { name: stri
         </p>
         <FieldError id="namespaces-error" errors={Object.entries(e).filter(([k]) => k.startsWith("additionalNamespaces")).flatMap(([, v]) => v)} />
       </div>
+      <input type="hidden" name="switches" value="1" />
+      <fieldset className="grid gap-3">
+        <legend className="mb-1 text-sm font-medium">Customers</legend>
+        <label className="flex items-start gap-2 text-sm">
+          <input type="checkbox" name="installPage" defaultChecked={app.installPage} className="mt-0.5 size-4" data-testid="install-page-switch" />
+          <span>
+            Install page: customers sign in at <code className="font-mono">/install</code> with their license to see their releases, commands and downloads.
+          </span>
+        </label>
+        <label className="flex items-start gap-2 text-sm">
+          <input type="checkbox" name="chartPullSecret" defaultChecked={app.chartPullSecret} className="mt-0.5 size-4" data-testid="chart-pull-secret-switch" />
+          <span>
+            Helm charts create the pull secret: each chart a customer pulls gains <code className="font-mono">templates/gantry-pull-secret.yaml</code>, so a chart
+            that only lists <code className="font-mono">imagePullSecrets</code> needs no change.
+          </span>
+        </label>
+      </fieldset>
       <div>
         <SubmitButton variant="outline">Save app</SubmitButton>
       </div>

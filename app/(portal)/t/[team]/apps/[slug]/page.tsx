@@ -148,7 +148,7 @@ export default async function AppPage({
           </CardHeader>
           <CardContent>
             {can(ctx.role, "app:manage") ? (
-              <AppSettingsForm team={ctx.team.slug} app={{ name: app.name, slug: app.slug, slugLocked: app.slugLocked, namespaces: app.additionalNamespaces }} />
+              <AppSettingsForm team={ctx.team.slug} app={{ name: app.name, slug: app.slug, slugLocked: app.slugLocked, namespaces: app.additionalNamespaces, chartPullSecret: app.chartPullSecret, installPage: app.installPage }} />
             ) : (
               <p className="text-sm text-zinc-600">
                 Slug <code className="font-mono">{app.slug}</code>. Additional namespaces:{" "}

@@ -10,7 +10,7 @@ export const GET = apiRoute({ permission: "app:view", params }, async (ctx, { pa
   return { body: { releases: await listReleases(ctx.team.id, params.slug, { includeArchived }) } };
 });
 
-// POST /api/v1/apps/{slug}/releases — {version, notes?, manifests?, files?, images?} → 201 {release} with the probed image table
+// POST /api/v1/apps/{slug}/releases — {version, notes?, manifests?, files?, images?, charts?} → 201 {release} with the probed image table
 export const POST = apiRoute({ permission: "app:manage", params, body: createReleaseSchema }, async (ctx, { params, body, request }) => {
   const release = await createRelease(ctx, params.slug, body, { signal: request.signal });
   return { status: 201, body: { release } };

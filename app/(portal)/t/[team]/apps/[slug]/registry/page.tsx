@@ -14,6 +14,8 @@ import { usageOrError } from "@/lib/hosted-registry/usage";
 import { orNotFound } from "@/lib/http/or-not-found";
 import { teamPageContext } from "@/lib/http/page-context";
 import { can } from "@/lib/teams/roles";
+import { listPushedCharts } from "@/lib/charts/pushed-charts";
+import { ChartsSection, HelmCommands } from "./charts-section";
 import { DeleteTagButton } from "./delete-tag-button";
 
 export const metadata: Metadata = { title: "Registry" };
@@ -177,15 +179,23 @@ export default async function RegistryPage({
 }) {
   const { team, slug } = await params;
   const { user, ctx } = await teamPageContext(team);
-  const [images, usage] = await Promise.all([orNotFound(listAppImages(ctx, slug)), usageOrError(ctx)]);
+  const [all, charts, usage] = await Promise.all([orNotFound(listAppImages(ctx, slug)), orNotFound(listPushedCharts(ctx.team.id, slug)), usageOrError(ctx)]);
+  // Charts are shown apart (charts-section.tsx); a repository holding charts is not listed among images.
+  const chartRepositories = new Set(charts.map((c) => c.repository));
+  const images = { ...all, repositories: all.repositories.filter((r) => !chartRepositories.has(r.name)) };
   const { deleted } = await searchParams;
   // The app's registry domain when it has one (Settings → Domains), else Gantry's own address.
   const registry = await appRegistryUrl(ctx.team.id, images.app.id);
   const canDelete = can(ctx.role, "image:delete");
   const mode = can(ctx.role, "image:push") ? "push" : "pull";
   const base = registry ? `${registry.host}/${images.app.slug}` : images.app.slug;
-  const empty = images.repositories.length === 0;
-  const commands = registry ? <Commands host={registry.host} url={registry.url} appSlug={images.app.slug} email={user.email} mode={mode} /> : null;
+  const empty = images.repositories.length === 0 && charts.length === 0;
+  const commands = registry ? (
+    <div className="grid gap-4">
+      <Commands host={registry.host} url={registry.url} appSlug={images.app.slug} email={user.email} mode={mode} />
+      <HelmCommands host={registry.host} appSlug={images.app.slug} email={user.email} mode={mode} />
+    </div>
+  ) : null;
   return (
     <div className="grid min-w-0 gap-6">
       {deleted ? (
@@ -207,9 +217,9 @@ export default async function RegistryPage({
         <>
           <div className="flex flex-col items-center gap-2 rounded-lg border border-dashed border-zinc-300 bg-white px-6 py-10 text-center">
             <Container className="size-8 text-zinc-400" aria-hidden />
-            <h2 className="text-base font-semibold">No images yet</h2>
+            <h2 className="text-base font-semibold">No images or charts yet</h2>
             <p className="max-w-md text-sm text-zinc-600">
-              {mode === "push" ? "Push the app's images here, and customers pull them with their license." : "Owners and admins push the app's images here."}
+              {mode === "push" ? "Push the app's images and Helm charts here, and customers pull them with their license." : "Owners and admins push the app's images and charts here."}
             </p>
           </div>
           {commands}
@@ -226,6 +236,7 @@ export default async function RegistryPage({
               <Repository key={repo.name} repo={repo} base={base} team={ctx.team.slug} appSlug={images.app.slug} canDelete={canDelete} />
             ))}
           </div>
+          <ChartsSection charts={charts} base={base} />
           <div className="max-w-3xl">{commands}</div>
         </>
       )}

@@ -34,13 +34,26 @@ export const createReleaseAction = teamAction(
     notes: z.string().max(20_000).optional(),
     files: manifestFiles,
     images: z.string().max(1_000_000).optional(),
+    charts: z
+      .string()
+      .max(100_000)
+      .optional()
+      .transform((v, c) => {
+        try {
+          return z.array(z.string()).parse(JSON.parse(v || "[]"));
+        } catch {
+          c.addIssue({ code: "custom", message: "The chart list did not arrive whole: reload the page." });
+          return z.NEVER;
+        }
+      }),
   }),
-  async ({ app, version, notes, files, images }, ctx) => {
+  async ({ app, version, notes, files, images, charts }, ctx) => {
     const release = await createRelease(ctx, app, {
       version,
       notes: notes || undefined,
       files: files.filter((f) => f.content.trim()),
       images: lines(images),
+      charts,
     });
     revalidatePath(`/t/${ctx.team.slug}/apps/${app}`);
     redirect(`${releasePath(ctx.team.slug, app, release.version)}?created=1`);

@@ -145,6 +145,29 @@ export default async function ReleasePage({
           <ImageTable images={release.images} />
         </section>
 
+        {release.charts.length ? (
+          <section className="grid grid-cols-1 gap-3" aria-labelledby="charts-heading" data-testid="release-charts">
+            <h2 id="charts-heading" className="text-lg font-semibold">
+              Helm charts
+            </h2>
+            <ul className="grid gap-2">
+              {release.charts.map((c) => (
+                <li key={c.reference} className="rounded-lg border border-zinc-200 bg-white px-4 py-3 text-sm shadow-xs">
+                  <div className="flex flex-wrap items-baseline gap-x-2">
+                    <span className="font-medium">{c.name}</span>
+                    <span className="font-mono">{c.tag}</span>
+                    {c.appVersion ? <span className="text-zinc-500">app {c.appVersion}</span> : null}
+                  </div>
+                  <code className="block font-mono text-xs text-zinc-600 wrap-anywhere">oci://{c.reference.replace(/:[^:/]+$/, "")}</code>
+                  <code className="block font-mono text-xs text-zinc-500 wrap-anywhere" title="The chart's digest when the release was created">
+                    {c.digest}
+                  </code>
+                </li>
+              ))}
+            </ul>
+          </section>
+        ) : null}
+
         <Card>
           <CardHeader>
             <CardTitle>Installer for a customer</CardTitle>

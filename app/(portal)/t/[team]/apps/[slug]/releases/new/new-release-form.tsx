@@ -32,6 +32,9 @@ export function NewReleaseForm(props: {
   latestVersion: string | null;
   manifests: { name: string; content: string }[];
   images: string[];
+  /** The app's pushed chart versions, and those the latest release named (preselected). */
+  charts: { reference: string; name: string; version: string; appVersion: string | null }[];
+  selectedCharts: string[];
 }) {
   const [state, formAction] = useActionState<ActionResult, FormData>(createReleaseAction, { ok: false });
   const [manifests, setManifests] = useState<Manifest[]>(() =>
@@ -42,6 +45,8 @@ export function NewReleaseForm(props: {
   const [version, setVersion] = useState("");
   const [notes, setNotes] = useState("");
   const [images, setImages] = useState(props.images.join("\n"));
+  const [charts, setCharts] = useState<string[]>(() => props.selectedCharts.filter((c) => props.charts.some((o) => o.reference === c)));
+  const chartErrors = errorsFor(state.fieldErrors, "charts");
   const versionErrors = errorsFor(state.fieldErrors, "version");
   const notesErrors = errorsFor(state.fieldErrors, "notes");
   const manifestErrors = errorsFor(state.fieldErrors, "manifests", "files");
@@ -58,6 +63,7 @@ export function NewReleaseForm(props: {
       <input type="hidden" name="team" value={props.team} />
       <input type="hidden" name="app" value={props.app} />
       <input type="hidden" name="files" value={JSON.stringify(manifests.map(({ name, content }) => ({ name, content })))} />
+      <input type="hidden" name="charts" value={JSON.stringify(charts)} />
       {state.message && !state.ok ? (
         <Alert variant="destructive" data-testid="new-release-error">
           <AlertDescription>{state.message}</AlertDescription>
@@ -170,6 +176,33 @@ export function NewReleaseForm(props: {
         </p>
         <FieldError id="images-error" errors={imageErrors} />
       </div>
+      <fieldset className="grid gap-2" aria-describedby={chartErrors.length ? "charts-hint charts-error" : "charts-hint"} data-testid="release-charts">
+        <legend className="text-sm font-medium">Helm charts</legend>
+        <p id="charts-hint" className="text-xs text-zinc-500">
+          {props.charts.length
+            ? "Charts on Gantry's registry this release ships: its licenses may pull them (within their pin), each with their own values."
+            : "No charts pushed to Gantry's registry yet: push one with helm push (see the Registry tab) to ship it with a release."}
+        </p>
+        {props.charts.length ? (
+          <div className="grid max-h-60 gap-1 overflow-y-auto rounded-md border border-zinc-200 p-2">
+            {props.charts.map((c) => (
+              <label key={c.reference} className="flex items-start gap-2 text-sm">
+                <input
+                  type="checkbox"
+                  className="mt-0.5 size-4"
+                  checked={charts.includes(c.reference)}
+                  onChange={(e) => setCharts((list) => (e.target.checked ? [...list, c.reference] : list.filter((x) => x !== c.reference)))}
+                />
+                <span className="min-w-0 wrap-anywhere">
+                  <span className="font-medium">{c.name}</span> <span className="font-mono">{c.version}</span>
+                  {c.appVersion ? <span className="text-zinc-500"> (app {c.appVersion})</span> : null}
+                </span>
+              </label>
+            ))}
+          </div>
+        ) : null}
+        <FieldError id="charts-error" errors={chartErrors} />
+      </fieldset>
       <div>
         <SubmitButton pendingLabel="Probing and saving…">Create release</SubmitButton>
       </div>

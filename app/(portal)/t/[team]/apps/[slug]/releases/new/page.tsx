@@ -4,6 +4,8 @@ import { notFound } from "next/navigation";
 import { PageHeader } from "@/components/shell/page-header";
 import { Card, CardContent } from "@/components/ui/card";
 import { getApp } from "@/lib/apps/apps";
+import { chartsOfApp } from "@/lib/charts/pushed-charts";
+import { appRegistryUrl } from "@/lib/domains/app-domains";
 import { orNotFound } from "@/lib/http/or-not-found";
 import { latestRelease } from "@/lib/releases/releases";
 import { teamPageContext } from "@/lib/http/page-context";
@@ -24,7 +26,10 @@ export default async function NewReleasePage({ params }: { params: Promise<{ tea
   const app = await orNotFound(getApp(ctx.team.id, slug));
   // Creating is for admins; a member following a link sees the 404 page, like any action they cannot take.
   if (!can(ctx.role, "app:manage")) notFound();
-  const latest = await latestRelease(ctx.team.id, app.slug);
+  const [latest, pushed, registry] = await Promise.all([latestRelease(ctx.team.id, app.slug), chartsOfApp(app.id), appRegistryUrl(ctx.team.id, app.id)]);
+  const charts = registry
+    ? pushed.flatMap((c) => c.versions.map((v) => ({ reference: `${registry.host}/${app.slug}/${c.repository}:${v.tag}`, name: c.name, version: v.tag, appVersion: v.appVersion })))
+    : [];
   const base = `/t/${ctx.team.slug}/apps/${app.slug}`;
   return (
     <>
@@ -55,6 +60,8 @@ export default async function NewReleasePage({ params }: { params: Promise<{ tea
             suggestedVersion={latest ? suggestNext(latest.version) : ""}
             manifests={latest?.manifests ?? []}
             images={latest?.imageList ?? []}
+            charts={charts}
+            selectedCharts={latest?.charts.map((c) => c.reference) ?? []}
           />
         </CardContent>
       </Card>

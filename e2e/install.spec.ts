@@ -1,0 +1,161 @@
+import crypto from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { strFromU8, unzipSync } from "fflate";
+import { helmTools, runTool } from "../lib/deploy/helm";
+import { e2eRegistryHost } from "../playwright.config";
+import { expect, test, type APIRequestContext, type Page } from "./test";
+import { createToken, seedOwner } from "./fixtures";
+
+/**
+ * The customer's install page (/install): a customer signs in with their
+ * license ID only, sees their license and the releases they may install
+ * (their pin respected), copies the Helm commands for a chart the vendor
+ * pushed with the real `helm push`, downloads their installer zip, and sees
+ * their pulls. No license ID in any URL; at 1366 and 390 px.
+ */
+
+interface Vendor {
+  slug: string;
+  auth: { Authorization: string };
+}
+
+let helm = "";
+let dir = "";
+
+test.beforeAll(async () => {
+  ({ helm } = await helmTools());
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "gantry-e2e-install-"));
+});
+test.afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+async function helmOk(args: string[]) {
+  const r = await runTool(helm, args);
+  expect(r.code, `helm ${args.join(" ")}: ${r.stderr}`).toBe(0);
+}
+
+/** A team with an app whose releases 1.0.0 and 2.0.0 ship chart versions 0.1.0 and 0.2.0, pushed with helm. */
+async function vendorWithCharts(request: APIRequestContext, tag: string): Promise<Vendor> {
+  const owner = seedOwner(tag, `Install ${tag}`);
+  const token = createToken(owner.email, owner.team.slug, "helm-ci");
+  const auth = { Authorization: `Bearer ${token}` };
+  const slug = `${tag}-${Date.now().toString(36)}${crypto.randomBytes(2).toString("hex")}`;
+  expect((await request.post("/api/v1/apps", { headers: auth, data: { name: `Shop ${tag}`, slug } })).status()).toBe(201);
+  const chartDir = path.join(dir, slug);
+  const registryConfig = ["--registry-config", path.join(dir, `${slug}.json`)];
+  await helmOk(["create", path.join(chartDir, "shop")]);
+  await helmOk(["registry", "login", e2eRegistryHost, "-u", token, "-p", token, "--plain-http", ...registryConfig]);
+  for (const version of ["0.1.0", "0.2.0"]) {
+    const chartYaml = path.join(chartDir, "shop", "Chart.yaml");
+    fs.writeFileSync(chartYaml, fs.readFileSync(chartYaml, "utf8").replace(/^version: .*$/m, `version: ${version}`));
+    await helmOk(["package", path.join(chartDir, "shop"), "--destination", chartDir]);
+    await helmOk(["push", path.join(chartDir, `shop-${version}.tgz`), `oci://${e2eRegistryHost}/${slug}`, "--plain-http", ...registryConfig]);
+  }
+  for (const [version, chart] of [["1.0.0", "0.1.0"], ["2.0.0", "0.2.0"]]) {
+    const res = await request.post(`/api/v1/apps/${slug}/releases`, { headers: auth, data: { version, notes: `Shop ${version}`, charts: [`${e2eRegistryHost}/${slug}/shop:${chart}`] } });
+    expect(res.status(), await res.text()).toBe(201);
+  }
+  return { slug, auth };
+}
+
+async function customer(request: APIRequestContext, v: Vendor, name: string, pin?: string): Promise<{ licenseId: string; fingerprint: string }> {
+  const res = await request.post(`/api/v1/apps/${v.slug}/customers`, { headers: v.auth, data: { name } });
+  expect(res.status()).toBe(201);
+  const license = (await res.json()).license as { licenseId: string; fingerprint: string };
+  if (pin) expect((await request.put(`/api/v1/licenses/${license.fingerprint}/pin`, { headers: v.auth, data: { maxVersion: pin } })).status()).toBe(200);
+  return license;
+}
+
+async function signInWithLicense(page: Page, licenseId: string) {
+  await page.goto("/install");
+  await page.getByLabel("License ID").fill(licenseId);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+async function noHorizontalScroll(page: Page) {
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(page.viewportSize()?.width ?? 0);
+}
+
+test("a customer signs in with their license, sees only their releases, copies the Helm commands and downloads the installer zip", async ({ page, request }) => {
+  test.setTimeout(180_000);
+  const v = await vendorWithCharts(request, "install");
+  const trial = await customer(request, v, "Trial Buyer", "1.0.0");
+  const urls: string[] = [];
+  page.on("request", (r) => urls.push(r.url()));
+
+  // A wrong license is refused next to the field.
+  await signInWithLicense(page, trial.licenseId.replace(/.$/, (c) => (c === "a" ? "b" : "a")));
+  await expect(page.getByText("This license ID is not known.")).toBeVisible();
+
+  await page.setViewportSize({ width: 1366, height: 900 });
+  await signInWithLicense(page, trial.licenseId);
+  await expect(page.getByTestId("install-app")).toHaveText(`Shop install`);
+  await expect(page.getByTestId("install-license").getByTestId("license-state")).toHaveText(/active/i);
+  await expect(page.getByTestId("install-license")).toContainText(trial.fingerprint);
+  await expect(page.getByText("Your license covers releases up to 1.0.0.")).toBeVisible();
+  // Pinned to 1.0.0: 2.0.0 is not offered.
+  await expect(page.getByTestId("install-release")).toHaveCount(1);
+  const release = page.locator('[data-testid="install-release"][data-version="1.0.0"]');
+  const helmCommands = release.getByTestId("install-helm-commands");
+  await expect(helmCommands).toContainText(`helm registry login ${e2eRegistryHost} --username LICENSE_ID --password-stdin`);
+  await expect(helmCommands).toContainText(`helm install shop oci://${e2eRegistryHost}/${v.slug}/shop --version 0.1.0`);
+  await page.context().grantPermissions(["clipboard-read", "clipboard-write"]);
+  await release.getByRole("button", { name: /Copy: Helm/ }).click();
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  expect(copied).toContain(`--version 0.1.0`);
+  expect(copied).not.toContain(trial.licenseId);
+  await noHorizontalScroll(page);
+
+  // The installer zip carries this customer's pull secret.
+  const [download] = await Promise.all([page.waitForEvent("download"), release.getByTestId("install-bundle").click()]);
+  expect(download.suggestedFilename()).toBe(`${v.slug}-1.0.0.zip`);
+  const files = unzipSync(fs.readFileSync(await download.path()));
+  expect(Object.keys(files)).toContain("overlays/midstream/secret.yaml");
+  expect(strFromU8(files["README.md"]!)).toContain("Trial Buyer");
+  // The newer release's zip is not this license's.
+  expect((await page.request.get(`/install/releases/2.0.0/bundle`)).status()).toBe(404);
+
+  // 390 px: everything readable without sideways scrolling.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.reload();
+  await expect(page.getByTestId("install-release")).toHaveCount(1);
+  await noHorizontalScroll(page);
+
+  // Signing out ends it; the downloads need the session.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page.getByLabel("License ID")).toBeVisible();
+  expect((await page.request.get("/install/license")).status()).toBe(401);
+  expect(urls.filter((u) => u.includes(trial.licenseId))).toEqual([]);
+});
+
+test("a customer sees their pulls; another license's pulls and a turned-off page are not theirs", async ({ page, request }) => {
+  test.setTimeout(180_000);
+  const v = await vendorWithCharts(request, "instpull");
+  const paid = await customer(request, v, "Paid Buyer");
+  const other = await customer(request, v, "Other Buyer");
+  // Pulls with each license: helm pull of the chart (their own variant) as a real client would.
+  for (const [who, license] of [["paid", paid], ["other", other]] as const) {
+    const config = ["--registry-config", path.join(dir, `${v.slug}-${who}.json`)];
+    await helmOk(["registry", "login", e2eRegistryHost, "-u", "LICENSE_ID", "-p", license.licenseId, "--plain-http", ...config]);
+    await helmOk(["pull", `oci://${e2eRegistryHost}/${v.slug}/shop`, "--version", who === "paid" ? "0.2.0" : "0.1.0", "--plain-http", "--destination", path.join(dir, `${v.slug}-${who}`), ...config]);
+  }
+
+  await signInWithLicense(page, paid.licenseId);
+  await expect(page.getByTestId("install-release")).toHaveCount(2);
+  const pulls = page.getByTestId("install-pulls");
+  // The pull log is written in batches: reload until this customer's pulls are in.
+  await expect(async () => {
+    await page.reload();
+    await expect(pulls.getByTestId("pulls-table")).toContainText("0.2.0", { timeout: 1000 });
+  }).toPass({ timeout: 20_000 });
+  await expect(pulls.getByTestId("pulls-chart")).toBeVisible();
+  await expect(pulls.getByTestId("pulls-table")).not.toContainText("0.1.0");
+
+  // The vendor turns the page off: the session ends and sign-in says why.
+  expect((await request.patch(`/api/v1/apps/${v.slug}`, { headers: v.auth, data: { installPage: false } })).status()).toBe(200);
+  await page.reload();
+  await expect(page.getByLabel("License ID")).toBeVisible();
+  await signInWithLicense(page, paid.licenseId);
+  await expect(page.getByText("Your vendor has not turned on the install page for this application.")).toBeVisible();
+});

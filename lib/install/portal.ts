@@ -1,0 +1,153 @@
+import "server-only";
+import { db } from "@/lib/db";
+import { appDomains } from "@/lib/domains/app-domains";
+import { notFound } from "@/lib/errors";
+import { licenseFile } from "@/lib/licenses/customers";
+import { daysLeft, licenseState } from "@/lib/licenses/state";
+import { bundleZip, installerForLicenseRow } from "@/lib/releases/installer";
+import { describePin, releaseWithinPin } from "@/lib/releases/scope";
+import { isValidVersion, newestFirst } from "@/lib/releases/version";
+import { FILE_PATHS } from "@/lib/rewrite/file-paths";
+import type { InstallSession } from "./session";
+
+/**
+ * What a signed-in customer sees on the install page: their license, the
+ * releases they may install (not archived, within their pin), the exact
+ * commands for each, and their own pulls. Everything is read for the session's
+ * license row only: there is no parameter by which a customer could name
+ * another license, customer or app.
+ */
+export const PULLS_SHOWN = 50;
+export const PULL_DAYS = 14;
+
+export interface InstallRelease {
+  version: string;
+  notes: string;
+  createdAt: Date;
+  charts: { name: string; repository: string; version: string; appVersion: string | null }[];
+  commands: { helmLogin: string | null; helmInstall: string[]; kubectl: string };
+}
+
+const LICENSE_ENV = "GANTRY_LICENSE_ID";
+
+function commandsFor(app: { slug: string }, version: string, registryHost: string | null, charts: InstallRelease["charts"]): InstallRelease["commands"] {
+  const dir = `${app.slug}-${version}`;
+  const kustomize = FILE_PATHS["kustomization.yaml"].replace(/\/kustomization\.yaml$/, "");
+  return {
+    // The license ID comes from the environment: it never has to be pasted into a command line or shell history.
+    helmLogin: registryHost && charts.length ? `echo "$${LICENSE_ENV}" | helm registry login ${registryHost} --username LICENSE_ID --password-stdin` : null,
+    helmInstall: registryHost
+      ? charts.map((c) => `helm install ${c.name} oci://${registryHost}/${app.slug}/${c.repository} --version ${c.version} --namespace ${app.slug} --create-namespace`)
+      : [],
+    kubectl: `unzip ${dir}.zip -d ${dir} && kubectl apply -k ${dir}/${kustomize}`,
+  };
+}
+
+export async function customerView(session: InstallSession, now = new Date()) {
+  const license = await db.license.findUnique({
+    where: { id: session.licenseRowId },
+    select: {
+      fingerprint: true,
+      expiresAt: true,
+      revokedAt: true,
+      maxVersion: true,
+      releasedBefore: true,
+      createdAt: true,
+      customer: { select: { name: true, type: true } },
+      app: { select: { id: true, name: true, slug: true, team: { select: { name: true } } } },
+    },
+  });
+  if (!license) throw notFound("License");
+  const state = licenseState(license, now);
+  const pin = { maxVersion: license.maxVersion, releasedBefore: license.releasedBefore };
+  const [domains, rows, pulls, recent] = await Promise.all([
+    appDomains(session.teamId, session.appId),
+    state === "active"
+      ? db.release.findMany({
+          where: { appId: session.appId, teamId: session.teamId, archivedAt: null },
+          select: { version: true, notes: true, createdAt: true, charts: { select: { name: true, repository: true, tag: true, appVersion: true }, orderBy: { reference: "asc" } } },
+          take: 500,
+        })
+      : Promise.resolve([]),
+    db.pullEvent.findMany({
+      where: { licenseId: session.licenseRowId },
+      orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+      take: PULLS_SHOWN,
+      select: { id: true, repository: true, kind: true, reference: true, method: true, status: true, bytesSent: true, durationMs: true, clientIp: true, userAgent: true, createdAt: true },
+    }),
+    db.pullEvent.findMany({
+      where: { licenseId: session.licenseRowId, createdAt: { gte: dayStart(now, PULL_DAYS - 1) } },
+      select: { createdAt: true, bytesSent: true },
+      take: 100_000,
+    }),
+  ]);
+  const registryHost = domains.registry?.host ?? null;
+  const releases: InstallRelease[] = rows
+    .filter((r) => releaseWithinPin(r, pin))
+    .sort((a, b) => newestFirst(a.version, b.version))
+    .map((r) => {
+      const charts = r.charts.map((c) => ({ name: c.name, repository: c.repository, version: c.tag, appVersion: c.appVersion }));
+      return { version: r.version, notes: r.notes, createdAt: r.createdAt, charts, commands: commandsFor(license.app, r.version, registryHost, charts) };
+    });
+  return {
+    app: { name: license.app.name, slug: license.app.slug, vendor: license.app.team.name },
+    customer: license.customer.name,
+    license: {
+      type: license.customer.type,
+      fingerprint: license.fingerprint,
+      expiresAt: license.expiresAt,
+      state,
+      daysLeft: daysLeft(license.expiresAt, now),
+      pin: pin.maxVersion !== null || pin.releasedBefore !== null ? describePin(pin) : null,
+    },
+    hosts: { proxy: domains.proxy.host, registry: registryHost },
+    licenseEnv: LICENSE_ENV,
+    releases,
+    pulls: pulls.map((p) => ({ ...p, bytesSent: Number(p.bytesSent) })),
+    daily: dailyPulls(recent, now),
+  };
+}
+
+export type CustomerView = Awaited<ReturnType<typeof customerView>>;
+
+function dayStart(now: Date, daysBack: number): Date {
+  const d = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+  d.setUTCDate(d.getUTCDate() - daysBack);
+  return d;
+}
+
+/** Requests and bytes per UTC day for the last PULL_DAYS days, oldest first, zero days included. */
+export function dailyPulls(rows: { createdAt: Date; bytesSent: bigint }[], now: Date): { day: string; requests: number; bytes: number }[] {
+  const days = Array.from({ length: PULL_DAYS }, (_, i) => ({ day: dayStart(now, PULL_DAYS - 1 - i).toISOString().slice(0, 10), requests: 0, bytes: 0 }));
+  const index = new Map(days.map((d, i) => [d.day, i]));
+  for (const r of rows) {
+    const i = index.get(r.createdAt.toISOString().slice(0, 10));
+    if (i === undefined) continue;
+    days[i]!.requests++;
+    days[i]!.bytes += Number(r.bytesSent);
+  }
+  return days;
+}
+
+/** A release the session's license may install now, or NOT_FOUND (archived, beyond the pin, not active, another app's). */
+async function installableRelease(session: InstallSession, version: string): Promise<{ appSlug: string; version: string }> {
+  if (!isValidVersion(version)) throw notFound("Release");
+  const license = await db.license.findUnique({ where: { id: session.licenseRowId }, select: { expiresAt: true, revokedAt: true, maxVersion: true, releasedBefore: true, app: { select: { slug: true } } } });
+  if (!license || licenseState(license) !== "active") throw notFound("Release");
+  const release = await db.release.findFirst({ where: { appId: session.appId, teamId: session.teamId, version, archivedAt: null }, select: { version: true, createdAt: true } });
+  if (!release || !releaseWithinPin(release, { maxVersion: license.maxVersion, releasedBefore: license.releasedBefore })) throw notFound("Release");
+  return { appSlug: license.app.slug, version: release.version };
+}
+
+/** The installer zip of a release for the session's own license. */
+export async function customerBundle(session: InstallSession, version: string): Promise<{ filename: string; zip: Uint8Array }> {
+  const release = await installableRelease(session, version);
+  const { files } = await installerForLicenseRow(session.teamId, release.appSlug, release.version, session.licenseRowId);
+  const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 60) || "x";
+  return { filename: `${safe(release.appSlug)}-${safe(release.version)}.zip`, zip: bundleZip(files) };
+}
+
+/** The session's own signed license file. */
+export async function customerLicenseFile(session: InstallSession): Promise<{ filename: string; yaml: string }> {
+  return licenseFile(session.teamId, session.licenseRowId);
+}
