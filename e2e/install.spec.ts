@@ -6,7 +6,7 @@ import { strFromU8, unzipSync } from "fflate";
 import { helmTools, runTool } from "../lib/deploy/helm";
 import { e2eRegistryHost } from "../playwright.config";
 import { expect, test, type APIRequestContext, type Page } from "./test";
-import { createToken, seedOwner } from "./fixtures";
+import { createToken, seedOwner, signIn } from "./fixtures";
 
 /**
  * The customer's install page (/install): a customer signs in with their
@@ -19,6 +19,8 @@ import { createToken, seedOwner } from "./fixtures";
 interface Vendor {
   slug: string;
   auth: { Authorization: string };
+  email: string;
+  team: string;
 }
 
 let helm = "";
@@ -43,6 +45,7 @@ async function vendorWithCharts(request: APIRequestContext, tag: string): Promis
   const slug = `${tag}-${Date.now().toString(36)}${crypto.randomBytes(2).toString("hex")}`;
   expect((await request.post("/api/v1/apps", { headers: auth, data: { name: `Shop ${tag}`, slug } })).status()).toBe(201);
   const chartDir = path.join(dir, slug);
+  fs.mkdirSync(chartDir, { recursive: true });
   const registryConfig = ["--registry-config", path.join(dir, `${slug}.json`)];
   await helmOk(["create", path.join(chartDir, "shop")]);
   await helmOk(["registry", "login", e2eRegistryHost, "-u", token, "-p", token, "--plain-http", ...registryConfig]);
@@ -56,7 +59,7 @@ async function vendorWithCharts(request: APIRequestContext, tag: string): Promis
     const res = await request.post(`/api/v1/apps/${slug}/releases`, { headers: auth, data: { version, notes: `Shop ${version}`, charts: [`${e2eRegistryHost}/${slug}/shop:${chart}`] } });
     expect(res.status(), await res.text()).toBe(201);
   }
-  return { slug, auth };
+  return { slug, auth, email: owner.email, team: owner.team.slug };
 }
 
 async function customer(request: APIRequestContext, v: Vendor, name: string, pin?: string): Promise<{ licenseId: string; fingerprint: string }> {
@@ -137,6 +140,7 @@ test("a customer sees their pulls; another license's pulls and a turned-off page
   // Pulls with each license: helm pull of the chart (their own variant) as a real client would.
   for (const [who, license] of [["paid", paid], ["other", other]] as const) {
     const config = ["--registry-config", path.join(dir, `${v.slug}-${who}.json`)];
+    fs.mkdirSync(path.join(dir, `${v.slug}-${who}`), { recursive: true });
     await helmOk(["registry", "login", e2eRegistryHost, "-u", "LICENSE_ID", "-p", license.licenseId, "--plain-http", ...config]);
     await helmOk(["pull", `oci://${e2eRegistryHost}/${v.slug}/shop`, "--version", who === "paid" ? "0.2.0" : "0.1.0", "--plain-http", "--destination", path.join(dir, `${v.slug}-${who}`), ...config]);
   }
@@ -158,4 +162,30 @@ test("a customer sees their pulls; another license's pulls and a turned-off page
   await expect(page.getByLabel("License ID")).toBeVisible();
   await signInWithLicense(page, paid.licenseId);
   await expect(page.getByText("Your vendor has not turned on the install page for this application.")).toBeVisible();
+});
+
+test("the vendor sees charts on the Registry tab apart from images, and ships one in a new release", async ({ page, request }) => {
+  test.setTimeout(180_000);
+  const v = await vendorWithCharts(request, "instvendor");
+  await signIn(page, v.email);
+  await page.goto(`/t/${v.team}/apps/${v.slug}/registry`);
+  const chart = page.locator('[data-testid="registry-chart"][data-chart="shop"]');
+  await expect(chart).toContainText("shop");
+  await expect(chart).toContainText(`oci://${e2eRegistryHost}/${v.slug}/shop`);
+  await expect(chart.getByTestId("registry-chart-version")).toHaveCount(2);
+  await expect(chart.locator('[data-version="0.2.0"]')).toContainText("1.16.0"); // appVersion from Chart.yaml
+  await expect(page.getByTestId("registry-repository")).toHaveCount(0); // a chart is not listed among images
+  await expect(page.getByTestId("helm-snippet")).toContainText(`helm push my-chart-1.2.0.tgz oci://${e2eRegistryHost}/${v.slug}`);
+
+  // A new release, prefilled from 2.0.0 (which ships shop 0.2.0): pick 0.1.0 instead.
+  await page.goto(`/t/${v.team}/apps/${v.slug}/releases/new`);
+  const charts = page.getByTestId("release-charts");
+  await expect(charts.getByLabel("shop 0.2.0")).toBeChecked();
+  await charts.getByLabel("shop 0.2.0").uncheck();
+  await charts.getByLabel("shop 0.1.0").check();
+  await page.getByLabel("Version").fill("2.0.1");
+  await page.getByRole("button", { name: "Create release" }).click();
+  await expect(page.getByTestId("release-charts")).toContainText("shop");
+  await expect(page.getByTestId("release-charts")).toContainText("0.1.0");
+  await expect(page.getByTestId("release-charts")).not.toContainText("0.2.0");
 });

@@ -14,6 +14,7 @@ import { createCustomer, revokeLicense } from "@/lib/licenses/customers";
 import { handleRegistryRequest } from "@/lib/proxy/handler";
 import { flushPulls } from "@/lib/proxy/pull-log";
 import { createRegistry } from "@/lib/registries/registries";
+import { forgetPinnedDigestsForTests } from "@/lib/releases/pinned-digests";
 import { createRelease, getRelease } from "@/lib/releases/releases";
 import { setLicensePin } from "@/lib/releases/scope";
 import { teamContextForUser, type TeamContext } from "@/lib/teams/access";
@@ -162,7 +163,7 @@ describe("charts on Gantry's registry", () => {
     expect(charts[0]).toMatchObject({ repository: "shop", name: "shop" });
     expect(charts[0]!.versions.map((v) => v.tag).sort()).toEqual(["0.1.0", "0.2.0"]);
     expect(charts[0]!.versions[0]).toMatchObject({ description: "The shop, for Helm.", appVersion: "1.16.0", provenance: false });
-    const release = await getRelease(ctx.team.id, (await db.app.findUniqueOrThrow({ where: { slug } })).id, "1.0.0");
+    const release = await getRelease(ctx.team.id, slug, "1.0.0");
     expect(release.charts).toEqual([expect.objectContaining({ repository: "shop", tag: "0.1.0", name: "shop" })]);
   });
 
@@ -243,6 +244,12 @@ describe("charts on Gantry's registry", () => {
     const ok = await pullChart("pinned", "0.1.0");
     expect(ok.code, ok.stderr).toBe(0);
     expect((await valuesOf(ok.file)).gantry.license.customerName).toBe("Trial Co");
+    // Its own variant by digest is within the pin because the chart it was built from is.
+    const tagged = await manifestOf("0.1.0", basic("LICENSE_ID", licenses.pinned));
+    const variantDigest = tagged.headers.get("docker-content-digest")!;
+    forgetChartVariantsForTests();
+    forgetPinnedDigestsForTests();
+    expect((await manifestOf(variantDigest, basic("LICENSE_ID", licenses.pinned))).status).toBe(200);
     const beyond = await pullChart("pinned", "0.2.0");
     expect(beyond.code).not.toBe(0);
     expect(beyond.stderr).toContain(`${slug}/shop:0.2.0 is not in the releases this license may install (up to 1.0.0); ask your vendor.`);

@@ -27,9 +27,9 @@ export async function blob(ctx: Ctx, rights: Rights, name: HostedName, digest: s
     });
     if (upstream.statusCode === 404 && rights.kind === "license") {
       // Not stored: it may be the archive of this license's variant of a chart (charts.ts), built on demand.
-      await upstream.body.dump();
+      const notStored = await storageError(upstream, "blob");
       if (await serveLicenseChartBlob(ctx, rights, name, digest, (n) => (bytes += n))) return;
-      throw new ProxyError(404, "BLOB_UNKNOWN", `No blob ${digest} in ${name.full}.`);
+      throw notStored;
     }
     if (upstream.statusCode >= 400) throw await storageError(upstream, "blob");
     await relay(ctx, upstream, passHeaders(upstream, name, rights.app.id), (n) => (bytes += n));

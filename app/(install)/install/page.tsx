@@ -181,7 +181,7 @@ export default async function InstallPage() {
         {view.pulls.length === 0 ? (
           <EmptyState icon={Download} title="No pulls yet" description="Once your cluster pulls an image or a chart with this license, it shows here." />
         ) : (
-          <div className="grid min-w-0 gap-4 lg:grid-cols-[minmax(0,2fr)_minmax(0,3fr)]">
+          <div className="grid min-w-0 gap-4">
             <Card>
               <CardContent className="pt-6">
                 <PullsChart days={view.daily.map((d) => ({ day: d.day, requests: d.requests }))} />
