@@ -1,3 +1,4 @@
+import type { Dispatcher } from "undici";
 import { ProxyError } from "@/lib/proxy/errors";
 import { MANIFEST_ACCEPT } from "@/lib/registry-client/media-types";
 import { MANIFEST_MAX_BYTES } from "./records";
@@ -36,13 +37,20 @@ export async function readStoredBlob(config: HostedRegistryConfig, store: string
     await upstream.body.dump();
     return null;
   }
+  const body = await readBounded(upstream.body, maxBytes);
+  if (!body) throw tooLarge();
+  return body;
+}
+
+/** A response body read whole, or null (and the body destroyed) once it passes `maxBytes`. */
+async function readBounded(body: Dispatcher.ResponseData["body"], maxBytes: number): Promise<Buffer | null> {
   const chunks: Buffer[] = [];
   let total = 0;
-  for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
+  for await (const chunk of body as AsyncIterable<Buffer>) {
     total += chunk.length;
     if (total > maxBytes) {
-      upstream.body.destroy();
-      throw tooLarge();
+      body.destroy();
+      return null;
     }
     chunks.push(chunk);
   }
@@ -56,15 +64,5 @@ export async function readManifestBytes(config: HostedRegistryConfig, store: str
     await upstream.body.dump();
     return null;
   }
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    if (total > MANIFEST_MAX_BYTES) {
-      upstream.body.destroy();
-      return null;
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+  return readBounded(upstream.body, MANIFEST_MAX_BYTES);
 }

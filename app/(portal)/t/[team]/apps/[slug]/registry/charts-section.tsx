@@ -1,9 +1,9 @@
 import { FileArchive, ShieldOff } from "lucide-react";
 import { Badge } from "@/components/ui/badge";
-import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { CopyButton } from "@/components/ui/copy-button";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import type { PushedChart } from "@/lib/charts/pushed-charts";
+import { CommandsCard } from "./commands-card";
 
 const shortDigest = (digest: string) => digest.replace(/^(sha\d+:)([a-f0-9]{12})[a-f0-9]+$/, "$1$2");
 const when = (d: Date) => `${d.toISOString().replace("T", " ").slice(0, 16)} UTC`;
@@ -16,25 +16,20 @@ export function helmCommands(host: string, appSlug: string, email: string, mode:
 }
 
 export function HelmCommands({ host, appSlug, email, mode }: { host: string; appSlug: string; email: string; mode: "push" | "pull" }) {
-  const commands = helmCommands(host, appSlug, email, mode);
   return (
-    <Card data-testid="helm-commands">
-      <CardHeader>
-        <CardTitle>{mode === "push" ? "Push a Helm chart" : "Pull a Helm chart"}</CardTitle>
-        <CardDescription>
+    <CommandsCard
+      title={mode === "push" ? "Push a Helm chart" : "Pull a Helm chart"}
+      description={
+        <>
           Helm&apos;s own client, with your Gantry email and password (in CI, an admin&apos;s API token). Each customer who pulls it with their license receives
           their own copy: values.yaml gains a <code className="font-mono">global.gantry</code> block with their pull secret, license and image names.
-        </CardDescription>
-      </CardHeader>
-      <CardContent className="grid gap-2">
-        <pre className="overflow-x-auto rounded-md bg-zinc-950 p-3 font-mono text-xs leading-relaxed whitespace-pre-wrap text-zinc-100 wrap-anywhere" data-testid="helm-snippet">
-          {commands}
-        </pre>
-        <div>
-          <CopyButton value={commands} label="Copy the Helm commands" text="Copy" />
-        </div>
-      </CardContent>
-    </Card>
+        </>
+      }
+      commands={helmCommands(host, appSlug, email, mode)}
+      testId="helm-commands"
+      snippetTestId="helm-snippet"
+      copyLabel="Copy the Helm commands"
+    />
   );
 }
 

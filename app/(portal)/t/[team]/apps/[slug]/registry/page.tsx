@@ -3,7 +3,6 @@ import type { Metadata } from "next";
 import { Container, KeyRound, Layers, User } from "lucide-react";
 import { Alert, AlertDescription } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
-import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { CopyButton } from "@/components/ui/copy-button";
 import { RegistryUsageCard } from "@/components/registry/registry-usage";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
@@ -16,6 +15,7 @@ import { teamPageContext } from "@/lib/http/page-context";
 import { can } from "@/lib/teams/roles";
 import { listPushedCharts } from "@/lib/charts/pushed-charts";
 import { ChartsSection, HelmCommands } from "./charts-section";
+import { CommandsCard } from "./commands-card";
 import { DeleteTagButton } from "./delete-tag-button";
 
 export const metadata: Metadata = { title: "Registry" };
@@ -61,27 +61,20 @@ function Digest({ tag, name }: { tag: Tag; name: string }) {
 }
 
 function Commands({ host, url, appSlug, email, mode }: { host: string; url: string; appSlug: string; email: string; mode: "push" | "pull" }) {
-  const commands = registryCommands(host, appSlug, email, mode);
+  const description =
+    (mode === "push"
+      ? `Sign in to ${url} with your Gantry email and password (in CI, an admin's API token as the password), tag the image under ${host}/${appSlug}/ and push it.`
+      : `Sign in to ${url} with your Gantry email and password and pull. Owners and admins push.`) +
+    (url.startsWith("http://") ? " The registry is served over plain HTTP: Docker talks to it from this machine only, or once it is listed under insecure-registries." : "");
   return (
-    <Card data-testid="registry-commands">
-      <CardHeader>
-        <CardTitle>{mode === "push" ? "Push an image" : "Pull an image"}</CardTitle>
-        <CardDescription>
-          {mode === "push"
-            ? `Sign in to ${url} with your Gantry email and password (in CI, an admin's API token as the password), tag the image under ${host}/${appSlug}/ and push it.`
-            : `Sign in to ${url} with your Gantry email and password and pull. Owners and admins push.`}
-          {url.startsWith("http://") ? " The registry is served over plain HTTP: Docker talks to it from this machine only, or once it is listed under insecure-registries." : ""}
-        </CardDescription>
-      </CardHeader>
-      <CardContent className="grid gap-2">
-        <pre className="overflow-x-auto rounded-md bg-zinc-950 p-3 font-mono text-xs leading-relaxed whitespace-pre-wrap text-zinc-100 wrap-anywhere" data-testid="registry-snippet">
-          {commands}
-        </pre>
-        <div>
-          <CopyButton value={commands} label="Copy the commands" text="Copy" />
-        </div>
-      </CardContent>
-    </Card>
+    <CommandsCard
+      title={mode === "push" ? "Push an image" : "Pull an image"}
+      description={description}
+      commands={registryCommands(host, appSlug, email, mode)}
+      testId="registry-commands"
+      snippetTestId="registry-snippet"
+      copyLabel="Copy the commands"
+    />
   );
 }
 
