@@ -131,19 +131,27 @@ function shipped(image: { image: string; digest: string | null; previousDigest: 
 
 async function load(appId: string): Promise<Snapshot> {
   const loadedAt = Date.now();
-  const [app, images, charts] = await Promise.all([
+  // One query per table: the app's patterns, its releases in service, their images and their charts.
+  const [app, releases] = await Promise.all([
     db.app.findUnique({ where: { id: appId }, select: { extraPatterns: true } }),
-    db.releaseImage.findMany({
-      where: { appId, upstreamRepository: { not: null }, release: { archivedAt: null } },
-      select: { upstreamRepository: true, image: true, digest: true, previousDigest: true, release: { select: { version: true, createdAt: true } } },
-    }),
-    // Charts on Gantry's registry are in scope exactly as images are: by tag, and by the digest recorded at creation.
-    db.releaseChart.findMany({
-      where: { appId, release: { archivedAt: null } },
-      select: { upstreamRepository: true, reference: true, digest: true, release: { select: { version: true, createdAt: true } } },
+    db.release.findMany({
+      where: { appId, archivedAt: null },
+      select: {
+        version: true,
+        createdAt: true,
+        images: { where: { upstreamRepository: { not: null } }, select: { upstreamRepository: true, image: true, digest: true, previousDigest: true } },
+        // Charts on Gantry's registry are in scope exactly as images are: by tag, and by the digest recorded at creation.
+        charts: { select: { upstreamRepository: true, reference: true, digest: true } },
+      },
     }),
   ]);
-  for (const c of charts) images.push({ upstreamRepository: c.upstreamRepository, image: c.reference, digest: c.digest, previousDigest: null, release: c.release });
+  const images = releases.flatMap((r) => {
+    const release = { version: r.version, createdAt: r.createdAt };
+    return [
+      ...r.images.map((i) => ({ ...i, release })),
+      ...r.charts.map((c) => ({ upstreamRepository: c.upstreamRepository, image: c.reference, digest: c.digest, previousDigest: null, release })),
+    ];
+  });
   const repositories = new Map<string, ShippedImage[]>();
   for (const image of images) {
     if (!image.upstreamRepository) continue;
