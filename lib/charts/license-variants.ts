@@ -5,6 +5,7 @@ import { db } from "@/lib/db";
 import { appDomains } from "@/lib/domains/app-domains";
 import { revealLicenseId } from "@/lib/licenses/customers";
 import { processWide } from "@/lib/process-wide";
+import { isUniqueViolation } from "@/lib/transactions";
 import { releaseImageMap } from "@/lib/releases/installer";
 import { releaseForInstaller } from "@/lib/releases/releases";
 import { releaseWithinPin, type LicensePin } from "@/lib/releases/scope";
@@ -72,27 +73,32 @@ const state = processWide<State>("chart-variants", () => ({
 }));
 
 async function withBuildSlot<T>(work: () => Promise<T>): Promise<T> {
+  // A finished build hands its slot straight to the next waiter, so a newcomer cannot slip in between.
   if (state.running >= MAX_BUILDS) await new Promise<void>((resolve) => state.queue.push(resolve));
-  state.running++;
+  else state.running++;
   try {
     return await work();
   } finally {
-    state.running--;
-    state.queue.shift()?.();
+    const next = state.queue.shift();
+    if (next) next();
+    else state.running--;
   }
 }
 
 /** The release whose values a chart pull carries: the newest within the pin naming this chart version, else naming the chart at all. */
 async function releaseFor(license: LicenseRef, repository: string, tag: string | null) {
-  const rows = await db.releaseChart.findMany({
-    where: { appId: license.appId, repository, release: { archivedAt: null } },
-    select: { tag: true, release: { select: { version: true, createdAt: true } } },
-    take: 1000,
-  });
-  const within = rows.filter((r) => releaseWithinPin(r.release, license.pin));
-  const exact = within.filter((r) => tag !== null && r.tag === tag);
-  const pick = (exact.length ? exact : within).map((r) => r.release.version).sort(newestFirst)[0];
-  return pick ?? null;
+  const named = (where: { tag?: string }) =>
+    db.releaseChart.findMany({
+      where: { appId: license.appId, repository, ...where, release: { archivedAt: null } },
+      select: { release: { select: { version: true, createdAt: true } } },
+      orderBy: { release: { createdAt: "desc" } },
+      take: 1000,
+    });
+  for (const rows of [tag !== null ? await named({ tag }) : [], await named({})]) {
+    const pick = rows.map((r) => r.release).filter((r) => releaseWithinPin(r, license.pin)).map((r) => r.version).sort(newestFirst)[0];
+    if (pick) return pick;
+  }
+  return null;
 }
 
 /** What goes into a license's `global.gantry` block now, and whether the app adds the pull-secret template. */
@@ -145,14 +151,20 @@ export async function licenseVariant(license: LicenseRef, chart: ChartManifestIn
       const layerDigest = sha256(layer);
       const { bytes, mediaType } = variantManifest(chart.manifest, { digest: layerDigest, size: layer.length });
       const variant: LicenseVariant = { manifest: bytes, manifestDigest: sha256(bytes), mediaType, layer, layerDigest };
-      await db.chartVariant.upsert({
-        where: { licenseId_manifestDigest: { licenseId: license.licenseRowId, manifestDigest: variant.manifestDigest } },
-        create: { licenseId: license.licenseRowId, appId: license.appId, repository: chart.repository, chartDigest: chart.digest, tag: chart.tag, manifestDigest: variant.manifestDigest, layerDigest },
-        update: {},
-      });
+      await db.chartVariant
+        .upsert({
+          where: { licenseId_manifestDigest: { licenseId: license.licenseRowId, manifestDigest: variant.manifestDigest } },
+          create: { licenseId: license.licenseRowId, appId: license.appId, repository: chart.repository, chartDigest: chart.digest, tag: chart.tag, manifestDigest: variant.manifestDigest, layerDigest },
+          update: {},
+        })
+        // Another replica recorded the same variant first: the row is what this one would have written.
+        .catch((e: unknown) => {
+          if (!isUniqueViolation(e)) throw e;
+        });
       state.variants.set(key, variant);
-      state.byDigest.set(`${license.licenseRowId}\u0000${variant.manifestDigest}`, key);
-      state.byDigest.set(`${license.licenseRowId}\u0000${layerDigest}`, key);
+      const where = `${license.licenseRowId}\u0000${license.appId}\u0000${chart.repository}`;
+      state.byDigest.set(`${where}\u0000${variant.manifestDigest}`, key);
+      state.byDigest.set(`${where}\u0000${layerDigest}`, key);
       return variant;
     }).finally(() => state.inflight.delete(key));
     state.inflight.set(key, pending);
@@ -160,9 +172,9 @@ export async function licenseVariant(license: LicenseRef, chart: ChartManifestIn
   return pending;
 }
 
-/** A variant this process built, by its manifest or layer digest. */
-export function cachedVariant(licenseRowId: string, digest: string): LicenseVariant | null {
-  const key = state.byDigest.get(`${licenseRowId}\u0000${digest}`);
+/** A variant this process built for this license in this repository, by its manifest or layer digest. */
+export function cachedVariant(licenseRowId: string, appId: string, repository: string, digest: string): LicenseVariant | null {
+  const key = state.byDigest.get(`${licenseRowId}\u0000${appId}\u0000${repository}\u0000${digest}`);
   return (key && state.variants.get(key)) || null;
 }
 

@@ -218,6 +218,10 @@ describe("charts on Gantry's registry", () => {
     expect(b).not.toBe(a1);
     expect(vendor).not.toBe(a1);
     expect(vendor).toBe((await db.registryTag.findFirstOrThrow({ where: { app: { slug }, repository: "shop", tag: "0.1.0" } })).digest);
+    // The vendor's digest asked for by a license: its copy has another digest, so a digest-checking client is told to pull by version.
+    const byVendorDigest = await manifestOf(vendor!, basic("LICENSE_ID", licenses.a));
+    expect(byVendorDigest.status).toBe(404);
+    expect(((await byVendorDigest.json()) as { errors: { code: string; message: string }[] }).errors[0]).toMatchObject({ code: "MANIFEST_UNKNOWN", message: expect.stringContaining("pull") });
   });
 
   it("another replica (nothing in memory) serves a variant's manifest and archive by digest", async () => {

@@ -55,3 +55,13 @@ describe("a chart's config", () => {
     expect(chartFieldsOf(Buffer.from(JSON.stringify({ name: "", version: "1" })), [])).toBeNull();
   });
 });
+
+describe("values.yaml bound", () => {
+  it("refuses a values.yaml over the limit before parsing it", async () => {
+    const { mergeGantryValues, VALUES_MAX_BYTES } = await import("./variant");
+    const { GANTRY } = await import("./test-archives");
+    const huge = `a: "${"x".repeat(VALUES_MAX_BYTES)}"\n`;
+    expect(() => mergeGantryValues(huge, { ...GANTRY, additionalNamespaces: [] })).toThrow(/over the 2097152-byte limit/);
+    expect(mergeGantryValues("a: 1\n", { ...GANTRY, additionalNamespaces: [] })).toContain("gantry:");
+  });
+});

@@ -22,6 +22,8 @@ export interface GantryValues {
 }
 
 export const VALUES_PATH = "values.yaml";
+/** Most bytes of values.yaml Gantry parses (real charts' values are a few to a few hundred KB). */
+export const VALUES_MAX_BYTES = 2 * 1024 * 1024;
 export const PULL_SECRET_TEMPLATE_PATH = "templates/gantry-pull-secret.yaml";
 
 /**
@@ -89,6 +91,10 @@ function isEmpty(node: unknown): boolean {
  * (a customer named "yes"); integers as BigInt so that large ones keep every digit.
  */
 export function mergeGantryValues(valuesYaml: string | null, gantry: GantryValues): string {
+  // The YAML parser's memory grows several times over its input: a values.yaml that compresses to nothing must not take the server.
+  if (valuesYaml !== null && Buffer.byteLength(valuesYaml) > VALUES_MAX_BYTES) {
+    throw new ChartArchiveError("too_large", `values.yaml is ${Buffer.byteLength(valuesYaml)} bytes, over the ${VALUES_MAX_BYTES}-byte limit for charts Gantry prepares per license`);
+  }
   const doc: Document = parseDocument(valuesYaml ?? "", { version: "1.1", intAsBigInt: true, prettyErrors: false });
   if (doc.errors.length > 0) throw new ChartArchiveError("not_a_chart", `values.yaml is not YAML: ${doc.errors[0]?.message}`);
   if (isEmpty(doc.contents)) doc.contents = doc.createNode({}) as Node as typeof doc.contents;

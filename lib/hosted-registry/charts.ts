@@ -23,15 +23,16 @@ type License = Extract<Rights, { kind: "license" }>;
 // Whether a manifest is a chart never changes for a digest: remembered per process.
 const chartKinds = processWide("hosted-chart-kinds", () => new LRUCache<string, boolean>({ max: 100_000 }));
 
-async function isChartManifest(appId: string, repository: string, digest: string): Promise<boolean> {
+/** What a stored digest is: a chart, another manifest, or nothing recorded (then it may be a license's variant). */
+async function manifestKind(appId: string, repository: string, digest: string): Promise<"chart" | "other" | "unknown"> {
   const key = `${appId}\u0000${repository}\u0000${digest}`;
   const known = chartKinds.get(key);
-  if (known !== undefined) return known;
+  if (known !== undefined) return known ? "chart" : "other";
   const row = await db.registryManifest.findUnique({ where: { appId_repository_digest: { appId, repository, digest } }, select: { artifactType: true } });
-  if (!row) return false;
+  if (!row) return "unknown";
   const chart = isChartType(row.artifactType);
   chartKinds.set(key, chart);
-  return chart;
+  return chart ? "chart" : "other";
 }
 
 const licenseRef = (rights: License): LicenseRef => ({ licenseRowId: rights.decision.licenseRowId, teamId: rights.app.teamId, appId: rights.app.id, pin: rights.decision.pin });
@@ -48,7 +49,8 @@ function failure(e: unknown): ProxyError {
 async function build(ctx: Ctx, rights: License, name: HostedName, chartDigest: string, tag: string | null): Promise<LicenseVariant | null> {
   const store = storageName(rights.app.id, name.repository);
   const manifest = await readManifestBytes(ctx.config, store, chartDigest, ctx.signal);
-  if (!manifest) return null;
+  // A chart the records know but storage does not answer for: never fall back to the vendor's original.
+  if (!manifest) throw new ProxyError(503, "UNAVAILABLE", "The registry's storage did not return this chart. Try again in a few seconds.", { "retry-after": "5" });
   try {
     return await licenseVariant(licenseRef(rights), { manifest, digest: chartDigest, repository: name.repository, tag }, (digest) => readStoredBlob(ctx.config, store, digest, CHART_LIMITS.compressedBytes, ctx.signal));
   } catch (e) {
@@ -64,19 +66,27 @@ async function build(ctx: Ctx, rights: License, name: HostedName, chartDigest: s
  */
 export async function serveLicenseChart(ctx: Ctx, rights: License, name: HostedName, reference: string, digest: string): Promise<boolean> {
   const byDigest = reference === digest;
+  const licenseId = rights.decision.licenseRowId;
   let variant: LicenseVariant | null = null;
   if (byDigest) {
-    const known = cachedVariant(rights.decision.licenseRowId, digest);
+    const known = cachedVariant(licenseId, rights.app.id, name.repository, digest);
     if (known?.manifestDigest === digest) variant = known;
   }
-  if (!variant && (await isChartManifest(rights.app.id, name.repository, digest))) {
-    variant = await build(ctx, rights, name, digest, byDigest ? null : reference);
-  }
-  if (!variant && byDigest) {
-    // Built by another replica, or before a restart: rebuilt from the chart it was made of, served if it still is that digest.
-    const source = await variantSource(rights.decision.licenseRowId, rights.app.id, name.repository, digest);
-    const rebuilt = source ? await build(ctx, rights, name, source.chartDigest, source.tag) : null;
-    if (rebuilt?.manifestDigest === digest) variant = rebuilt;
+  if (!variant) {
+    const kind = await manifestKind(rights.app.id, name.repository, digest);
+    // Images (every platform manifest of every pull) cost nothing more than this remembered lookup.
+    if (kind === "other") return false;
+    if (kind === "chart" && byDigest) {
+      // The vendor's own digest: a license's copy has another one, and a client that checks digests would refuse it.
+      throw new ProxyError(404, "MANIFEST_UNKNOWN", `Charts are served to each license as its own copy, with its own digest: pull ${name.full} by its version (helm pull oci://…/${name.full} --version <version>).`);
+    }
+    if (kind === "chart") variant = await build(ctx, rights, name, digest, reference);
+    else if (byDigest) {
+      // Built by another replica, or before a restart: rebuilt from the chart it was made of, served if it still is that digest.
+      const source = await variantSource(licenseId, rights.app.id, name.repository, digest);
+      const rebuilt = source ? await build(ctx, rights, name, source.chartDigest, source.tag) : null;
+      if (rebuilt?.manifestDigest === digest) variant = rebuilt;
+    }
   }
   if (!variant) return false;
   const body = variant.manifest;
@@ -94,7 +104,7 @@ export async function serveLicenseChart(ctx: Ctx, rights: License, name: HostedN
 
 /** GET/HEAD of a blob storage does not have, by a license (the caller logs the pull): the archive layer of its variant of a chart. False when it is not one. */
 export async function serveLicenseChartBlob(ctx: Ctx, rights: License, name: HostedName, digest: string, onBytes: (n: number) => void): Promise<boolean> {
-  let variant = cachedVariant(rights.decision.licenseRowId, digest);
+  let variant = cachedVariant(rights.decision.licenseRowId, rights.app.id, name.repository, digest);
   if (variant?.layerDigest !== digest) {
     variant = null;
     const source = await variantSource(rights.decision.licenseRowId, rights.app.id, name.repository, digest);

@@ -9,7 +9,7 @@ import { createRelease } from "@/lib/releases/releases";
 import { archiveRelease } from "@/lib/releases/releases";
 import { setLicensePin } from "@/lib/releases/scope";
 import { teamContextForUser, type TeamContext } from "@/lib/teams/access";
-import { customerBundle, customerLicenseFile, customerView, dailyPulls } from "./portal";
+import { customerBundle, customerLicenseFile, customerView } from "./portal";
 import { installSession, readSessionCookie, sessionCookieValue, signInWithLicense, SESSION_SECONDS } from "./session";
 
 /**
@@ -136,9 +136,14 @@ describe("what a license sees", () => {
 });
 
 describe("daily pulls", () => {
-  it("buckets by UTC day over 14 days, zero days included, older rows left out", () => {
-    const now = new Date("2026-12-07T10:00:00Z");
-    const days = dailyPulls([{ createdAt: new Date("2026-12-07T00:00:00Z"), bytesSent: 5n }, { createdAt: new Date("2026-11-24T23:59:59Z"), bytesSent: 1n }, { createdAt: new Date("2026-11-23T12:00:00Z"), bytesSent: 9n }], now);
+  it("buckets by UTC day over 14 days, zero days included, older rows left out", async () => {
+    const c = await createCustomer(ctx, slug, { name: "Daily Co" });
+    const app = await db.app.findUniqueOrThrow({ where: { slug }, select: { id: true, teamId: true } });
+    const at = (iso: string, bytes: bigint) => ({ teamId: app.teamId, appId: app.id, licenseId: c.license.id, repository: "acme/api", kind: "blobs", reference: iso, method: "GET", status: 200, bytesSent: bytes, durationMs: 1, createdAt: new Date(iso) });
+    await db.pullEvent.createMany({ data: [at("2026-12-07T00:00:00Z", 5n), at("2026-11-24T23:59:59Z", 1n), at("2026-11-23T12:00:00Z", 9n)] });
+    const session = (await sessionFor(c.license.licenseId)).session;
+    const days = (await customerView(session, new Date("2026-12-07T10:00:00Z"))).daily;
+    expect(days).toHaveLength(14);
     expect(days[0]).toEqual({ day: "2026-11-24", requests: 1, bytes: 1 });
     expect(days.at(-1)).toEqual({ day: "2026-12-07", requests: 1, bytes: 5 });
     expect(days.reduce((n, d) => n + d.requests, 0)).toBe(2);

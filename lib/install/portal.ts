@@ -66,6 +66,7 @@ export async function customerView(session: InstallSession, now = new Date()) {
       ? db.release.findMany({
           where: { appId: session.appId, teamId: session.teamId, archivedAt: null },
           select: { version: true, notes: true, createdAt: true, charts: { select: { name: true, repository: true, tag: true, appVersion: true }, orderBy: { reference: "asc" } } },
+          orderBy: { createdAt: "desc" },
           take: 500,
         })
       : Promise.resolve([]),
@@ -75,18 +76,15 @@ export async function customerView(session: InstallSession, now = new Date()) {
       take: PULLS_SHOWN,
       select: { id: true, repository: true, kind: true, reference: true, method: true, status: true, bytesSent: true, durationMs: true, clientIp: true, userAgent: true, createdAt: true },
     }),
-    db.pullEvent.findMany({
-      where: { licenseId: session.licenseRowId, createdAt: { gte: dayStart(now, PULL_DAYS - 1) } },
-      select: { createdAt: true, bytesSent: true },
-      take: 100_000,
-    }),
+    dailyCounts(session.licenseRowId, now),
   ]);
   const registryHost = domains.registry?.host ?? null;
   const releases: InstallRelease[] = rows
     .filter((r) => releaseWithinPin(r, pin))
     .sort((a, b) => newestFirst(a.version, b.version))
     .map((r) => {
-      const charts = r.charts.map((c) => ({ name: c.name, repository: c.repository, version: c.tag, appVersion: c.appVersion }));
+      // Helm pushes a version's "+" (build metadata) as "_" in the tag, and `--version` wants the version.
+      const charts = r.charts.map((c) => ({ name: c.name, repository: c.repository, version: c.tag.replace(/_/g, "+"), appVersion: c.appVersion }));
       return { version: r.version, notes: r.notes, createdAt: r.createdAt, charts, commands: commandsFor(license.app, r.version, registryHost, charts) };
     });
   return {
@@ -104,7 +102,7 @@ export async function customerView(session: InstallSession, now = new Date()) {
     licenseEnv: LICENSE_ENV,
     releases,
     pulls: pulls.map((p) => ({ ...p, bytesSent: Number(p.bytesSent) })),
-    daily: dailyPulls(recent, now),
+    daily: recent,
   };
 }
 
@@ -116,17 +114,16 @@ function dayStart(now: Date, daysBack: number): Date {
   return d;
 }
 
-/** Requests and bytes per UTC day for the last PULL_DAYS days, oldest first, zero days included. */
-export function dailyPulls(rows: { createdAt: Date; bytesSent: bigint }[], now: Date): { day: string; requests: number; bytes: number }[] {
-  const days = Array.from({ length: PULL_DAYS }, (_, i) => ({ day: dayStart(now, PULL_DAYS - 1 - i).toISOString().slice(0, 10), requests: 0, bytes: 0 }));
-  const index = new Map(days.map((d, i) => [d.day, i]));
-  for (const r of rows) {
-    const i = index.get(r.createdAt.toISOString().slice(0, 10));
-    if (i === undefined) continue;
-    days[i]!.requests++;
-    days[i]!.bytes += Number(r.bytesSent);
-  }
-  return days;
+/** Requests and bytes per UTC day for the last PULL_DAYS days, oldest first, zero days included: one indexed aggregate per day. */
+async function dailyCounts(licenseId: string, now: Date): Promise<{ day: string; requests: number; bytes: number }[]> {
+  return Promise.all(
+    Array.from({ length: PULL_DAYS }, async (_, i) => {
+      const from = dayStart(now, PULL_DAYS - 1 - i);
+      const to = new Date(from.getTime() + 86_400_000);
+      const agg = await db.pullEvent.aggregate({ where: { licenseId, createdAt: { gte: from, lt: to } }, _count: { _all: true }, _sum: { bytesSent: true } });
+      return { day: from.toISOString().slice(0, 10), requests: agg._count._all, bytes: Number(agg._sum.bytesSent ?? 0n) };
+    }),
+  );
 }
 
 /** A release the session's license may install now, or NOT_FOUND (archived, beyond the pin, not active, another app's). */

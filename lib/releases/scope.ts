@@ -380,11 +380,12 @@ export async function setLicensePin(ctx: TeamContext, licenseRowId: string, pin:
 /** For the app page: how many releases, how many not archived, the patterns, and whether licenses can reach anything at all. */
 export async function appScopeSummary(teamId: string, appSlug: string): Promise<{ releases: number; activeReleases: number; patterns: string[]; allowsNothing: boolean }> {
   const app = await teamApp(teamId, appSlug);
-  const [releases, activeReleases, activeImages] = await Promise.all([
+  const [releases, activeReleases, activeImages, activeCharts] = await Promise.all([
     db.release.count({ where: { appId: app.id } }),
     db.release.count({ where: { appId: app.id, archivedAt: null } }),
     db.releaseImage.count({ where: { appId: app.id, upstreamRepository: { not: null }, release: { archivedAt: null } } }),
+    db.releaseChart.count({ where: { appId: app.id, release: { archivedAt: null } } }),
   ]);
   const patterns = parseStoredPatterns(app.extraPatterns);
-  return { releases, activeReleases, patterns, allowsNothing: activeImages === 0 && compileStored(patterns).length === 0 };
+  return { releases, activeReleases, patterns, allowsNothing: activeImages + activeCharts === 0 && compileStored(patterns).length === 0 };
 }
