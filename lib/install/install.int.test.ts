@@ -139,13 +139,18 @@ describe("daily pulls", () => {
   it("buckets by UTC day over 14 days, zero days included, older rows left out", async () => {
     const c = await createCustomer(ctx, slug, { name: "Daily Co" });
     const app = await db.app.findUniqueOrThrow({ where: { slug }, select: { id: true, teamId: true } });
-    const at = (iso: string, bytes: bigint) => ({ teamId: app.teamId, appId: app.id, licenseId: c.license.id, repository: "acme/api", kind: "blobs", reference: iso, method: "GET", status: 200, bytesSent: bytes, durationMs: 1, createdAt: new Date(iso) });
-    await db.pullEvent.createMany({ data: [at("2026-12-07T00:00:00Z", 5n), at("2026-11-24T23:59:59Z", 1n), at("2026-11-23T12:00:00Z", 9n)] });
+    // Dated a month ahead: the database is shared with the retention tests, which purge rows older than a day.
+    const today = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() + 30));
+    const day = 86_400_000;
+    const at = (t: number, bytes: bigint) => ({ teamId: app.teamId, appId: app.id, licenseId: c.license.id, repository: "acme/api", kind: "blobs", reference: String(t), method: "GET", status: 200, bytesSent: bytes, durationMs: 1, createdAt: new Date(t) });
+    const t0 = today.getTime();
+    await db.pullEvent.createMany({ data: [at(t0, 5n), at(t0 - 13 * day + day - 1000, 1n), at(t0 - 14 * day + day / 2, 9n)] });
     const session = (await sessionFor(c.license.licenseId)).session;
-    const days = (await customerView(session, new Date("2026-12-07T10:00:00Z"))).daily;
+    const days = (await customerView(session, new Date(t0 + 10 * 3600_000))).daily;
+    const iso = (t: number) => new Date(t).toISOString().slice(0, 10);
     expect(days).toHaveLength(14);
-    expect(days[0]).toEqual({ day: "2026-11-24", requests: 1, bytes: 1 });
-    expect(days.at(-1)).toEqual({ day: "2026-12-07", requests: 1, bytes: 5 });
+    expect(days[0]).toEqual({ day: iso(t0 - 13 * day), requests: 1, bytes: 1 });
+    expect(days.at(-1)).toEqual({ day: iso(t0), requests: 1, bytes: 5 });
     expect(days.reduce((n, d) => n + d.requests, 0)).toBe(2);
   });
 });
