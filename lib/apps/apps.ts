@@ -39,15 +39,18 @@ export const updateAppSchema = z.object({
 
 const APP_FIELDS = { id: true, name: true, slug: true, additionalNamespaces: true, chartPullSecret: true, installPage: true, createdAt: true, updatedAt: true } as const;
 
-function present<T extends { additionalNamespaces: string }>(app: T) {
-  let namespaces: string[] = [];
+/** The stored JSON list of additional namespaces; a list that does not parse adds none. */
+export function parseNamespaces(json: string): string[] {
   try {
-    const parsed: unknown = JSON.parse(app.additionalNamespaces);
-    if (Array.isArray(parsed)) namespaces = parsed.filter((x): x is string => typeof x === "string");
+    const parsed: unknown = JSON.parse(json);
+    return Array.isArray(parsed) ? parsed.filter((x): x is string => typeof x === "string") : [];
   } catch {
-    namespaces = [];
+    return [];
   }
-  return { ...app, additionalNamespaces: namespaces };
+}
+
+function present<T extends { additionalNamespaces: string }>(app: T) {
+  return { ...app, additionalNamespaces: parseNamespaces(app.additionalNamespaces) };
 }
 
 async function withCounts<T extends { id: string; additionalNamespaces: string }>(app: T) {

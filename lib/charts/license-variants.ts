@@ -1,6 +1,7 @@
 import "server-only";
 import crypto from "node:crypto";
 import { LRUCache } from "lru-cache";
+import { parseNamespaces } from "@/lib/apps/apps";
 import { db } from "@/lib/db";
 import { appDomains } from "@/lib/domains/app-domains";
 import { revealLicenseId } from "@/lib/licenses/customers";
@@ -94,11 +95,9 @@ async function releaseFor(license: LicenseRef, repository: string, tag: string |
       orderBy: { release: { createdAt: "desc" } },
       take: 1000,
     });
-  for (const rows of [tag !== null ? await named({ tag }) : [], await named({})]) {
-    const pick = rows.map((r) => r.release).filter((r) => releaseWithinPin(r, license.pin)).map((r) => r.version).sort(newestFirst)[0];
-    if (pick) return pick;
-  }
-  return null;
+  const newest = (rows: Awaited<ReturnType<typeof named>>) => rows.map((r) => r.release).filter((r) => releaseWithinPin(r, license.pin)).map((r) => r.version).sort(newestFirst)[0] ?? null;
+  // The releases naming this version first; only when none does, those naming the chart at all.
+  return (tag !== null ? newest(await named({ tag })) : null) ?? newest(await named({}));
 }
 
 /** What goes into a license's `global.gantry` block now, and whether the app adds the pull-secret template. */
@@ -111,20 +110,13 @@ export async function licenseChartValues(license: LicenseRef, repository: string
   const [licenseId, domains, version] = await Promise.all([revealLicenseId(license.teamId, license.licenseRowId), appDomains(license.teamId, license.appId), releaseFor(license, repository, tag)]);
   const hosts = [domains.proxy.host, ...(domains.registry ? [domains.registry.host] : [])];
   const images = version ? releaseImageMap(await releaseForInstaller(license.teamId, license.appId, version), app.slug, domains.proxy.host) : {};
-  let namespaces: string[] = [];
-  try {
-    const parsed: unknown = JSON.parse(app.additionalNamespaces);
-    if (Array.isArray(parsed)) namespaces = parsed.filter((n): n is string => typeof n === "string");
-  } catch {
-    // a stored list that does not parse adds no namespace
-  }
   return {
     values: {
       imagePullSecretName: secretName(app.slug),
       dockerconfigjson: Buffer.from(dockerConfigJson(hosts, licenseId)).toString("base64"),
       license: { fingerprint: row.fingerprint, customerName: row.customer.name, type: row.customer.type, expiresAt: row.expiresAt ? row.expiresAt.toISOString() : null },
       images,
-      additionalNamespaces: namespaces,
+      additionalNamespaces: parseNamespaces(app.additionalNamespaces),
     },
     pullSecretTemplate: app.chartPullSecret,
   };

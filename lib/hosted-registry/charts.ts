@@ -6,8 +6,8 @@ import { db } from "@/lib/db";
 import { log } from "@/lib/log";
 import { processWide } from "@/lib/process-wide";
 import { API_VERSION_HEADER, ProxyError } from "@/lib/proxy/errors";
-import { parseRange } from "@/lib/proxy/range";
 import type { Rights } from "./access";
+import { blobAnswer } from "./disk-blobs";
 import type { HostedName } from "./paths";
 import { logPull, type Ctx } from "./request";
 import { readManifestBytes, readStoredBlob } from "./stored-blob";
@@ -118,21 +118,9 @@ export async function serveLicenseChartBlob(ctx: Ctx, rights: License, name: Hos
 
 /** An in-memory blob, with one Range as sendDiskBlob serves it. */
 function sendRange(ctx: Ctx, body: Buffer, digest: string, onBytes: (n: number) => void): void {
-  const size = body.length;
-  const range = ctx.req.headers.range ? parseRange(ctx.req.headers.range, size) : null;
-  if (range?.kind === "unsatisfiable") throw new ProxyError(416, "BLOB_UNKNOWN", `The range is outside the blob (${size} bytes).`, { "content-range": `bytes */${size}` });
-  const start = range ? range.start : 0;
-  const end = range ? range.end : size - 1;
-  const part = body.subarray(start, end + 1);
-  ctx.res.writeHead(range ? 206 : 200, {
-    ...API_VERSION_HEADER,
-    "content-type": "application/octet-stream",
-    "docker-content-digest": digest,
-    etag: `"${digest}"`,
-    "accept-ranges": "bytes",
-    "content-length": String(part.length),
-    ...(range ? { "content-range": `bytes ${start}-${end}/${size}` } : {}),
-  });
-  if (ctx.method !== "HEAD") onBytes(part.length);
-  ctx.res.end(ctx.method === "HEAD" ? undefined : part);
+  const { status, headers, start, length } = blobAnswer(digest, body.length, ctx.req.headers.range);
+  ctx.res.writeHead(status, headers);
+  if (ctx.method === "HEAD") return void ctx.res.end();
+  onBytes(length);
+  ctx.res.end(body.subarray(start, start + length));
 }

@@ -42,6 +42,27 @@ export async function openLinkedBlob(root: string, storeName: string, digest: st
 
 const READ_CHUNK = 1024 * 1024;
 
+/** Status, headers and byte span of a blob's GET/HEAD with at most one Range (416 as a ProxyError), wherever its bytes are. */
+export function blobAnswer(digest: string, size: number, rangeHeader: string | undefined) {
+  const range = rangeHeader ? parseRange(rangeHeader, size) : null;
+  if (range?.kind === "unsatisfiable") {
+    throw new ProxyError(416, "BLOB_UNKNOWN", `The range is outside the blob (${size} bytes).`, { "content-range": `bytes */${size}` });
+  }
+  const start = range ? range.start : 0;
+  const end = range ? range.end : size - 1;
+  const length = size === 0 ? 0 : end - start + 1;
+  const headers: Record<string, string> = {
+    ...API_VERSION_HEADER,
+    "content-type": "application/octet-stream",
+    "docker-content-digest": digest,
+    etag: `"${digest}"`,
+    "accept-ranges": "bytes",
+    "content-length": String(length),
+    ...(range ? { "content-range": `bytes ${start}-${end}/${size}` } : {}),
+  };
+  return { status: range ? 206 : 200, headers, start, end, length };
+}
+
 /** Answers GET/HEAD (with one Range) from an open blob; closes it. Counts the bytes sent. */
 export async function sendDiskBlob(res: ServerResponse, method: string, blob: DiskBlob, digest: string, rangeHeader: string | undefined, onBytes: (n: number) => void): Promise<void> {
   const { fd, size } = blob;
@@ -52,22 +73,8 @@ export async function sendDiskBlob(res: ServerResponse, method: string, blob: Di
     void fd.close().catch(() => undefined);
   };
   try {
-    const headers: Record<string, string> = {
-      ...API_VERSION_HEADER,
-      "content-type": "application/octet-stream",
-      "docker-content-digest": digest,
-      etag: `"${digest}"`,
-      "accept-ranges": "bytes",
-    };
-    const range = rangeHeader ? parseRange(rangeHeader, size) : null;
-    if (range?.kind === "unsatisfiable") {
-      throw new ProxyError(416, "BLOB_UNKNOWN", `The range is outside the blob (${size} bytes).`, { "content-range": `bytes */${size}` });
-    }
-    const start = range ? range.start : 0;
-    const end = range ? range.end : size - 1;
-    const length = size === 0 ? 0 : end - start + 1;
-    if (range) headers["content-range"] = `bytes ${start}-${end}/${size}`;
-    res.writeHead(range ? 206 : 200, { ...headers, "content-length": String(length) });
+    const { status, headers, start, end, length } = blobAnswer(digest, size, rangeHeader);
+    res.writeHead(status, headers);
     if (method === "HEAD" || length === 0) {
       res.end();
       return;

@@ -4,7 +4,7 @@ import { appDomains } from "@/lib/domains/app-domains";
 import { notFound } from "@/lib/errors";
 import { licenseFile } from "@/lib/licenses/customers";
 import { daysLeft, licenseState } from "@/lib/licenses/state";
-import { bundleZip, installerForLicenseRow } from "@/lib/releases/installer";
+import { bundleZip, installerForLicenseRow, safeFileName } from "@/lib/releases/installer";
 import { describePin, releaseWithinPin } from "@/lib/releases/scope";
 import { isValidVersion, newestFirst } from "@/lib/releases/version";
 import { FILE_PATHS } from "@/lib/rewrite/file-paths";
@@ -140,8 +140,7 @@ async function installableRelease(session: InstallSession, version: string): Pro
 export async function customerBundle(session: InstallSession, version: string): Promise<{ filename: string; zip: Uint8Array }> {
   const release = await installableRelease(session, version);
   const { files } = await installerForLicenseRow(session.teamId, release.appSlug, release.version, session.licenseRowId);
-  const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 60) || "x";
-  return { filename: `${safe(release.appSlug)}-${safe(release.version)}.zip`, zip: bundleZip(files) };
+  return { filename: `${safeFileName(release.appSlug)}-${safeFileName(release.version)}.zip`, zip: bundleZip(files) };
 }
 
 /** The session's own signed license file. */

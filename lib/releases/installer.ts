@@ -179,6 +179,9 @@ ${steps.map((s) => `- ${s}`).join("\n")}
 `;
 }
 
+/** A piece of a download's file name: letters, digits, dots, dashes and underscores, at most 60. */
+export const safeFileName = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 60) || "x";
+
 /** All files in one zip, at their paths. */
 export function bundleZip(files: InstallerFile[]): Uint8Array {
   return zipSync(Object.fromEntries(files.map((f) => [f.path, strToU8(f.content)])));

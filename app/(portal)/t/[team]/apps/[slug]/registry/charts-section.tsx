@@ -4,9 +4,8 @@ import { CopyButton } from "@/components/ui/copy-button";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import type { PushedChart } from "@/lib/charts/pushed-charts";
 import { CommandsCard } from "./commands-card";
+import { shortDigest, when } from "./format";
 
-const shortDigest = (digest: string) => digest.replace(/^(sha\d+:)([a-f0-9]{12})[a-f0-9]+$/, "$1$2");
-const when = (d: Date) => `${d.toISOString().replace("T", " ").slice(0, 16)} UTC`;
 
 /** helm's own commands for the registry: push (owners, admins) or pull. */
 export function helmCommands(host: string, appSlug: string, email: string, mode: "push" | "pull"): string {

@@ -17,6 +17,7 @@ import { listPushedCharts } from "@/lib/charts/pushed-charts";
 import { ChartsSection, HelmCommands } from "./charts-section";
 import { CommandsCard } from "./commands-card";
 import { DeleteTagButton } from "./delete-tag-button";
+import { shortDigest, when } from "./format";
 
 export const metadata: Metadata = { title: "Registry" };
 
@@ -33,10 +34,6 @@ function Wrapping({ path }: { path: string }) {
   ));
 }
 
-/** "sha256:0123456789ab": enough to tell digests apart at a glance; the full one is on hover and copy. */
-const shortDigest = (digest: string) => digest.replace(/^(sha\d+:)([a-f0-9]{12})[a-f0-9]+$/, "$1$2");
-
-const when = (d: Date) => `${d.toISOString().replace("T", " ").slice(0, 16)} UTC`;
 
 function PushedBy({ pusher }: { pusher: Pusher }) {
   const Icon = pusher.kind === "token" ? KeyRound : User;

@@ -1,9 +1,7 @@
 import { AppError, notFound } from "@/lib/errors";
 import { sessionRoute } from "@/lib/http/session-route";
 import { getCustomer } from "@/lib/licenses/customers";
-import { bundleZip, installerForLicense } from "@/lib/releases/installer";
-
-const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 60) || "x";
+import { bundleZip, installerForLicense, safeFileName as safe } from "@/lib/releases/installer";
 
 // GET /t/{team}/apps/{slug}/releases/{version}/bundle?customer={id} — a customer's installer files as one zip (owners and admins)
 export const GET = sessionRoute<{ team: string; slug: string; version: string }>("license:view-secret", async (ctx, params, request) => {
