@@ -33,18 +33,31 @@ test("closing the stream stops the probes", async ({ page }) => {
   await page.goto(`/t/${owner.team.slug}/apps/${slug}/images`);
 
   const images = Array.from({ length: 48 }, (_, i) => `${host}/acme/img${i}:1`);
-  // In the page: start the streamed preview, read the first row, then go away.
-  const firstLine = await page.evaluate(
-    async ({ url, images }) => {
-      const abort = new AbortController();
-      const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ images }), signal: abort.signal });
-      const reader = res.body!.getReader();
-      const { value } = await reader.read();
-      abort.abort();
-      return new TextDecoder().decode(value).split("\n")[0];
-    },
-    { url: `/t/${owner.team.slug}/apps/${slug}/images/preview`, images },
-  );
+  // A client with the browser's session starts the streamed preview, reads the first row, then
+  // closes its connection. Not the page's own fetch: in one CI run Chromium, its fetch aborted,
+  // kept the connection open and read the stream to its end, so the server never saw it leave;
+  // what Gantry owes is to stop once the connection closes, and this client does close it.
+  const cookie = (await page.context().cookies()).map((c) => `${c.name}=${c.value}`).join("; ");
+  const base = new URL(page.url());
+  const firstLine = await new Promise<string>((resolve, reject) => {
+    const req = http.request(
+      new URL(`/t/${owner.team.slug}/apps/${slug}/images/preview`, base),
+      { method: "POST", headers: { cookie, origin: base.origin, "content-type": "application/json" } },
+      (res) => {
+        let buffered = "";
+        res.on("data", (chunk: Buffer) => {
+          buffered += chunk.toString("utf8");
+          const end = buffered.indexOf("\n");
+          if (end < 0) return;
+          req.destroy(); // the client goes away mid-stream
+          resolve(buffered.slice(0, end));
+        });
+        res.on("error", () => undefined);
+      },
+    );
+    req.on("error", (e) => (req.destroyed ? undefined : reject(e)));
+    req.end(JSON.stringify({ images }));
+  });
   expect(JSON.parse(firstLine ?? "{}")).toMatchObject({ type: "image" });
   const atAbort = received;
   // Without cancellation the remaining ~40 images would keep being probed (8 at a time, 0.5 s each) for ~3 s.
