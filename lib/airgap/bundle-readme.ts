@@ -42,13 +42,14 @@ The cluster's nodes must be able to pull from your registry.
 ## 1. Check and unpack
 
 \`\`\`sh
-tar -tf BUNDLE.tar > /dev/null    # reads the whole archive: a truncated download fails here
+tar -tf BUNDLE.tar > /dev/null    # optional: reads the whole archive, a truncated download fails here
 tar -xf BUNDLE.tar
 cd ${dir}
+sha256sum images/index.json       # the digest the download's ETag header names
 \`\`\`
 
-The download's \`ETag\` names the digest of \`images/index.json\`; \`push.sh\` checks every
-image it pushes against the digests in the table below.
+\`push.sh\` checks every image it pushes against the digests in the table below, which
+\`images/index.json\` records.
 
 An interrupted download resumes where it stopped (the server honours \`Range\`):
 
