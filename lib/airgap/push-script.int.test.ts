@@ -37,10 +37,10 @@ async function registryDigest(reference: string): Promise<string> {
   return sha256(stdout);
 }
 
-function pushSh(dir: string, args: string[], env: Record<string, string> = {}) {
+function pushSh(dir: string, args: string[], env: Record<string, string> = {}, cwd = os.tmpdir()) {
   // From another directory, by path: the script finds its bundle by its own location.
   return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(path.join(dir, "push.sh"), args, { cwd: os.tmpdir(), env: { ...process.env, ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
+    execFile(path.join(dir, "push.sh"), args, { cwd, env: { ...process.env, ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -182,6 +182,15 @@ describe("push.sh against a real registry", () => {
     const seen = dst.requests();
     expect(seen.filter((q) => q.method === "HEAD" && q.path.includes("/blobs/")).length).toBeGreaterThan(0);
     expect(seen.filter((q) => q.method === "POST" || q.method === "PATCH")).toEqual([]);
+  });
+
+  it("takes the credentials from an auth file named relative to the caller's directory", async () => {
+    const home = fs.mkdtempSync(path.join(work, "home-"));
+    await run("skopeo", ["login", "--tls-verify=false", "--authfile", path.join(home, "auth.json"), "-u", "alice", "-p", "s3cret", dst.host]);
+    const r = await pushSh(bundle, ["--dest-authfile", "auth.json", "--insecure", `${dst.host}/viaauth`], {}, home);
+    expect(r.code, r.stderr).toBe(0);
+    for (const image of images) expect(await registryDigest(`${dst.host}/viaauth/${image.target}:${image.tag}`)).toBe(image.digest);
+    expect(fs.readFileSync(path.join(bundle, "overlays/airgap/kustomization.yaml"), "utf8")).toContain(`newName: "${dst.host}/viaauth/`);
   });
 
   it("fails loudly when the registry ends up with another digest than the bundle's", async () => {
