@@ -25,6 +25,10 @@ export const ERROR_STATUS = {
   VALIDATION: 422,
   RATE_LIMITED: 429,
   INTERNAL: 500,
+  /** A registry Gantry reads from (a vendor's, a public one) failed or lied. */
+  BAD_GATEWAY: 502,
+  /** Something Gantry depends on is not there right now (its registry's storage restarting); try again. */
+  UNAVAILABLE: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -45,7 +45,6 @@ The cluster's nodes must be able to pull from your registry.
 tar -tf BUNDLE.tar > /dev/null    # optional: reads the whole archive, a truncated download fails here
 tar -xf BUNDLE.tar
 cd ${dir}
-sha256sum images/index.json       # the digest the download's ETag header names
 \`\`\`
 
 \`push.sh\` checks every image it pushes against the digests in the table below, which

@@ -4,6 +4,7 @@
  * non-zero exit code (2 for usage errors, 1 for refusals).
  */
 import { CliError, parseArgs } from "./args";
+import { airgapCommand } from "./commands/airgap";
 import { bootstrap } from "./commands/bootstrap";
 import { cacheCommand } from "./commands/cache";
 import { createToken } from "./commands/create-token";
@@ -26,6 +27,8 @@ Commands:
   registry gc [--dry-run] [--config FILE]       garbage-collect the registry's storage (read-only while it runs)
     [--delete-untagged [--min-age MINUTES]]     first delete manifests no tag, index, referrer or release keeps
                                                 (pushed over MINUTES ago, default 60)
+  airgap warm APP VERSION [--concurrency N]     fetch every blob of a release's private images into the proxy cache,
+                                                so its first air-gap bundle download streams from disk
   domains [--verified]                          every team's custom domains, one JSON line each (--verified: those served)
   purge [--pull-log-days N]                     delete pull events older than GANTRY_PULL_LOG_DAYS (90), ended
                                                 rate-limit windows, long-expired invitations and registry uploads
@@ -41,6 +44,10 @@ async function main(argv: string[]): Promise<number> {
   }
   if (argv[0] === "registry") {
     console.log(JSON.stringify(await registryCommand(argv.slice(1))));
+    return 0;
+  }
+  if (argv[0] === "airgap") {
+    console.log(JSON.stringify(await airgapCommand(argv.slice(1))));
     return 0;
   }
   if (argv[0] === "cache") {

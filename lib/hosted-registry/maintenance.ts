@@ -15,10 +15,17 @@ import type { StorageBackend } from "./storage";
  * with (<data dir>/registry/config.yml), with the registry's signing key.
  * Null when there is no registry to reach (then only Gantry's rows are purged).
  */
-const active = processWide("hosted-registry:active-storage", () => ({ backend: null as StorageBackend | null }));
+const active = processWide("hosted-registry:active-storage", () => ({ backend: null as StorageBackend | null, diskRoot: null as string | null }));
 
-export function setActiveStorage(backend: StorageBackend | null): void {
+/** `diskRoot`: the embedded storage's files (…/docker/registry/v2), which readers outside a request (air-gap bundles) read blobs from. */
+export function setActiveStorage(backend: StorageBackend | null, diskRoot: string | null = null): void {
   active.backend = backend;
+  active.diskRoot = backend ? diskRoot : null;
+}
+
+/** The running registry's storage, as this process serves it: null when it serves none. */
+export function activeStorage(): { backend: StorageBackend; diskRoot: string | null } | null {
+  return active.backend ? { backend: active.backend, diskRoot: active.diskRoot } : null;
 }
 
 export function storageForMaintenance(): StorageBackend | null {

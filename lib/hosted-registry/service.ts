@@ -71,7 +71,7 @@ export async function startHostedRegistry(o: HostedRegistryOptions): Promise<Sta
     volumeDir: distribution ? o.dir : null,
   };
   // Maintenance jobs of this process (the retention purge) reach the storage through this client.
-  setActiveStorage(config.backend);
+  setActiveStorage(config.backend, config.diskRoot);
   return {
     registry: {
       handle: (req, res, clientIp) => handleHostedRegistry(req, res, config, clientIp),

@@ -7,6 +7,7 @@ import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { CopyButton } from "@/components/ui/copy-button";
 import { EmptyState } from "@/components/ui/empty-state";
+import { env } from "@/lib/env";
 import { customerView, PULL_DAYS, PULLS_SHOWN, type CustomerView, type InstallRelease } from "@/lib/install/portal";
 import { INSTALL_COOKIE, installSession } from "@/lib/install/session";
 import { installSignOutAction } from "./actions";
@@ -32,6 +33,7 @@ function Snippet({ label, value, testId }: { label: string; value: string; testI
 }
 
 function ReleaseCard({ release, view, latest }: { release: InstallRelease; view: CustomerView; latest: boolean }) {
+  const airgapPath = `/install/releases/${encodeURIComponent(release.version)}/airgap`;
   const helm = release.commands.helmLogin ? [release.commands.helmLogin, ...release.commands.helmInstall].join("\n") : null;
   return (
     <Card data-testid="install-release" data-version={release.version}>
@@ -55,13 +57,23 @@ function ReleaseCard({ release, view, latest }: { release: InstallRelease; view:
           />
         ) : null}
         <Snippet label="kubectl: unzip the installer files and apply them" value={release.commands.kubectl} testId="install-kubectl-commands" />
-        <div>
+        <div className="flex flex-wrap gap-2">
           <Button asChild variant="outline">
             <a href={`/install/releases/${encodeURIComponent(release.version)}/bundle`} download data-testid="install-bundle">
               <Download className="size-4" aria-hidden /> Installer files (.zip)
             </a>
           </Button>
+          <Button asChild variant="outline">
+            <a href={airgapPath} download data-testid="install-airgap">
+              <Download className="size-4" aria-hidden /> Air-gap bundle (.tar)
+            </a>
+          </Button>
         </div>
+        <Snippet
+          label="No internet in your cluster? Download the air-gap bundle (resumable), then follow its README: push.sh copies every image into your registry"
+          value={`curl -fC - -u "LICENSE_ID:$${view.licenseEnv}" -o ${view.app.slug}-${release.version}-airgap.tar ${env().urls.portal.origin}${airgapPath}`}
+          testId="install-airgap-command"
+        />
       </CardContent>
     </Card>
   );

@@ -1,5 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
+import { Suspense } from "react";
 import { notFound, unstable_rethrow } from "next/navigation";
 import { Download } from "lucide-react";
 import { PageHeader } from "@/components/shell/page-header";
@@ -17,6 +18,7 @@ import { installerForLicense } from "@/lib/releases/installer";
 import { getRelease } from "@/lib/releases/releases";
 import { teamPageContext } from "@/lib/http/page-context";
 import { can } from "@/lib/teams/roles";
+import { AirgapSize } from "./airgap-size";
 import { CustomerPicker } from "./customer-picker";
 import { InstallerFiles } from "./installer-files";
 import { ReleaseControls } from "./release-controls";
@@ -170,6 +172,33 @@ export default async function ReleasePage({
 
         <Card>
           <CardHeader>
+            <CardTitle>Air-gap bundle</CardTitle>
+            <CardDescription>
+              For clusters that never reach the internet: one file with every image of this release (all platforms), its charts and a push.sh that copies the images into
+              the customer&apos;s own registry. Pick a customer below to download theirs; customers can also download it from their install page.
+            </CardDescription>
+          </CardHeader>
+          <CardContent className="grid grid-cols-1 gap-3">
+            <Suspense
+              fallback={
+                <p className="text-sm text-zinc-500" role="status">
+                  Measuring the bundle…
+                </p>
+              }
+            >
+              <AirgapSize teamId={ctx.team.id} appSlug={app.slug} version={release.version} />
+            </Suspense>
+            <p className="text-sm text-zinc-600">
+              Build it ahead, so the first download streams from the cache:{" "}
+              <code className="font-mono text-xs wrap-anywhere">
+                npm run gantry -- airgap warm {app.slug} {release.version}
+              </code>
+            </p>
+          </CardContent>
+        </Card>
+
+        <Card>
+          <CardHeader>
             <CardTitle>Installer for a customer</CardTitle>
             <CardDescription>
               The commands and files a customer applies for this release. They carry the customer&apos;s license ID, so only owners and admins see them.
@@ -203,6 +232,11 @@ export default async function ReleasePage({
                       <Button asChild variant="outline">
                         <a href={`${releaseHref}/bundle?customer=${encodeURIComponent(customerId ?? "")}`} download data-testid="download-bundle">
                           <Download className="size-4" aria-hidden /> Download all (zip)
+                        </a>
+                      </Button>
+                      <Button asChild variant="outline">
+                        <a href={`${releaseHref}/airgap?customer=${encodeURIComponent(customerId ?? "")}`} download data-testid="download-airgap">
+                          <Download className="size-4" aria-hidden /> Air-gap bundle (tar)
                         </a>
                       </Button>
                     </div>

@@ -1,0 +1,216 @@
+import { execFile } from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { pipeline, Readable } from "node:stream";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import YAML from "yaml";
+import { createApiToken } from "@/lib/api-tokens/tokens";
+import { createApp } from "@/lib/apps/apps";
+import { signUp } from "@/lib/auth/sign-up";
+import { db } from "@/lib/db";
+import { env } from "@/lib/env";
+import { toAppError } from "@/lib/http/map-error";
+import { createCustomer, revokeLicense } from "@/lib/licenses/customers";
+import { flushPulls } from "@/lib/proxy/pull-log";
+import { createRegistry } from "@/lib/registries/registries";
+import { createRelease } from "@/lib/releases/releases";
+import { setLicensePin } from "@/lib/releases/scope";
+import { teamContextForUser, type TeamContext } from "@/lib/teams/access";
+import { startTestHostedRegistry, type TestHostedRegistry } from "@/lib/testing/hosted-registry";
+import { startRegistry, stopAll, type RunningRegistry } from "@/lib/testing/registries/harness";
+import { buildImage, buildMultiArchIndex, cleanupImages, pushImage } from "@/lib/testing/registries/images";
+import { planBundle } from "./bundle";
+import { bundleResponse } from "./serve";
+
+const run = promisify(execFile);
+
+/**
+ * An air-gap bundle end to end, on real registries and real clients: a
+ * release with a private image behind the vendor's registry, a multi-arch
+ * index, a public image and an image on Gantry's own registry; downloaded
+ * with curl (whole, and interrupted then resumed with Range), unpacked with
+ * tar, pushed into a fresh distribution with the bundle's push.sh (skopeo),
+ * pulled back and compared by digest, and the overlay push.sh wrote rendered
+ * with `kubectl kustomize`. Revoked and out-of-pin licenses are refused; the
+ * download is in the pull log with its bytes.
+ */
+let vendor: RunningRegistry;
+let publicReg: RunningRegistry;
+let fresh: RunningRegistry;
+let hosted: TestHostedRegistry;
+let server: http.Server;
+let base = "";
+let ctx: TeamContext;
+const stamp = Date.now().toString(36);
+const slug = `gap-${stamp}`;
+const licenses = { paid: "", revoked: "", pinned: "" };
+const digests: Record<string, string> = {};
+let work = "";
+
+beforeAll(async () => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), "gantry-airgap-"));
+  vendor = await startRegistry({ auth: "htpasswd", users: { alice: "alice-pw" } });
+  publicReg = await startRegistry({ auth: "none" });
+  fresh = await startRegistry({ auth: "none" });
+  hosted = await startTestHostedRegistry({ publicHost: env().registryDomain });
+
+  digests.api = (await pushImage(await buildImage({ files: { "api.txt": "api\n" }, randomBytes: 3 * 1024 * 1024 }), { registry: vendor, repo: "acme/api", tag: "1.0.0", creds: "alice:alice-pw" })).digest;
+  digests.multi = (await pushImage(await buildMultiArchIndex("multi"), { registry: vendor, repo: "acme/multi", tag: "1.0.0", creds: "alice:alice-pw", all: true })).digest;
+  digests.pub = (await pushImage(await buildImage({ files: { "pub.txt": "public\n" } }), { registry: publicReg, repo: "library/pub", tag: "2.1" })).digest;
+
+  const { user, team } = await signUp({ email: `gap-${stamp}@example.com`, password: "correct horse battery staple", teamName: "Air Gap" });
+  ctx = await teamContextForUser(user, team.slug, "team:view");
+  await createApp(ctx, { name: "Air Gap Suite", slug });
+  const token = (await createApiToken(ctx, { name: "push", role: "admin" })).token;
+  const own = await buildImage({ files: { "own.txt": "on gantry\n" } });
+  await run("skopeo", ["copy", "--quiet", "--dest-tls-verify=false", "--dest-creds", `${token}:${token}`, "--digestfile", path.join(work, "own.digest"), `oci:${own.layoutDir}:${own.tag}`, `docker://${hosted.host}/${slug}/worker:3.0`]);
+  digests.own = fs.readFileSync(path.join(work, "own.digest"), "utf8").trim();
+
+  await createRegistry(ctx, { name: "Vendor", endpoint: vendor.url, username: "alice", password: "alice-pw" });
+  const manifests = [
+    {
+      name: "app.yaml",
+      content: ["api", "multi", "pub", "worker"]
+        .map((n, i) => {
+          const image = [`${vendor.host}/acme/api:1.0.0`, `${vendor.host}/acme/multi:1.0.0`, `${publicReg.host}/library/pub:2.1`, `${env().registryDomain}/${slug}/worker:3.0`][i];
+          return `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${n}\nspec:\n  template:\n    spec:\n      containers:\n        - name: ${n}\n          image: ${image}\n`;
+        })
+        .join("---\n"),
+    },
+  ];
+  const release = await createRelease(ctx, slug, { version: "1.0.0", files: manifests });
+  const status = Object.fromEntries(release.images.map((i) => [i.image.split("/").pop(), i.status]));
+  expect(status).toEqual({ "api:1.0.0": "private", "multi:1.0.0": "private", "pub:2.1": "public", "worker:3.0": "vendor_registry" });
+
+  licenses.paid = (await createCustomer(ctx, slug, { name: "Bank" })).license.id;
+  licenses.revoked = (await createCustomer(ctx, slug, { name: "Gone" })).license.id;
+  await revokeLicense(ctx, licenses.revoked, "contract ended");
+  licenses.pinned = (await createCustomer(ctx, slug, { name: "Trial", type: "trial" })).license.id;
+  await setLicensePin(ctx, licenses.pinned, { maxVersion: "0.9.0" });
+
+  // The download as a route serves it: plan, then answer (Range, If-Range, HEAD).
+  server = http.createServer((req, res) => {
+    void (async () => {
+      const url = new URL(req.url ?? "/", "http://local");
+      const headers = new Headers();
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
+      const request = new Request(url, { method: req.method ?? "GET", headers });
+      try {
+        const plan = await planBundle({ teamId: ctx.team.id, appSlug: slug, version: "1.0.0", licenseRowId: url.searchParams.get("license") ?? "", includePublic: url.searchParams.get("public") !== "false" });
+        const answer = bundleResponse(plan, request, { clientIp: "203.0.113.9" });
+        res.writeHead(answer.status, Object.fromEntries(answer.headers));
+        // pipeline, not pipe: a client that leaves cancels the stream (and its open blobs), as Next does.
+        if (answer.body) pipeline(Readable.fromWeb(answer.body as import("node:stream/web").ReadableStream), res, () => undefined);
+        else res.end();
+      } catch (e) {
+        const err = toAppError(e);
+        res.writeHead(err.status, { "content-type": "text/plain" }).end(err.message);
+      }
+    })();
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/bundle`;
+}, 240_000);
+
+afterAll(async () => {
+  server?.close();
+  await hosted?.stop();
+  await stopAll();
+  cleanupImages();
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+const sha256File = (file: string) => crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+const curl = (...args: string[]) => run("curl", ["-sS", "--fail", ...args], { maxBuffer: 1024 * 1024 });
+
+describe("an air-gap bundle", () => {
+  let whole = "";
+
+  it("downloads whole with its size and ETag known up front, and the same request gives the same bytes", async () => {
+    const head = await fetch(`${base}?license=${licenses.paid}`, { method: "HEAD" });
+    expect(head.status).toBe(200);
+    const size = Number(head.headers.get("content-length"));
+    expect(size).toBeGreaterThan(3 * 1024 * 1024);
+    expect(head.headers.get("etag")).toMatch(/^"sha256:[a-f0-9]{64}"$/);
+    expect(head.headers.get("accept-ranges")).toBe("bytes");
+    whole = path.join(work, "whole.tar");
+    await curl("-o", whole, `${base}?license=${licenses.paid}`);
+    expect(fs.statSync(whole).size).toBe(size);
+    const again = path.join(work, "again.tar");
+    await curl("-o", again, `${base}?license=${licenses.paid}`);
+    expect(sha256File(again)).toBe(sha256File(whole));
+  }, 120_000);
+
+  it("resumes an interrupted download with Range: the joined file is the whole one, byte for byte", async () => {
+    const size = fs.statSync(whole).size;
+    const part = path.join(work, "part.tar");
+    // The first half, as a download cut off midway leaves it; then curl resumes from the file's length.
+    await curl("-r", `0-${Math.floor(size / 2)}`, "-o", part, `${base}?license=${licenses.paid}`);
+    expect(fs.statSync(part).size).toBe(Math.floor(size / 2) + 1);
+    await curl("-C", "-", "-o", part, `${base}?license=${licenses.paid}`);
+    expect(sha256File(part)).toBe(sha256File(whole));
+    // A resume against another bundle (If-Range with a stale ETag) gets the whole archive, not a splice.
+    const stale = await fetch(`${base}?license=${licenses.paid}`, { headers: { range: "bytes=100-", "if-range": '"sha256:0000"' } });
+    expect(stale.status).toBe(200);
+    await stale.body?.cancel();
+    const beyond = await fetch(`${base}?license=${licenses.paid}`, { headers: { range: `bytes=${size + 10}-` } });
+    expect(beyond.status).toBe(416);
+    expect(beyond.headers.get("content-range")).toBe(`bytes */${size}`);
+  }, 120_000);
+
+  it("unpacks into an OCI layout push.sh copies into a fresh registry, digests intact, with an overlay pointing there", async () => {
+    const out = path.join(work, "unpacked");
+    fs.mkdirSync(out);
+    await run("tar", ["-xf", whole, "-C", out]);
+    const root = path.join(out, `${slug}-1.0.0`);
+    const index = JSON.parse(fs.readFileSync(path.join(root, "images", "index.json"), "utf8")) as { manifests: { digest: string; annotations: Record<string, string> }[] };
+    expect(index.manifests.map((m) => m.digest).sort()).toEqual([digests.api, digests.multi, digests.pub, digests.own].sort());
+    const listed = JSON.parse(fs.readFileSync(path.join(root, "images.json"), "utf8")) as { source: string; target: string; tag: string; digest: string; platforms: string[] }[];
+    expect(listed.find((i) => i.digest === digests.multi)?.platforms.sort()).toEqual(["linux/amd64", "linux/arm64"]);
+    expect((fs.statSync(path.join(root, "push.sh")).mode & 0o777).toString(8)).toBe("755");
+
+    const prefix = `${fresh.host}/customer`;
+    await run("bash", [path.join(root, "push.sh"), "--dest-tls-verify=false", prefix], { cwd: os.tmpdir(), maxBuffer: 16 * 1024 * 1024 });
+    for (const image of listed) {
+      // Pulled back from the customer's registry: the very manifest the vendor shipped (every platform of the index too).
+      const { stdout } = await run("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${prefix}/${image.target}:${image.tag}`], { encoding: "buffer", maxBuffer: 16 * 1024 * 1024 });
+      expect(`sha256:${crypto.createHash("sha256").update(stdout).digest("hex")}`).toBe(image.digest);
+      const copy = path.join(work, `pulled-${image.target.replace(/\//g, "_")}`);
+      await run("skopeo", ["copy", "--quiet", "--all", "--src-tls-verify=false", `docker://${prefix}/${image.target}:${image.tag}`, `oci:${copy}:x`], { maxBuffer: 16 * 1024 * 1024 });
+    }
+
+    const rendered = (await run("kubectl", ["kustomize", path.join(root, "overlays", "airgap")], { maxBuffer: 16 * 1024 * 1024 })).stdout;
+    const images = YAML.parseAllDocuments(rendered).flatMap((d) => ((d.toJS() as { spec: { template: { spec: { containers: { image: string }[] } } } }).spec.template.spec.containers ?? []).map((c) => c.image));
+    expect(images).toHaveLength(4);
+    for (const image of images) expect(image.startsWith(`${prefix}/`)).toBe(true);
+  }, 240_000);
+
+  it("leaves public images out when asked", async () => {
+    const res = await fetch(`${base}?license=${licenses.paid}&public=false`, { method: "HEAD" });
+    expect(res.status).toBe(200);
+    expect(Number(res.headers.get("content-length"))).toBeLessThan(fs.statSync(whole).size);
+  });
+
+  it("refuses a revoked license and a license pinned below the release", async () => {
+    const revoked = await fetch(`${base}?license=${licenses.revoked}`);
+    expect(revoked.status).toBe(403);
+    expect(await revoked.text()).toContain("revoked");
+    const pinned = await fetch(`${base}?license=${licenses.pinned}`);
+    expect(pinned.status).toBe(403);
+    expect(await pinned.text()).toContain("up to 0.9.0");
+  });
+
+  it("records each download in the license's pull log with its bytes", async () => {
+    await flushPulls();
+    const rows = await db.pullEvent.findMany({ where: { licenseId: licenses.paid, kind: "airgap" }, select: { reference: true, method: true, status: true, bytesSent: true } });
+    const size = fs.statSync(whole).size;
+    expect(rows.filter((r) => r.method === "GET" && r.status === 200 && Number(r.bytesSent) === size).length).toBeGreaterThanOrEqual(2);
+    expect(rows.some((r) => r.status === 206 && Number(r.bytesSent) === Math.floor(size / 2) + 1)).toBe(true);
+    expect(rows.every((r) => r.reference === "1.0.0")).toBe(true);
+  });
+});

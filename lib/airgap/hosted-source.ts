@@ -1,0 +1,88 @@
+import "server-only";
+import { openLinkedBlob } from "@/lib/hosted-registry/disk-blobs";
+import { activeStorage } from "@/lib/hosted-registry/maintenance";
+import { MANIFEST_MAX_BYTES } from "@/lib/hosted-registry/records";
+import { callStorage, pullAccess, storageName } from "@/lib/hosted-registry/storage";
+import { ProxyError } from "@/lib/proxy/errors";
+import { MANIFEST_ACCEPT } from "@/lib/registry-client/media-types";
+import { declaredMediaType, verifiedManifest, type ImageContent } from "./sources";
+
+const CHUNK = 1024 * 1024;
+
+const unavailable = () => new ProxyError(503, "UNAVAILABLE", "Gantry's registry is not running in this process, so its images cannot be bundled here. Try again in a few seconds.", { "retry-after": "5" });
+
+/**
+ * An image on Gantry's own registry, read from its storage: the embedded
+ * distribution's files when they are on this machine (no HTTP hop, ranges by
+ * pread), else the storage backend with a Range request.
+ */
+export function hostedContent(appId: string, repository: string): ImageContent {
+  const store = storageName(appId, repository);
+  const storage = () => activeStorage() ?? (() => { throw unavailable(); })();
+  return {
+    async manifest(digest, signal) {
+      const res = await callStorage(storage().backend, { method: "GET", path: `/v2/${store}/manifests/${digest}`, access: pullAccess(store), headers: { accept: MANIFEST_ACCEPT }, ...(signal ? { signal } : {}) });
+      if (res.statusCode !== 200) {
+        await res.body.dump();
+        throw new ProxyError(404, "MANIFEST_UNKNOWN", `Gantry's registry has no manifest ${digest} in ${repository}.`);
+      }
+      const chunks: Buffer[] = [];
+      let total = 0;
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        total += chunk.length;
+        if (total > MANIFEST_MAX_BYTES) {
+          res.body.destroy();
+          throw new ProxyError(502, "UNAVAILABLE", `A manifest of ${repository} is over ${MANIFEST_MAX_BYTES} bytes.`);
+        }
+        chunks.push(chunk);
+      }
+      const bytes = verifiedManifest(digest, Buffer.concat(chunks, total), "Gantry's registry storage");
+      return { bytes, mediaType: declaredMediaType(bytes) ?? (res.headers["content-type"] as string | undefined) ?? null };
+    },
+    async blob(digest, _size, start, end) {
+      const { backend, diskRoot } = storage();
+      const disk = diskRoot ? await openLinkedBlob(diskRoot, store, digest) : null;
+      if (disk) {
+        return (async function* () {
+          let pos = start;
+          try {
+            while (pos <= end) {
+              const buf = Buffer.allocUnsafe(Math.min(CHUNK, end - pos + 1));
+              const { bytesRead } = await disk.fd.read(buf, 0, buf.length, pos);
+              if (bytesRead === 0) throw new Error(`blob ${digest} ended at byte ${pos}`);
+              pos += bytesRead;
+              yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
+            }
+          } finally {
+            await disk.fd.close();
+          }
+        })();
+      }
+      const res = await callStorage(backend, { method: "GET", path: `/v2/${store}/blobs/${digest}`, access: pullAccess(store), headers: { range: `bytes=${start}-${end}` } });
+      if (res.statusCode !== 206 && res.statusCode !== 200) {
+        await res.body.dump();
+        throw new ProxyError(404, "BLOB_UNKNOWN", `Gantry's registry has no blob ${digest} in ${repository}.`);
+      }
+      const skip = res.statusCode === 200 ? start : 0;
+      const want = end - start + 1;
+      return (async function* () {
+        let pos = 0;
+        let sent = 0;
+        try {
+          for await (const chunk of res.body as AsyncIterable<Buffer>) {
+            const from = Math.max(0, skip - pos);
+            pos += chunk.length;
+            const piece = chunk.subarray(from, Math.min(chunk.length, from + want - sent));
+            if (piece.length) {
+              sent += piece.length;
+              yield piece;
+            }
+            if (sent >= want) return;
+          }
+        } finally {
+          res.body.destroy();
+        }
+      })();
+    },
+  };
+}

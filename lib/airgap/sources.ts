@@ -1,0 +1,169 @@
+import "server-only";
+import { proxyCache, type CacheScope, type UpstreamBlob } from "@/lib/cache/cache";
+import type { Fill } from "@/lib/cache/fill";
+import { isCacheableDigest } from "@/lib/cache/layout";
+import { log } from "@/lib/log";
+import { ProxyError } from "@/lib/proxy/errors";
+import { proxyStreamFloor } from "@/lib/proxy/upstream";
+import { drop, mapNetworkError } from "@/lib/proxy/upstream-errors";
+import { digestOfBuffer } from "@/lib/proxy/verify-digest";
+import type { RegistryClient } from "@/lib/registry-client/client";
+import { RegistryNetworkError } from "@/lib/registry-client/errors";
+import { BODY_LIMITS, firstHeader, readBounded, watchThroughput } from "@/lib/registry-client/http";
+import { MANIFEST_ACCEPT } from "@/lib/registry-client/media-types";
+import type { ContentSource } from "./tar-archive";
+
+/**
+ * Where an image's bytes come from while a bundle streams: one interface for
+ * the three places a release's images live. Manifests are read whole (they
+ * are small and bounded, and the plan needs them to know every blob and its
+ * size); blobs are opened for a byte range only when the archive reaches them.
+ */
+export interface ImageContent {
+  /** The manifest (or index) stored under `digest`, verified against it. */
+  manifest(digest: string, signal?: AbortSignal): Promise<{ bytes: Buffer; mediaType: string | null }>;
+  /** Bytes [start, end] (inclusive) of the blob `digest` of `size` bytes. */
+  blob(digest: string, size: number, start: number, end: number): Promise<ContentSource>;
+}
+
+const CHUNK = 1024 * 1024;
+
+/** Manifest bytes checked against the digest they were asked by: a lying upstream is refused, not bundled. */
+export function verifiedManifest(digest: string, bytes: Buffer, where: string): Buffer {
+  const actual = digestOfBuffer(digest, bytes);
+  if (actual !== digest) throw new ProxyError(502, "UNAVAILABLE", `${where} sent a manifest that does not match ${digest}.`);
+  return bytes;
+}
+
+/** The media type a manifest declares in its own JSON (what an OCI layout's descriptor repeats). */
+export function declaredMediaType(bytes: Buffer): string | null {
+  try {
+    const parsed = JSON.parse(bytes.toString("utf8")) as { mediaType?: unknown };
+    return typeof parsed.mediaType === "string" ? parsed.mediaType : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Bytes [start, end] of a blob through a cursor-like reader, a megabyte at a time. */
+async function* readSpan(read: (buf: Buffer, at: number) => Promise<number>, start: number, end: number, done: () => void): AsyncGenerator<Buffer> {
+  let pos = start;
+  try {
+    while (pos <= end) {
+      const buf = Buffer.allocUnsafe(Math.min(CHUNK, end - pos + 1));
+      const n = await read(buf, pos);
+      if (n === 0) throw new Error(`the blob ended at byte ${pos}, before byte ${end}`);
+      pos += n;
+      yield n === buf.length ? buf : buf.subarray(0, n);
+    }
+  } finally {
+    done();
+  }
+}
+
+/** Skips to `start` in a streamed body and yields through `end`: for an upstream that answered the whole blob. */
+async function* sliceStream(body: AsyncIterable<Buffer> & { destroy(error?: Error): void }, start: number, end: number): AsyncGenerator<Buffer> {
+  let pos = 0;
+  try {
+    for await (const chunk of body) {
+      const from = Math.max(0, start - pos);
+      const to = Math.min(chunk.length, end - pos + 1);
+      pos += chunk.length;
+      if (from < to) yield chunk.subarray(from, to);
+      if (pos > end) return;
+    }
+  } finally {
+    body.destroy();
+  }
+}
+
+/**
+ * An upstream registry repository as the proxy reaches it: the vendor's
+ * credentials (the team's registry) or none (a public image). With a cache
+ * scope, content comes from the proxy's cache, and what is missing is fetched
+ * once through the same coalesced fill as pulls (a bundle and a customer's
+ * pull of the same layer share one upstream request) and kept; without one
+ * (a public image, or the cache off), it is streamed from the upstream.
+ */
+export function upstreamContent(client: RegistryClient, repository: string, scope: CacheScope | null, registryId: string | undefined): ImageContent {
+  const cache = scope ? proxyCache() : null;
+  const authScope = `repository:${repository}:pull`;
+  const get = async (path: string, headers: Record<string, string>, mode: "buffered" | "stream", signal?: AbortSignal) => {
+    try {
+      return await client.request("GET", `v2/${repository}/${path}`, { scope: authScope, headers, mode, ...(signal ? { signal } : {}) });
+    } catch (e) {
+      throw mapNetworkError(e, registryId, client.host);
+    }
+  };
+  const refused = (status: number, what: string) =>
+    new ProxyError(status === 404 ? 404 : 502, status === 404 ? "MANIFEST_UNKNOWN" : "UNAVAILABLE", `${client.host} answered ${status} for ${repository}@${what}.`);
+  /** The blob from the upstream; `partial` when it honoured the range asked for (a 206), else the whole blob follows. */
+  const fetchBlob = async (digest: string, range?: { start: number; end: number }): Promise<{ blob: UpstreamBlob; partial: boolean }> => {
+    const res = await get(`blobs/${digest}`, range ? { range: `bytes=${range.start}-${range.end}` } : {}, "stream");
+    if (res.statusCode !== 200 && res.statusCode !== 206) {
+      drop(res);
+      throw refused(res.statusCode, digest);
+    }
+    const length = Number(firstHeader(res.headers["content-length"]) ?? NaN);
+    const partial = res.statusCode === 206;
+    return { blob: { contentLength: !partial && Number.isFinite(length) && length >= 0 ? length : null, contentType: firstHeader(res.headers["content-type"]) ?? null, body: res.body }, partial };
+  };
+  const floorOf = (bytes: () => number, body: UpstreamBlob["body"], digest: string) =>
+    watchThroughput(bytes, proxyStreamFloor, () => {
+      log.warn("upstream blob below the throughput floor while bundling; cut", { repository, digest });
+      body.destroy(new RegistryNetworkError("timeout", `${client.host} sent the blob too slowly.`, client.host));
+    });
+  return {
+    async manifest(digest, signal) {
+      if (cache && scope) {
+        const hit = await cache.manifest(scope, digest);
+        if (hit) return { bytes: hit.body, mediaType: hit.mediaType };
+      }
+      const res = await get(`manifests/${digest}`, { accept: MANIFEST_ACCEPT }, "buffered", signal);
+      if (res.statusCode !== 200) {
+        drop(res);
+        throw refused(res.statusCode, digest);
+      }
+      let bytes: Buffer;
+      try {
+        bytes = verifiedManifest(digest, await readBounded(res, BODY_LIMITS.manifest, "a manifest", client.host), client.host);
+      } catch (e) {
+        throw e instanceof ProxyError ? e : mapNetworkError(e, registryId, client.host);
+      }
+      const mediaType = declaredMediaType(bytes) ?? firstHeader(res.headers["content-type"]) ?? null;
+      if (cache && scope && mediaType) await cache.putManifest(scope, bytes, mediaType);
+      return { bytes, mediaType };
+    },
+    async blob(digest, size, start, end) {
+      if (cache && scope && isCacheableDigest(digest)) {
+        const open = await cache.openBlob(scope, digest);
+        if (open) return readSpan((buf, at) => open.fh.read(buf, 0, buf.length, at).then((r) => r.bytesRead), start, end, () => open.release());
+        const joined = await cache.blobFill(scope, digest, async () => (await fetchBlob(digest)).blob, (fill: Fill, body) => floorOf(() => fill.written, body, digest));
+        if (joined.kind === "fill") {
+          const cursor = joined.fill.cursor(start, end + 1);
+          return readSpan((buf) => cursor.read(buf), start, end, () => cursor.close());
+        }
+        return sliceStream(joined.upstream.body, start, end);
+      }
+      const whole = start === 0 && end === size - 1;
+      const { blob: upstream, partial } = await fetchBlob(digest, whole ? undefined : { start, end });
+      let got = 0;
+      const counted = (async function* () {
+        for await (const chunk of upstream.body) {
+          got += chunk.length;
+          yield chunk as Buffer;
+        }
+      })();
+      const stop = floorOf(() => got, upstream.body, digest);
+      const body = Object.assign(counted, { destroy: (e?: Error) => upstream.body.destroy(e) });
+      const slice = partial ? sliceStream(body, 0, end - start) : sliceStream(body, start, end);
+      return (async function* () {
+        try {
+          yield* slice;
+        } finally {
+          stop();
+        }
+      })();
+    },
+  };
+}
