@@ -25,6 +25,7 @@ import { startTestHostedRegistry, type TestHostedRegistry } from "@/lib/testing/
 import { startRegistry, stopAll, type RunningRegistry } from "@/lib/testing/registries/harness";
 import { buildImage, buildMultiArchIndex, cleanupImages, pushImage } from "@/lib/testing/registries/images";
 import { planBundle } from "./bundle";
+import { warmRelease } from "./warm";
 import { bundleResponse } from "./serve";
 
 const run = promisify(execFile);
@@ -213,4 +214,41 @@ describe("an air-gap bundle", () => {
     expect(rows.some((r) => r.status === 206 && Number(r.bytesSent) === Math.floor(size / 2) + 1)).toBe(true);
     expect(rows.every((r) => r.reference === "1.0.0")).toBe(true);
   });
+
+  it("stops short when a registry lies about a layer it streams uncached: never a whole archive with a wrong layer", async () => {
+    // The public image is streamed from its registry, not cached: change its largest blob's bytes on disk, keeping the size.
+    const blobs = path.join(publicReg.dir, "storage", "docker", "registry", "v2", "blobs", "sha256");
+    const files = fs.readdirSync(blobs).flatMap((d) => fs.readdirSync(path.join(blobs, d)).map((h) => path.join(blobs, d, h, "data")));
+    const layer = files.sort((a, b) => fs.statSync(b).size - fs.statSync(a).size)[0]!;
+    const original = fs.readFileSync(layer);
+    const lie = Buffer.from(original);
+    lie[lie.length >> 1]! ^= 0xff;
+    fs.writeFileSync(layer, lie);
+    try {
+      const cut = path.join(work, "cut.tar");
+      const failed = await curl("-o", cut, `${base}?license=${licenses.paid}`).then(
+        () => null,
+        (e: { code?: number }) => e,
+      );
+      expect(failed?.code).toBe(18); // curl: "partial file", fewer bytes than Content-Length
+      expect(fs.statSync(cut).size).toBeLessThan(fs.statSync(whole).size);
+    } finally {
+      fs.writeFileSync(layer, original);
+    }
+  }, 120_000);
+
+  it("airgap warm fills the cache with the private images: the bundle downloads whole with the vendor's registry gone", async () => {
+    const report = await warmRelease(ctx.team.id, slug, "1.0.0", { concurrency: 2 });
+    expect(report).toMatchObject({ images: 2, skipped: { public: 1, onGantryRegistry: 1 } });
+    expect(report.blobs).toBeGreaterThanOrEqual(6); // api: manifest, config, layer; the index, two platform manifests, their configs and layers
+    expect(report.bytes).toBeGreaterThan(3 * 1024 * 1024);
+    await vendor.stop();
+    try {
+      const offline = path.join(work, "offline.tar");
+      await curl("-o", offline, `${base}?license=${licenses.paid}`);
+      expect(sha256File(offline)).toBe(sha256File(whole));
+    } finally {
+      await vendor.restart();
+    }
+  }, 120_000);
 });

@@ -1,4 +1,5 @@
 import "server-only";
+import crypto from "node:crypto";
 import { proxyCache, type CacheScope, type UpstreamBlob } from "@/lib/cache/cache";
 import type { Fill } from "@/lib/cache/fill";
 import { isCacheableDigest } from "@/lib/cache/layout";
@@ -157,9 +158,20 @@ export function upstreamContent(client: RegistryClient, repository: string, scop
       const stop = floorOf(() => got, upstream.body, digest);
       const body = Object.assign(counted, { destroy: (e?: Error) => upstream.body.destroy(e) });
       const slice = partial ? sliceStream(body, 0, end - start) : sliceStream(body, start, end);
+      // Not cached, so not verified by a fill: a whole blob is hashed as it passes and a lie ends the
+      // stream before its last byte (a client never gets a complete archive with a wrong layer in it).
+      // A range of a blob cannot be checked; the customer's skopeo checks every blob it pushes.
+      const hash = whole && digest.startsWith("sha256:") ? crypto.createHash("sha256") : null;
       return (async function* () {
         try {
-          yield* slice;
+          let held: Buffer | null = null;
+          for await (const chunk of slice) {
+            if (held) yield held;
+            hash?.update(chunk);
+            held = chunk;
+          }
+          if (hash && `sha256:${hash.digest("hex")}` !== digest) throw new ProxyError(502, "UNAVAILABLE", `${client.host} sent a blob that does not match ${digest}.`);
+          if (held) yield held;
         } finally {
           stop();
         }
