@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -119,6 +120,27 @@ test("a customer signs in with their license, sees only their releases, copies t
   // The newer release's zip is not this license's.
   expect((await page.request.get(`/install/releases/2.0.0/bundle`)).status()).toBe(404);
 
+  // The air-gap bundle: one tar with the license's chart, push.sh and an OCI layout; not for 2.0.0.
+  const [airgap] = await Promise.all([page.waitForEvent("download"), release.getByTestId("install-airgap").click()]);
+  expect(airgap.suggestedFilename()).toBe(`${v.slug}-1.0.0-airgap.tar`);
+  const tarFile = await airgap.path();
+  const listing = execFileSync("tar", ["-tf", tarFile], { encoding: "utf8" }).split("\n");
+  for (const entry of ["charts/shop-0.1.0.tgz", "push.sh", "README.md", "images.json", "images/index.json", "images/oci-layout", "manifests/kustomization.yaml"]) {
+    expect(listing).toContain(`${v.slug}-1.0.0/${entry}`);
+  }
+  expect((await page.request.get(`/install/releases/2.0.0/airgap`)).status()).toBe(404);
+  await expect(release.getByTestId("install-airgap-command")).toContainText(`-u "LICENSE_ID:$GANTRY_LICENSE_ID"`);
+  // Scripted as the page shows (the license ID as the password, no session), and resumed with Range.
+  const licenseAuth = { authorization: `Basic ${Buffer.from(`LICENSE_ID:${trial.licenseId}`).toString("base64")}` };
+  const size = fs.statSync(tarFile).size;
+  const head = await request.head(`/install/releases/1.0.0/airgap`, { headers: licenseAuth });
+  expect(head.status()).toBe(200);
+  expect(Number(head.headers()["content-length"])).toBe(size);
+  const tail = await request.get(`/install/releases/1.0.0/airgap`, { headers: { ...licenseAuth, range: `bytes=${size - 2048}-`, "if-range": head.headers()["etag"]! } });
+  expect(tail.status()).toBe(206);
+  expect(Buffer.compare(await tail.body(), fs.readFileSync(tarFile).subarray(size - 2048))).toBe(0);
+  expect((await request.head(`/install/releases/1.0.0/airgap`)).status()).toBe(401);
+
   // 390 px: everything readable without sideways scrolling.
   await page.setViewportSize({ width: 390, height: 844 });
   await page.reload();
@@ -188,4 +210,6 @@ test("the vendor sees charts on the Registry tab apart from images, and ships on
   await expect(page.getByTestId("release-charts")).toContainText("shop");
   await expect(page.getByTestId("release-charts")).toContainText("0.1.0");
   await expect(page.getByTestId("release-charts")).not.toContainText("0.2.0");
+  // The air-gap card measures the bundle without anyone downloading it (this release ships a chart, no images).
+  await expect(page.getByTestId("airgap-size")).toContainText("0 images");
 });

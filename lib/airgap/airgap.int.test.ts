@@ -5,7 +5,6 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { pipeline, Readable } from "node:stream";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
@@ -14,7 +13,6 @@ import { createApp } from "@/lib/apps/apps";
 import { signUp } from "@/lib/auth/sign-up";
 import { db } from "@/lib/db";
 import { env } from "@/lib/env";
-import { toAppError } from "@/lib/http/map-error";
 import { createCustomer, revokeLicense } from "@/lib/licenses/customers";
 import { flushPulls } from "@/lib/proxy/pull-log";
 import { createRegistry } from "@/lib/registries/registries";
@@ -24,9 +22,8 @@ import { teamContextForUser, type TeamContext } from "@/lib/teams/access";
 import { startTestHostedRegistry, type TestHostedRegistry } from "@/lib/testing/hosted-registry";
 import { startRegistry, stopAll, type RunningRegistry } from "@/lib/testing/registries/harness";
 import { buildImage, buildMultiArchIndex, cleanupImages, pushImage } from "@/lib/testing/registries/images";
-import { planBundle } from "./bundle";
+import { handleAirgapRequest } from "./http";
 import { warmRelease } from "./warm";
-import { bundleResponse } from "./serve";
 
 const run = promisify(execFile);
 
@@ -52,6 +49,7 @@ const slug = `gap-${stamp}`;
 const licenses = { paid: "", revoked: "", pinned: "" };
 const digests: Record<string, string> = {};
 let work = "";
+let auth: Record<string, string> = {};
 
 beforeAll(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), "gantry-airgap-"));
@@ -68,6 +66,7 @@ beforeAll(async () => {
   ctx = await teamContextForUser(user, team.slug, "team:view");
   await createApp(ctx, { name: "Air Gap Suite", slug });
   const token = (await createApiToken(ctx, { name: "push", role: "admin" })).token;
+  auth = { authorization: `Bearer ${token}` };
   const own = await buildImage({ files: { "own.txt": "on gantry\n" } });
   await run("skopeo", ["copy", "--quiet", "--dest-tls-verify=false", "--dest-creds", `${token}:${token}`, "--digestfile", path.join(work, "own.digest"), `oci:${own.layoutDir}:${own.tag}`, `docker://${hosted.host}/${slug}/worker:3.0`]);
   digests.own = fs.readFileSync(path.join(work, "own.digest"), "utf8").trim();
@@ -94,28 +93,10 @@ beforeAll(async () => {
   licenses.pinned = (await createCustomer(ctx, slug, { name: "Trial", type: "trial" })).license.id;
   await setLicensePin(ctx, licenses.pinned, { maxVersion: "0.9.0" });
 
-  // The download as a route serves it: plan, then answer (Range, If-Range, HEAD).
-  server = http.createServer((req, res) => {
-    void (async () => {
-      const url = new URL(req.url ?? "/", "http://local");
-      const headers = new Headers();
-      for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
-      const request = new Request(url, { method: req.method ?? "GET", headers });
-      try {
-        const plan = await planBundle({ teamId: ctx.team.id, appSlug: slug, version: "1.0.0", licenseRowId: url.searchParams.get("license") ?? "", includePublic: url.searchParams.get("public") !== "false" });
-        const answer = bundleResponse(plan, request, { clientIp: "203.0.113.9" });
-        res.writeHead(answer.status, Object.fromEntries(answer.headers));
-        // pipeline, not pipe: a client that leaves cancels the stream (and its open blobs), as Next does.
-        if (answer.body) pipeline(Readable.fromWeb(answer.body as import("node:stream/web").ReadableStream), res, () => undefined);
-        else res.end();
-      } catch (e) {
-        const err = toAppError(e);
-        res.writeHead(err.status, { "content-type": "text/plain" }).end(err.message);
-      }
-    })();
-  });
+  // The download as Gantry's server serves it (beside Next), through the vendor API's door.
+  server = http.createServer((req, res) => void handleAirgapRequest(req, res, "203.0.113.9"));
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/bundle`;
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/apps/${slug}/releases/1.0.0/airgap`;
 }, 240_000);
 
 afterAll(async () => {
@@ -127,13 +108,14 @@ afterAll(async () => {
 });
 
 const sha256File = (file: string) => crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
-const curl = (...args: string[]) => run("curl", ["-sS", "--fail", ...args], { maxBuffer: 1024 * 1024 });
+const curl = (...args: string[]) => run("curl", ["-sS", "--fail", "-H", `authorization: ${auth.authorization}`, ...args], { maxBuffer: 1024 * 1024 });
+const get = (url: string, init: { method?: string; headers?: Record<string, string> } = {}) => fetch(url, { ...init, headers: { ...auth, ...init.headers } });
 
 describe("an air-gap bundle", () => {
   let whole = "";
 
   it("downloads whole with its size and ETag known up front, and the same request gives the same bytes", async () => {
-    const head = await fetch(`${base}?license=${licenses.paid}`, { method: "HEAD" });
+    const head = await get(`${base}?license=${licenses.paid}`, { method: "HEAD" });
     expect(head.status).toBe(200);
     const size = Number(head.headers.get("content-length"));
     expect(size).toBeGreaterThan(3 * 1024 * 1024);
@@ -156,10 +138,10 @@ describe("an air-gap bundle", () => {
     await curl("-C", "-", "-o", part, `${base}?license=${licenses.paid}`);
     expect(sha256File(part)).toBe(sha256File(whole));
     // A resume against another bundle (If-Range with a stale ETag) gets the whole archive, not a splice.
-    const stale = await fetch(`${base}?license=${licenses.paid}`, { headers: { range: "bytes=100-", "if-range": '"sha256:0000"' } });
+    const stale = await get(`${base}?license=${licenses.paid}`, { headers: { range: "bytes=100-", "if-range": '"sha256:0000"' } });
     expect(stale.status).toBe(200);
     await stale.body?.cancel();
-    const beyond = await fetch(`${base}?license=${licenses.paid}`, { headers: { range: `bytes=${size + 10}-` } });
+    const beyond = await get(`${base}?license=${licenses.paid}`, { headers: { range: `bytes=${size + 10}-` } });
     expect(beyond.status).toBe(416);
     expect(beyond.headers.get("content-range")).toBe(`bytes */${size}`);
   }, 120_000);
@@ -192,18 +174,25 @@ describe("an air-gap bundle", () => {
   }, 240_000);
 
   it("leaves public images out when asked", async () => {
-    const res = await fetch(`${base}?license=${licenses.paid}&public=false`, { method: "HEAD" });
+    const res = await get(`${base}?license=${licenses.paid}&public=false`, { method: "HEAD" });
     expect(res.status).toBe(200);
     expect(Number(res.headers.get("content-length"))).toBeLessThan(fs.statSync(whole).size);
   });
 
   it("refuses a revoked license and a license pinned below the release", async () => {
-    const revoked = await fetch(`${base}?license=${licenses.revoked}`);
+    const revoked = await get(`${base}?license=${licenses.revoked}`);
     expect(revoked.status).toBe(403);
-    expect(await revoked.text()).toContain("revoked");
-    const pinned = await fetch(`${base}?license=${licenses.pinned}`);
+    expect(((await revoked.json()) as { error: { message: string } }).error.message).toContain("revoked");
+    const pinned = await get(`${base}?license=${licenses.pinned}`);
     expect(pinned.status).toBe(403);
-    expect(await pinned.text()).toContain("up to 0.9.0");
+    expect(((await pinned.json()) as { error: { message: string } }).error.message).toContain("up to 0.9.0");
+    // No token, or another team's license: the API's own answers.
+    expect((await fetch(`${base}?license=${licenses.paid}`)).status).toBe(401);
+    const other = await signUp({ email: `gap-other-${stamp}@example.com`, password: "correct horse battery staple", teamName: "Other" });
+    const otherCtx = await teamContextForUser(other.user, other.team.slug, "team:view");
+    await createApp(otherCtx, { name: "Other", slug: `${slug}-o` });
+    const theirs = (await createCustomer(otherCtx, `${slug}-o`, { name: "Theirs" })).license.id;
+    expect((await get(`${base}?license=${theirs}`)).status).toBe(404);
   });
 
   it("records each download in the license's pull log with its bytes", async () => {

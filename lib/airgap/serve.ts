@@ -1,4 +1,7 @@
 import "server-only";
+import type { ServerResponse } from "node:http";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { log } from "@/lib/log";
 import { recordPull } from "@/lib/proxy/pull-log";
 import { archiveRange } from "./archive-range";
@@ -7,29 +10,39 @@ import type { PlannedBundle } from "./bundle";
 /**
  * The HTTP answer for a planned bundle: the whole archive or one range of it
  * (`Range`, with `If-Range` against the ETag so a resume never splices two
- * different bundles), Content-Length always, streamed with backpressure (the
- * next piece is produced only when the client has taken the last). Each
+ * different bundles), always with Content-Length. Served by plain Node
+ * (lib/airgap/http.ts), not a Next route handler: Next drops Content-Length
+ * from route handlers' responses, and a 20 GB download needs it. Each
  * download is one row of the license's pull log, with the bytes it took,
- * written when the response ends (completed, cut, or abandoned).
+ * written when the body ends (completed, cut, or abandoned by the client).
  */
-export function bundleResponse(plan: PlannedBundle, request: Request, who: { clientIp: string | null }): Response {
+export interface BundleAnswer {
+  status: number;
+  headers: Record<string, string>;
+  /** Null for HEAD and 416. */
+  body: AsyncIterable<Buffer> | null;
+}
+
+export interface BundleRequestHeaders {
+  method: string;
+  range?: string | null;
+  ifRange?: string | null;
+  userAgent?: string | null;
+}
+
+export function bundleAnswer(plan: PlannedBundle, request: BundleRequestHeaders, clientIp: string | null): BundleAnswer {
   const method = request.method === "HEAD" ? "HEAD" : "GET";
-  const answer = archiveRange(plan.archive.size, { range: request.headers.get("range"), ifRange: request.headers.get("if-range"), etag: plan.etag });
+  const answer = archiveRange(plan.archive.size, { range: request.range ?? null, ifRange: request.ifRange ?? null, etag: plan.etag });
   const common = {
     etag: plan.etag,
     "cache-control": "private, no-cache",
     "content-type": "application/x-tar",
     "content-disposition": `attachment; filename="${plan.fileName}"`,
-    "x-content-type-options": "nosniff",
   };
-  if (answer.status === 416) return new Response(null, { status: 416, headers: { ...common, ...answer.headers } });
-  const headers = { ...common, ...answer.headers };
+  if (answer.status === 416) return { status: 416, headers: { ...common, ...answer.headers }, body: null };
   const started = Date.now();
   let sent = 0;
-  let logged = false;
-  const logOnce = (status: number) => {
-    if (logged) return;
-    logged = true;
+  const record = (status: number) =>
     recordPull({
       teamId: plan.app.teamId,
       appId: plan.app.id,
@@ -41,40 +54,48 @@ export function bundleResponse(plan: PlannedBundle, request: Request, who: { cli
       status,
       bytesSent: sent,
       durationMs: Date.now() - started,
-      clientIp: who.clientIp,
-      userAgent: request.headers.get("user-agent")?.slice(0, 500) ?? null,
+      clientIp,
+      userAgent: request.userAgent?.slice(0, 500) ?? null,
     });
-  };
+  const headers = { ...common, ...answer.headers };
   if (method === "HEAD") {
-    logOnce(answer.status);
-    return new Response(null, { status: answer.status, headers });
+    record(answer.status);
+    return { status: answer.status, headers, body: null };
   }
-  const iterator = plan.archive.range(answer.start, answer.end)[Symbol.asyncIterator]();
-  const body = new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        try {
-          const step = await iterator.next();
-          if (step.done) {
-            logOnce(answer.status);
-            controller.close();
-            return;
-          }
-          sent += step.value.length;
-          controller.enqueue(new Uint8Array(step.value.buffer, step.value.byteOffset, step.value.byteLength));
-        } catch (e) {
-          log.warn("air-gap bundle stream failed", { app: plan.app.slug, version: plan.version, bytes: sent, error: e instanceof Error ? e.message : String(e) });
-          logOnce(500);
-          controller.error(e);
-        }
-      },
-      async cancel() {
-        logOnce(answer.status);
-        await iterator.return?.();
-      },
-    },
-    // One piece in flight: the archive's producer reads ahead no more than that.
-    { highWaterMark: 1 },
-  );
-  return new Response(body, { status: answer.status, headers });
+  const range = plan.archive.range(answer.start, answer.end);
+  const body = (async function* () {
+    let status: number = answer.status;
+    try {
+      for await (const piece of range) {
+        sent += piece.length;
+        yield piece;
+      }
+    } catch (e) {
+      status = 500;
+      log.warn("air-gap bundle stream failed", { app: plan.app.slug, version: plan.version, bytes: sent, error: e instanceof Error ? e.message : String(e) });
+      throw e;
+    } finally {
+      record(status);
+    }
+  })();
+  return { status: answer.status, headers, body };
+}
+
+/**
+ * Writes an answer to a Node response with backpressure (the archive's next
+ * piece is produced when the socket has taken the last). A failure mid-stream
+ * destroys the response: the client sees fewer bytes than Content-Length and
+ * resumes, never a complete-looking archive with a hole.
+ */
+export async function writeAnswer(res: ServerResponse, answer: BundleAnswer): Promise<void> {
+  res.writeHead(answer.status, answer.headers);
+  if (!answer.body) {
+    res.end();
+    return;
+  }
+  try {
+    await pipeline(Readable.from(answer.body, { objectMode: false, highWaterMark: 1 }), res);
+  } catch {
+    // The client left, or the archive failed (logged where it failed): the response is already destroyed.
+  }
 }

@@ -1,15 +1,12 @@
 import "server-only";
 import { NextResponse, type NextRequest } from "next/server";
 import { z } from "zod";
-import { AppError, forbidden, unauthenticated } from "@/lib/errors";
-import { authenticateApiToken } from "@/lib/api-tokens/tokens";
-import { clientIpFromHeaders } from "@/lib/net/client-ip";
+import { AppError, forbidden } from "@/lib/errors";
+import { apiCaller } from "@/lib/http/api-auth";
 import { errorBody, toAppError } from "@/lib/http/map-error";
-import { env } from "@/lib/env";
 import { log } from "@/lib/log";
-import { enforceLimit, ipKey } from "@/lib/rate-limit/limits";
 import type { TeamContext } from "@/lib/teams/access";
-import { can, isRole, type Permission } from "@/lib/teams/roles";
+import { can, type Permission } from "@/lib/teams/roles";
 
 export const MAX_JSON_BODY_BYTES = 1024 * 1024;
 
@@ -37,11 +34,7 @@ export function apiRoute<B extends z.ZodType | undefined = undefined, P extends 
 ) {
   return async function route(request: NextRequest, segment: { params: Promise<Record<string, string | string[]>> }) {
     try {
-      const limits = env().rateLimits;
-      // Counted before the token is checked, so guessing tokens is limited too.
-      await enforceLimit(`api:ip:${ipKey(clientIpFromHeaders(request.headers))}`, limits.apiPerIp, 60, "API requests from your address");
-      const ctx = await authenticate(request);
-      await enforceLimit(`api:token:${ctx.actor.id}`, limits.apiPerToken, 60, "requests with this API token");
+      const ctx = await apiCaller(request.headers);
       if (!can(ctx.role, options.permission)) throw forbidden();
       const params = (options.params ? options.params.parse(await segment.params) : undefined) as Parsed<P>;
       const body = (options.body ? options.body.parse(await readJson(request)) : undefined) as Parsed<B>;
@@ -68,24 +61,6 @@ export function errorResponse(err: AppError): NextResponse {
   if (err.code === "UNAUTHENTICATED") res.headers.set("WWW-Authenticate", 'Bearer realm="gantry-api"');
   if (err.retryAfterSeconds) res.headers.set("Retry-After", String(err.retryAfterSeconds));
   return res;
-}
-
-async function authenticate(request: NextRequest): Promise<TeamContext> {
-  const header = request.headers.get("authorization") ?? "";
-  const match = /^Bearer\s+(\S+)$/i.exec(header);
-  if (!match?.[1]) throw unauthenticated("Send a team API token as `Authorization: Bearer <token>`.");
-  const token = await authenticateApiToken(match[1]);
-  if (!token) throw unauthenticated("The API token is invalid or has been revoked.");
-  // token.role is already the effective role (the lesser of the token's role and its creator's
-  // current role, see authenticateApiToken); capped at admin again here, failing closed to member.
-  const role = isRole(token.role) && token.role !== "owner" ? token.role : "member";
-  return {
-    team: token.team,
-    role,
-    actor: { type: "api_token", id: token.id, label: `API token "${token.name}"` },
-    userId: null,
-    ip: clientIpFromHeaders(request.headers),
-  };
 }
 
 async function readJson(request: NextRequest): Promise<unknown> {

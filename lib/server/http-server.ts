@@ -10,6 +10,7 @@ import { createMetricsServer, isMetricsPath, serveMetrics } from "../observe/met
 import { REQUEST_ID_HEADER, withRequest, type Face, type RequestContext } from "../observe/request-context";
 import { requestIdFor } from "../observe/request-id";
 import { handleRegistryRequest } from "../proxy/handler";
+import { handleAirgapRequest, isAirgapPath } from "../airgap/http";
 import { ProxyError, sendError } from "../proxy/errors";
 import { answerTlsAsk, isOwnHost, routeCustomDomain } from "../domains/routing";
 import { FairQueue } from "./fair-queue";
@@ -46,7 +47,8 @@ export interface GantryHttpServer {
  * registry (its host name, GANTRY_REGISTRY_URL, or its own port) goes to
  * lib/hosted-registry; a request on a team's verified custom domain goes to its
  * face (registry, or the proxy for /v2/), one on a claimed but unverified name
- * is refused; /v2/ goes to the registry proxy; the rest to the portal.
+ * is refused; /v2/ goes to the registry proxy; air-gap bundle downloads to
+ * lib/airgap/http.ts; the rest to the portal.
  * Everything after the probes starts in arrival order from one queue, a
  * bounded slice per event-loop turn (lib/server/fair-queue.ts), so connections
  * opened under load are accepted and served in turn. Each request is counted
@@ -134,6 +136,8 @@ export function createGantryHttpServer(config: Env, portal: PortalHandler, healt
       return;
     }
     watchBodyDeadline(req, res, config.http);
+    // Air-gap bundles: streamed here, beside Next, which would drop their Content-Length (lib/airgap/http.ts).
+    if (isAirgapPath((req.url ?? "/").split("?")[0]!)) return void handleAirgapRequest(req, res, ip);
     void portal(req, res);
   };
   /** Keep-alive, header and body deadlines, and the queue's accept watch: the same on every port. */
