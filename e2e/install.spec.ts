@@ -212,4 +212,19 @@ test("the vendor sees charts on the Registry tab apart from images, and ships on
   await expect(page.getByTestId("release-charts")).not.toContainText("0.2.0");
   // The air-gap card measures the bundle without anyone downloading it (this release ships a chart, no images).
   await expect(page.getByTestId("airgap-size")).toContainText("0 images");
+
+  // A customer's bundle from the release page (the vendor's session): the customer's chart variant inside.
+  await customer(request, v, "Offline Bank");
+  await page.reload();
+  const option = await page.locator("#installer-customer option", { hasText: "Offline Bank" }).getAttribute("value");
+  await page.getByLabel("Customer").selectOption(option!);
+  await page.getByRole("button", { name: "Show installer" }).click();
+  const [airgap] = await Promise.all([page.waitForEvent("download"), page.getByTestId("download-airgap").click()]);
+  expect(airgap.suggestedFilename()).toBe(`${v.slug}-2.0.1-airgap.tar`);
+  const listing = execFileSync("tar", ["-tf", await airgap.path()], { encoding: "utf8" }).split("\n");
+  expect(listing).toContain(`${v.slug}-2.0.1/charts/shop-0.1.0.tgz`);
+  const readme = execFileSync("tar", ["-xOf", await airgap.path(), `${v.slug}-2.0.1/README.md`], { encoding: "utf8" });
+  expect(readme).toContain("Offline Bank");
+  // Without the session, the same link is refused.
+  expect((await request.head(new URL(page.url()).pathname + "/airgap?customer=x")).status()).toBe(401);
 });
