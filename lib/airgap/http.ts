@@ -7,7 +7,8 @@ import { db } from "@/lib/db";
 import { env } from "@/lib/env";
 import { AppError, forbidden, notFound, unauthenticated } from "@/lib/errors";
 import { apiCaller } from "@/lib/http/api-auth";
-import { errorBody, toAppError } from "@/lib/http/map-error";
+import { errorBody } from "@/lib/http/map-error";
+import { bundleError } from "./errors";
 import { installSession, INSTALL_COOKIE, signInWithLicense, type InstallSession } from "@/lib/install/session";
 import { findLicense } from "@/lib/licenses/api";
 import { getCustomer } from "@/lib/licenses/customers";
@@ -61,7 +62,7 @@ function sendText(res: ServerResponse, status: number, message: string, headers:
 }
 
 function sendError(res: ServerResponse, e: unknown, route: string, json: boolean): void {
-  const err = toAppError(e, { route });
+  const err = bundleError(e, { route });
   const headers: Record<string, string> = err.retryAfterSeconds ? { "retry-after": String(err.retryAfterSeconds) } : {};
   if (err.code === "UNAUTHENTICATED" && !json) headers["www-authenticate"] = 'Basic realm="Gantry install"';
   if (json) {

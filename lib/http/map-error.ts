@@ -1,6 +1,5 @@
 import { ZodError } from "zod";
-import { AppError, type ErrorCode, type FieldErrors } from "@/lib/errors";
-import { ProxyError } from "@/lib/proxy/errors";
+import { AppError, type FieldErrors } from "@/lib/errors";
 import { log } from "@/lib/log";
 import { currentRequestId } from "@/lib/observe/request-context";
 
@@ -9,12 +8,8 @@ import { currentRequestId } from "@/lib/observe/request-context";
  * with field errors, AppError → itself, Prisma "not found" → NOT_FOUND, unique
  * violation → CONFLICT, anything else → logged INTERNAL with a generic message.
  */
-const PROXY_CODES: Record<number, ErrorCode> = { 400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND", 416: "BAD_REQUEST", 429: "RATE_LIMITED", 502: "BAD_GATEWAY", 503: "UNAVAILABLE", 504: "BAD_GATEWAY" };
-
 export function toAppError(e: unknown, context: Record<string, unknown> = {}): AppError {
   if (e instanceof AppError) return e;
-  // A registry-side failure reached an API route (an air-gap bundle reads registries): its status and words.
-  if (e instanceof ProxyError) return new AppError(PROXY_CODES[e.status] ?? "BAD_GATEWAY", e.message);
   if (e instanceof ZodError) return new AppError("VALIDATION", "Check the highlighted fields.", { fields: zodFieldErrors(e) });
   const prismaCode = typeof e === "object" && e !== null && "code" in e ? (e as { code: unknown }).code : undefined;
   if (prismaCode === "P2025") return new AppError("NOT_FOUND", "Resource not found.");

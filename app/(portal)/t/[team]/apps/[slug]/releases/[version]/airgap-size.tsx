@@ -1,6 +1,6 @@
 import { bundleEstimate } from "@/lib/airgap/warm";
 import { AppError } from "@/lib/errors";
-import { toAppError } from "@/lib/http/map-error";
+import { bundleError } from "@/lib/airgap/errors";
 import { humanBytes } from "@/lib/format/bytes";
 
 /**
@@ -10,7 +10,7 @@ import { humanBytes } from "@/lib/format/bytes";
  * Suspense boundary: a slow registry delays this line, not the page.
  */
 export async function AirgapSize({ teamId, appSlug, version }: { teamId: string; appSlug: string; version: string }) {
-  const estimate = await bundleEstimate(teamId, appSlug, version, AbortSignal.timeout(20_000)).catch((e: unknown) => toAppError(e, { page: "air-gap size" }));
+  const estimate = await bundleEstimate(teamId, appSlug, version, AbortSignal.timeout(20_000)).catch((e: unknown) => bundleError(e, { page: "air-gap size" }));
   if (estimate instanceof AppError) {
     return (
       <p className="text-sm text-red-700" data-testid="airgap-size-error" role="status">
