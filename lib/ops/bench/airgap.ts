@@ -91,6 +91,8 @@ interface Download {
   growth: number;
   peakSampled: number;
   hwmAfter: number;
+  /** VmRSS's parts (anonymous, file-backed, shared memory), after − before: what grew. */
+  parts: { anon: number; file: number; shmem: number };
   /** CPU seconds of Gantry and of curl over the download. */
   cpu: { gantry: number; client: number };
   /** Bytes distribution wrote (sockets included) while the bundle streamed. */
@@ -162,6 +164,8 @@ async function main() {
     const reset = resetPeakRss(pid);
     const rssBefore = statusKb(pid, "VmRSS");
     const hwmBefore = statusKb(pid, "VmHWM");
+    const parts = () => ({ anon: statusKb(pid, "RssAnon"), file: statusKb(pid, "RssFile"), shmem: statusKb(pid, "RssShmem") });
+    const parts0 = parts();
     let peakSampled = rssBefore;
     const sampler = setInterval(() => {
       peakSampled = Math.max(peakSampled, statusKb(pid, "VmRSS"));
@@ -171,6 +175,7 @@ async function main() {
     try {
       const { seconds } = await timed(() => exec("curl", ["-sS", "--fail", "-o", file, info.url], 1_800_000));
       const hwmAfter = statusKb(pid, "VmHWM");
+      const parts1 = parts();
       const base = reset ? rssBefore : hwmBefore;
       const d: Download = {
         round,
@@ -180,6 +185,7 @@ async function main() {
         growth: Math.max(hwmAfter, peakSampled) - base,
         peakSampled,
         hwmAfter,
+        parts: { anon: parts1.anon - parts0.anon, file: parts1.file - parts0.file, shmem: parts1.shmem - parts0.shmem },
         cpu: { gantry: cpuSeconds(pid) - c0.gantry, client: cpuSeconds("self", true) - c0.client },
         upstreamWritten: io(vendorPid).written - up0,
       };
@@ -267,8 +273,8 @@ async function main() {
   );
   console.log("\nGantry RSS per download (peak reset before each; growth = max(VmHWM after, 50 ms samples) − VmRSS before)");
   printTable([
-    ["round", "VmRSS before", "sampled peak", "VmHWM after", "growth"],
-    ...downloads.map((d) => [d.round, mb(d.rssBefore), mb(d.peakSampled), mb(d.hwmAfter), `${(d.growth / MB).toFixed(1)} MB`]),
+    ["round", "VmRSS before", "sampled peak", "VmHWM after", "growth", "Δ anon / file / shmem at the end"],
+    ...downloads.map((d) => [d.round, mb(d.rssBefore), mb(d.peakSampled), mb(d.hwmAfter), `${(d.growth / MB).toFixed(1)} MB`, [d.parts.anon, d.parts.file, d.parts.shmem].map((x) => (x / MB).toFixed(1)).join(" / ")]),
   ]);
   console.log(`VmRSS before the first download ${mb(downloads[0]!.rssBefore)}, at the end ${mb(rssEnd)} (the pull-log writer thread, started after the first download, included)`);
 
