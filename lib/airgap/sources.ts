@@ -27,7 +27,13 @@ export interface ImageContent {
   blob(digest: string, size: number, start: number, end: number): Promise<ContentSource>;
 }
 
-const CHUNK = 1024 * 1024;
+/**
+ * The piece a cached blob is read in. Measured with bench:airgap (1 GB warm
+ * bundle, 2 cores): 1 MiB pieces cost Gantry ~3x the CPU of 256 KiB ones
+ * (3.3 vs 1.0 CPU seconds per GB), 64 KiB pieces as much through per-piece
+ * overhead; 256 and 512 KiB were the fastest.
+ */
+const CHUNK = 256 * 1024;
 
 /** Manifest bytes checked against the digest they were asked by: a lying upstream is refused, not bundled. */
 export function verifiedManifest(digest: string, bytes: Buffer, where: string): Buffer {
@@ -46,7 +52,7 @@ export function declaredMediaType(bytes: Buffer): string | null {
   }
 }
 
-/** Bytes [start, end] of a blob through a cursor-like reader, a megabyte at a time. */
+/** Bytes [start, end] of a blob through a cursor-like reader, CHUNK at a time. */
 async function* readSpan(read: (buf: Buffer, at: number) => Promise<number>, start: number, end: number, done: () => void): AsyncGenerator<Buffer> {
   let pos = start;
   try {

@@ -11,14 +11,16 @@ const repoRoot = path.resolve(__dirname, "../../..");
  * (`npm run serve`: Next's portal plus /v2/), which needs `npm run build`
  * first. `registry`: Gantry's own registry alone (registry-server.ts, which
  * seeds its own scratch database and prints one JSON line when ready).
+ * `airgap`: the air-gap bundle download alone (airgap-server.ts, likewise).
  * Started with `node --import tsx` so the child's pid is the server's
  * (RSS is read from /proc/<pid>/status).
  */
-export type GantryServerKind = "proxy" | "full" | "registry";
+export type GantryServerKind = "proxy" | "full" | "registry" | "airgap";
 const ENTRIES: Record<GantryServerKind, { entry: string; readyLine: string }> = {
   proxy: { entry: "lib/ops/bench/proxy-server.ts", readyLine: "ready" },
   full: { entry: "lib/server/main.ts", readyLine: "listening on" },
   registry: { entry: "lib/ops/bench/registry-server.ts", readyLine: '"ready":true' },
+  airgap: { entry: "lib/ops/bench/airgap-server.ts", readyLine: '"ready":true' },
 };
 
 export interface GantryProcess {
@@ -48,7 +50,8 @@ export interface LoopStats {
   cpu: number;
 }
 
-export async function startGantry(opts: { port: number; env: Record<string, string>; server?: GantryServerKind; root?: string }): Promise<GantryProcess> {
+/** `startTimeoutMs` (default 60 s): airgap-server.ts warms a release's images before it is ready. */
+export async function startGantry(opts: { port: number; env: Record<string, string>; server?: GantryServerKind; root?: string; startTimeoutMs?: number }): Promise<GantryProcess> {
   const kind = opts.server ?? "proxy";
   const root = opts.root ?? repoRoot; // another checkout: SWEEP_BASELINE (baseline.ts)
   if (kind === "full" && !fs.existsSync(path.join(root, ".next", "BUILD_ID"))) throw new Error("GANTRY_SERVER=full runs the production server: `npm run build` first");
@@ -65,11 +68,12 @@ export async function startGantry(opts: { port: number; env: Record<string, stri
   child.stderr?.on("data", (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
   });
+  const startTimeout = opts.startTimeoutMs ?? 60_000;
   const ready = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL"); // not left running behind a failed start
-      reject(new Error(`Gantry did not start within 60 s:\n${stderr}`));
-    }, 60_000);
+      reject(new Error(`Gantry did not start within ${startTimeout / 1000} s:\n${stderr}`));
+    }, startTimeout);
     const onData = (d: Buffer) => {
       stdout = (stdout + d.toString()).slice(-64_000);
       // Whole lines only: a long line may come in several chunks.

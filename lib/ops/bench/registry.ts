@@ -57,9 +57,11 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { startGantry, rssBytes, type GantryProcess } from "./gantry-process";
-import { children, exec, layoutBlobs, timed } from "./pulls";
+import { children, exec, layoutBlobs } from "./pulls";
 import { atMost, check, mb, printTable, printVerdicts, summarize, type Verdict } from "./stats";
 import { atExit } from "./cleanups";
+import { cpuSeconds, io, statusKb } from "./procfs";
+import { checkIsolation, isolatedSkopeoCopy, isolationTools } from "./skopeo";
 
 const QUICK = process.env.QUICK === "1";
 const RUNS = Number(process.env.RUNS ?? (QUICK ? "2" : "5"));
@@ -69,8 +71,6 @@ const TARGET = 1.1;
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "gantry-bench-registry-"));
 const fast = !DISK && fs.existsSync("/dev/shm") ? fs.mkdtempSync("/dev/shm/gantry-bench-registry-") : scratch;
-const isRoot = process.getuid?.() === 0;
-const SYSTEM_CACHE = "/var/lib/containers/cache";
 
 atExit(() => {
   fs.rmSync(scratch, { recursive: true, force: true });
@@ -81,49 +81,6 @@ atExit(() => {
 });
 
 const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
-
-/** Bytes a process read and wrote through read/write-family syscalls (sockets included): /proc/<pid>/io. */
-function io(pid: number): { read: number; written: number } {
-  const text = fs.readFileSync(`/proc/${pid}/io`, "utf8");
-  const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)$`, "m").exec(text)?.[1] ?? NaN);
-  return { read: field("rchar"), written: field("wchar") };
-}
-
-const TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
-
-/** CPU seconds (user + system) of a process, or with `children`, of its waited-for children (/proc/<pid>/stat). */
-function cpuSeconds(pid: number | "self", children = false): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  // Fields after "(comm)": state is field 3; utime, stime are 14, 15; cutime, cstime 16, 17.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const at = (n: number) => Number(fields[n - 3]);
-  return (children ? at(16) + at(17) : at(14) + at(15)) / TICKS;
-}
-
-function statusKb(pid: number, field: string): number {
-  const line = fs.readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith(`${field}:`)) ?? "";
-  return Number(/(\d+) kB/.exec(line)?.[1] ?? NaN) * 1024;
-}
-
-/**
- * `skopeo copy` with an empty blob-info cache of its own (see the header):
- * nothing remembered from an earlier push can turn an upload into a mount.
- */
-async function skopeoCopy(args: string[]): Promise<{ seconds: number; output: string }> {
-  const cache = fs.mkdtempSync(path.join(fast, "blob-info-cache-"));
-  const [cmd, argv] = isRoot
-    ? ["unshare", ["--mount", "--propagation", "private", "sh", "-c", `mkdir -p ${SYSTEM_CACHE} && mount --bind "$0" ${SYSTEM_CACHE} && exec skopeo "$@"`, cache, "copy", ...args]]
-    : ["env", [`XDG_DATA_HOME=${cache}`, "skopeo", "copy", ...args]];
-  try {
-    const { seconds, value } = await timed(() => exec(cmd, argv, 1_800_000));
-    return { seconds, output: `${value.stdout}${value.stderr}` };
-  } catch (e) {
-    const err = e as { stderr?: string; message?: string };
-    throw new Error(`skopeo copy ${args.slice(-2).join(" → ")}: ${(err.stderr || err.message || String(e)).trim().split("\n").slice(-3).join(" ").slice(0, 500)}`);
-  } finally {
-    fs.rmSync(cache, { recursive: true, force: true });
-  }
-}
 
 type Variant = "gantry" | "direct";
 type Op = "push" | "pull";
@@ -143,16 +100,10 @@ interface Sample {
 async function main() {
   const started = Date.now();
   const load0 = os.loadavg();
-  for (const tool of ["skopeo", "docker-registry", "umoci", ...(isRoot ? ["unshare", "mount"] : [])]) {
+  for (const tool of ["skopeo", "docker-registry", "umoci", ...isolationTools]) {
     await exec("sh", ["-c", `command -v ${tool}`]).catch(() => Promise.reject(new Error(`${tool} is missing: bash lib/ops/install-test-packages.sh`)));
   }
-  if (isRoot) {
-    try {
-      execFileSync("unshare", ["--mount", "--propagation", "private", "true"], { stdio: "ignore" });
-    } catch {
-      throw new Error("`unshare --mount` is not allowed here: skopeo's blob-info cache cannot be isolated, and pushes would mount instead of upload. Run as a non-root user (its cache then follows XDG_DATA_HOME).");
-    }
-  }
+  checkIsolation();
 
   const { buildImage, cleanupImages } = await import("@/lib/testing/registries/images");
   const { freePort } = await import("@/lib/testing/registries/ports");
@@ -210,7 +161,7 @@ async function main() {
         ? ["--dest-tls-verify=false", ...pushAuth[variant], src, refs[variant](round)]
         : ["--src-tls-verify=false", ...pullAuth[variant], refs[variant](round), `oci:${dest}:img`];
     try {
-      const { seconds, output } = await skopeoCopy(args);
+      const { seconds, output } = await isolatedSkopeoCopy(args, fast);
       const d1 = io(distPid);
       const g1 = io(gantryPid);
       const sample: Sample = {

@@ -52,14 +52,16 @@ export async function buildImage(opts: { files?: Record<string, string>; randomB
 
 /**
  * An OCI image index listing an amd64 and an arm64 image, written into a new
- * layout by hand (umoci builds single-platform images only).
+ * layout by hand (umoci builds single-platform images only); with
+ * `randomBytes`, each platform's layer holds that much random data too.
  */
-export async function buildMultiArchIndex(tag = "multi"): Promise<BuiltImage> {
-  const key = `index:${tag}`;
+export async function buildMultiArchIndex(tag = "multi", opts: { randomBytes?: number } = {}): Promise<BuiltImage> {
+  const key = `index:${tag}:${opts.randomBytes ?? 0}`;
   const hit = cache.get(key);
   if (hit) return hit;
-  const amd = await buildImage({ arch: "amd64", files: { "arch.txt": "amd64\n" }, tag: "amd64" });
-  const arm = await buildImage({ arch: "arm64", files: { "arch.txt": "arm64\n" }, tag: "arm64" });
+  const random = opts.randomBytes ? { randomBytes: opts.randomBytes } : {};
+  const amd = await buildImage({ arch: "amd64", files: { "arch.txt": "amd64\n" }, tag: "amd64", ...random });
+  const arm = await buildImage({ arch: "arm64", files: { "arch.txt": "arm64\n" }, tag: "arm64", ...random });
   const layoutDir = path.join(workDir(), `index-${crypto.randomBytes(4).toString("hex")}`);
   fs.mkdirSync(path.join(layoutDir, "blobs", "sha256"), { recursive: true });
   fs.writeFileSync(path.join(layoutDir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
