@@ -5,9 +5,7 @@ import { MANIFEST_MAX_BYTES } from "@/lib/hosted-registry/records";
 import { callStorage, pullAccess, storageName } from "@/lib/hosted-registry/storage";
 import { ProxyError } from "@/lib/proxy/errors";
 import { MANIFEST_ACCEPT } from "@/lib/registry-client/media-types";
-import { declaredMediaType, verifiedManifest, type ImageContent } from "./sources";
-
-const CHUNK = 1024 * 1024;
+import { declaredMediaType, readSpan, verifiedManifest, type ImageContent } from "./sources";
 
 const unavailable = () => new ProxyError(503, "UNAVAILABLE", "Gantry's registry is not running in this process, so its images cannot be bundled here. Try again in a few seconds.", { "retry-after": "5" });
 
@@ -43,20 +41,7 @@ export function hostedContent(appId: string, repository: string): ImageContent {
       const { backend, diskRoot } = storage();
       const disk = diskRoot ? await openLinkedBlob(diskRoot, store, digest) : null;
       if (disk) {
-        return (async function* () {
-          let pos = start;
-          try {
-            while (pos <= end) {
-              const buf = Buffer.allocUnsafe(Math.min(CHUNK, end - pos + 1));
-              const { bytesRead } = await disk.fd.read(buf, 0, buf.length, pos);
-              if (bytesRead === 0) throw new Error(`blob ${digest} ended at byte ${pos}`);
-              pos += bytesRead;
-              yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
-            }
-          } finally {
-            await disk.fd.close();
-          }
-        })();
+        return readSpan((buf, at) => disk.fd.read(buf, 0, buf.length, at).then((r) => r.bytesRead), start, end, () => void disk.fd.close().catch(() => undefined));
       }
       const res = await callStorage(backend, { method: "GET", path: `/v2/${store}/blobs/${digest}`, access: pullAccess(store), headers: { range: `bytes=${start}-${end}` } });
       if (res.statusCode !== 206 && res.statusCode !== 200) {

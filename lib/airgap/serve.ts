@@ -1,7 +1,5 @@
 import "server-only";
 import type { ServerResponse } from "node:http";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { log } from "@/lib/log";
 import { recordPull } from "@/lib/proxy/pull-log";
 import { archiveRange } from "./archive-range";
@@ -82,10 +80,13 @@ export function bundleAnswer(plan: PlannedBundle, request: BundleRequestHeaders,
 }
 
 /**
- * Writes an answer to a Node response with backpressure (the archive's next
- * piece is produced when the socket has taken the last). A failure mid-stream
- * destroys the response: the client sees fewer bytes than Content-Length and
- * resumes, never a complete-looking archive with a hole.
+ * Writes an answer to a Node response with backpressure: the archive's next
+ * piece is produced when the socket has drained the last. A failure
+ * mid-stream destroys the response: the client sees fewer bytes than
+ * Content-Length and resumes, never a complete-looking archive with a hole.
+ * A client that leaves stops the archive (its open blobs are closed). A plain
+ * write loop, not pipeline(Readable.from(…)): bench:airgap measured Gantry at
+ * 1.7 CPU seconds per GB with it, 3.8 with the stream adapter.
  */
 export async function writeAnswer(res: ServerResponse, answer: BundleAnswer): Promise<void> {
   res.writeHead(answer.status, answer.headers);
@@ -94,8 +95,23 @@ export async function writeAnswer(res: ServerResponse, answer: BundleAnswer): Pr
     return;
   }
   try {
-    await pipeline(Readable.from(answer.body, { objectMode: false, highWaterMark: 1 }), res);
+    for await (const piece of answer.body) {
+      if (res.destroyed) break;
+      if (!res.write(piece) && !res.destroyed) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            res.off("drain", done);
+            res.off("close", done);
+            resolve();
+          };
+          res.on("drain", done);
+          res.on("close", done);
+        });
+      }
+    }
+    if (!res.destroyed) res.end();
   } catch {
-    // The client left, or the archive failed (logged where it failed): the response is already destroyed.
+    // The archive failed (logged where it failed): cut the response short.
+    res.destroy();
   }
 }

@@ -53,7 +53,7 @@ export function declaredMediaType(bytes: Buffer): string | null {
 }
 
 /** Bytes [start, end] of a blob through a cursor-like reader, CHUNK at a time. */
-async function* readSpan(read: (buf: Buffer, at: number) => Promise<number>, start: number, end: number, done: () => void): AsyncGenerator<Buffer> {
+export async function* readSpan(read: (buf: Buffer, at: number) => Promise<number>, start: number, end: number, done: () => void): AsyncGenerator<Buffer> {
   let pos = start;
   try {
     while (pos <= end) {

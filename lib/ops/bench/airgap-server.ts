@@ -8,7 +8,7 @@
  * that registry: private images, served through the proxy's cache) and a
  * license. Then the release is warmed (lib/airgap/warm.ts warmRelease: every
  * blob into the cache), and GET/HEAD /bundle answers as the download route
- * does: planBundle, then bundleResponse, piped to node:http.
+ * does once the caller is authorized: planBundle, bundleAnswer, writeAnswer.
  *
  * Prints one JSON line on stdout when ready:
  *   { ready, url, digests, warm: { blobs, bytes, seconds } }
@@ -19,8 +19,6 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
-import { pipeline, Readable } from "node:stream";
-import type { ReadableStream as WebReadableStream } from "node:stream/web";
 
 const root = path.resolve(__dirname, "../../..");
 const dataDir = fs.mkdtempSync(path.join(process.env.BENCH_SCRATCH ?? "/tmp", "gantry-bench-airgap-server-"));
@@ -43,7 +41,7 @@ async function main() {
   const { createCustomer } = await import("@/lib/licenses/customers");
   const { warmRelease } = await import("@/lib/airgap/warm");
   const { planBundle } = await import("@/lib/airgap/bundle");
-  const { bundleResponse } = await import("@/lib/airgap/serve");
+  const { bundleAnswer, writeAnswer } = await import("@/lib/airgap/serve");
   const { toAppError } = await import("@/lib/http/map-error");
   const { db } = await import("@/lib/db");
 
@@ -66,20 +64,22 @@ async function main() {
   if (notPrivate.length) throw new Error(`release images not private: ${notPrivate.map((i) => `${i.image} ${i.status}`).join(", ")}`);
   const licenseRowId = (await createCustomer(ctx, slug, { name: "Bench customer" })).license.id;
   const warm = await warmRelease(team.id, slug, version);
+  // A server that has served anything has its pull-log writer thread running (it starts with the first
+  // record written, and costs its own ~70 MB): started here, with one HEAD's record, so the downloads
+  // measured are the stream's memory, not that thread's start.
+  const { flushPulls } = await import("@/lib/proxy/pull-log");
+  bundleAnswer(await planBundle({ teamId: team.id, appSlug: slug, version, licenseRowId, includePublic: true }), { method: "HEAD" }, null);
+  await flushPulls();
 
   const server = http.createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? "/", "http://local");
       if (url.pathname !== "/bundle") return void res.writeHead(404).end();
-      const headers = new Headers();
-      for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
       try {
         const plan = await planBundle({ teamId: team.id, appSlug: slug, version, licenseRowId, includePublic: true });
-        const answer = bundleResponse(plan, new Request(url, { method: req.method ?? "GET", headers }), { clientIp: req.socket.remoteAddress ?? null });
-        res.writeHead(answer.status, Object.fromEntries(answer.headers));
-        // pipeline, as Next does: a client that leaves cancels the stream and its open blobs.
-        if (answer.body) pipeline(Readable.fromWeb(answer.body as WebReadableStream), res, () => undefined);
-        else res.end();
+        // What lib/airgap/http.ts does once the caller is authorized: the same answer, the same writer.
+        const answer = bundleAnswer(plan, { method: req.method ?? "GET", range: req.headers.range ?? null, ifRange: (req.headers["if-range"] as string | undefined) ?? null, userAgent: req.headers["user-agent"] ?? null }, req.socket.remoteAddress ?? null);
+        await writeAnswer(res, answer);
       } catch (e) {
         const err = toAppError(e);
         res.writeHead(err.status, { "content-type": "text/plain" }).end(err.message);

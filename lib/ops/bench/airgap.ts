@@ -13,7 +13,7 @@
  * loop and RSS are its own. Before it says ready it warms the release
  * (warmRelease, what `gantry airgap warm` runs): every blob is in the proxy's
  * cache, and a download reads only the cache. It answers GET /bundle with
- * planBundle + bundleResponse, as the download route does. Everything (the
+ * planBundle + bundleAnswer + writeAnswer, as lib/airgap/http.ts does. Everything (the
  * registry's storage, Gantry's cache and database, the built images, both
  * sides' output) is on /dev/shm when it exists (DISK=1: the temp dir), so
  * neither side waits on disk write-back.
@@ -257,7 +257,7 @@ async function main() {
     console.log(`!! the 1-minute load (${Math.max(load0[0]!, load1[0]!).toFixed(1)}) exceeds the ${os.cpus().length} cores: other work competes for the CPU; expect spread between rounds.`);
   }
   console.log(`images: 3 single-platform + 1 index (amd64, arm64), ${contents.blobs.size} blobs, ${mb(payload)} (5 random layers of ${mb(layerBytes)}); bundle ${mb(bundleSize)} tar`);
-  console.log(`bundle: curl -o <file> from lib/ops/bench/airgap-server.ts (planBundle + bundleResponse, warm cache); skopeo: copy --all of each image from distribution (htpasswd) into one OCI layout; both write to ${where}\n`);
+  console.log(`bundle: curl -o <file> from lib/ops/bench/airgap-server.ts (planBundle + bundleAnswer + writeAnswer, warm cache); skopeo: copy --all of each image from distribution (htpasswd) into one OCI layout; both write to ${where}\n`);
   printTable([
     ["variant", "median", "min", "max", "MB/s (median)", "runs (s)", "MB/s per run"],
     ...(["bundle", "skopeo"] as const).map((v) => {
