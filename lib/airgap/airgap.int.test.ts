@@ -240,4 +240,27 @@ describe("an air-gap bundle", () => {
       await vendor.restart();
     }
   }, 120_000);
+
+  it("carries only the release's platforms of a multi-arch image: a narrowed index push.sh copies whole, with its own digest", async () => {
+    await createRelease(ctx, slug, { version: "1.1.0", images: [`${vendor.host}/acme/multi:1.0.0`], platforms: ["linux/amd64"] });
+    const url = `${base.replace("/1.0.0/", "/1.1.0/")}?license=${licenses.paid}`;
+    const file = path.join(work, "narrow.tar");
+    await curl("-o", file, url);
+    const out = path.join(work, "narrow");
+    fs.mkdirSync(out);
+    await run("tar", ["-xf", file, "-C", out]);
+    const root = path.join(out, `${slug}-1.1.0`);
+    const [image] = JSON.parse(fs.readFileSync(path.join(root, "images.json"), "utf8")) as { target: string; tag: string; digest: string; platforms: string[] }[];
+    expect(image!.platforms).toEqual(["linux/amd64"]);
+    expect(image!.digest).not.toBe(digests.multi);
+    const prefix = `${fresh.host}/narrow`;
+    await run("bash", [path.join(root, "push.sh"), "--dest-tls-verify=false", prefix], { maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await run("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${prefix}/${image!.target}:${image!.tag}`], { encoding: "buffer", maxBuffer: 16 * 1024 * 1024 });
+    expect(`sha256:${crypto.createHash("sha256").update(stdout).digest("hex")}`).toBe(image!.digest);
+    const pushed = JSON.parse(stdout.toString()) as { manifests: { platform: { architecture: string } }[] };
+    expect(pushed.manifests.map((m) => m.platform.architecture)).toEqual(["amd64"]);
+    // Everything it names is there: a full copy back out succeeds.
+    await run("skopeo", ["copy", "--quiet", "--all", "--src-tls-verify=false", `docker://${prefix}/${image!.target}:${image!.tag}`, `oci:${path.join(work, "narrow-back")}:x`], { maxBuffer: 16 * 1024 * 1024 });
+    expect(fs.statSync(file).size).toBeLessThan(fs.statSync(whole).size);
+  }, 120_000);
 });

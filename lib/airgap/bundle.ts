@@ -84,6 +84,7 @@ export async function planBundle(req: BundleRequest): Promise<PlannedBundle> {
     images.map((image, i) => ({ refName: names[i]!.refName, digest: image.digest, content: image.content, label: image.source })),
     `${root}/images`,
     req.signal,
+    release.platforms,
   );
   const bundleImages = images.map((image, i) => ({
     source: image.source,
@@ -91,7 +92,8 @@ export async function planBundle(req: BundleRequest): Promise<PlannedBundle> {
     refName: names[i]!.refName,
     target: names[i]!.target,
     tag: names[i]!.tag,
-    digest: image.digest,
+    // The layout's: an index narrowed to the release's platforms has a digest of its own.
+    digest: layout.images[i]!.digest,
     kind: image.kind,
     platforms: layout.images[i]!.platforms,
   }));

@@ -117,4 +117,41 @@ describe("planLayout", () => {
     const wide = r.manifest({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: Array.from({ length: 600 }, () => child) });
     await expect(planLayout([{ refName: "a:1", digest: wide.digest, content: r.content, label: "wide" }], "p")).rejects.toThrow(/more than 512 manifests/);
   });
+
+  it("narrows an index to the release's platforms: a new index of the kept manifests and their attestations, blobs of the others left out", async () => {
+    const r = registry();
+    const amd = r.image(["base", "amd"], '{"architecture":"amd64"}');
+    const arm = r.image(["base", "arm"], '{"architecture":"arm64"}');
+    const attestation = r.image(["provenance"], '{"attest":1}');
+    const index = r.manifest({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.index.v1+json",
+      manifests: [
+        { mediaType: "application/vnd.oci.image.manifest.v1+json", ...amd, platform: { os: "linux", architecture: "amd64" } },
+        { mediaType: "application/vnd.oci.image.manifest.v1+json", ...arm, platform: { os: "linux", architecture: "arm64" } },
+        { mediaType: "application/vnd.oci.image.manifest.v1+json", ...attestation, platform: { os: "unknown", architecture: "unknown" }, annotations: { "vnd.docker.reference.digest": amd.digest } },
+      ],
+    });
+    const single = r.image(["single"]);
+    const images = [
+      { refName: "multi:1", digest: index.digest, content: r.content, label: "acme/multi:1" },
+      { refName: "single:1", digest: single.digest, content: r.content, label: "acme/single:1" },
+    ];
+    const layout = await planLayout(images, "p", undefined, ["linux/amd64"]);
+    const top = layout.images[0]!;
+    expect(top.digest).not.toBe(index.digest);
+    expect(top.platforms).toEqual(["linux/amd64"]);
+    expect(layout.images[1]!.digest).toBe(single.digest); // a single-platform image is kept as it is
+    const bytes = await collect(planArchive(layout.entries).range(0, planArchive(layout.entries).size - 1));
+    const read = gnuTarRead(bytes);
+    const file = (p: string) => fs.readFileSync(path.join(read.dir, p));
+    const narrowed = file(`p/blobs/sha256/${top.digest.slice(7)}`);
+    expect(digestOf(narrowed)).toBe(top.digest);
+    expect((JSON.parse(narrowed.toString()) as { manifests: { digest: string }[] }).manifests.map((m) => m.digest)).toEqual([amd.digest, attestation.digest]);
+    expect(fs.existsSync(path.join(read.dir, `p/blobs/sha256/${arm.digest.slice(7)}`))).toBe(false);
+    expect(fs.existsSync(path.join(read.dir, `p/blobs/sha256/${index.digest.slice(7)}`))).toBe(false);
+    expect(fs.existsSync(path.join(read.dir, `p/blobs/sha256/${digestOf(Buffer.from("arm")).slice(7)}`))).toBe(false);
+    read.cleanup();
+    await expect(planLayout(images, "p", undefined, ["windows/amd64"])).rejects.toThrow(/acme\/multi:1 has none of the platforms this release bundles \(windows\/amd64\); it has linux\/amd64, linux\/arm64/);
+  });
 });

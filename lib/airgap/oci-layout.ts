@@ -1,5 +1,6 @@
 import "server-only";
 import crypto from "node:crypto";
+import { AppError } from "@/lib/errors";
 import { ProxyError } from "@/lib/proxy/errors";
 import { MEDIA_TYPES } from "@/lib/registry-client/media-types";
 import type { ImageContent } from "./sources";
@@ -74,14 +75,22 @@ export const memoryEntry = (path: string, bytes: Buffer, mode?: number): TarEntr
 
 const platformOf = (p: Descriptor["platform"]) => (p?.os && p.architecture ? `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ""}` : null);
 
-export async function planLayout(images: readonly LayoutImage[], prefix: string, signal?: AbortSignal): Promise<PlannedLayout> {
+/**
+ * `platforms` ("os/arch[/variant]"; empty: all) narrows each multi-arch image
+ * to those platforms: its index is rewritten with the kept manifests (and the
+ * attestations that refer to them), so it has a digest of its own, which the
+ * layout, images.json and push.sh carry. An image with none of them is
+ * refused by name; single-platform images are kept as they are.
+ */
+export async function planLayout(images: readonly LayoutImage[], prefix: string, signal?: AbortSignal, platforms: readonly string[] = []): Promise<PlannedLayout> {
+  const wanted = new Set(platforms);
   const manifests = new Map<string, Buffer>();
   const blobs = new Map<string, { size: number; content: ImageContent }>();
   const tops: PlannedLayout["images"] = [];
 
   for (const image of images) {
     let count = 0;
-    const visit = async (digest: string, depth: number, expectedSize: number | null): Promise<{ mediaType: string; size: number; platforms: string[] }> => {
+    const visit = async (digest: string, depth: number, expectedSize: number | null): Promise<{ mediaType: string; size: number; platforms: string[]; digest?: string }> => {
       if (++count > MAX_MANIFESTS_PER_IMAGE) throw invalid(image.label, `leads to more than ${MAX_MANIFESTS_PER_IMAGE} manifests`);
       const { bytes, mediaType: stored } = await image.content.manifest(digest, signal);
       if (expectedSize !== null && bytes.length !== expectedSize) throw invalid(image.label, `says ${digest} is ${expectedSize} bytes; it is ${bytes.length}`);
@@ -95,13 +104,38 @@ export async function planLayout(images: readonly LayoutImage[], prefix: string,
       const mediaType = (typeof parsed.mediaType === "string" ? parsed.mediaType : stored) ?? (parsed.manifests ? MEDIA_TYPES.ociIndex : MEDIA_TYPES.ociManifest);
       if (INDEX_TYPES.has(mediaType) || Array.isArray(parsed.manifests)) {
         if (depth >= MAX_DEPTH) throw invalid(image.label, `nests indexes deeper than ${MAX_DEPTH}`);
-        const platforms: string[] = [];
-        for (const child of descriptors(parsed.manifests, image.label)) {
+        const found: string[] = [];
+        let children = descriptors(parsed.manifests, image.label);
+        if (depth === 0 && wanted.size) {
+          const kept = children.filter((c) => wanted.has(platformOf(c.platform) ?? ""));
+          if (!kept.length) {
+            const has = children.map((c) => platformOf(c.platform)).filter((p): p is string => p !== null && p !== "unknown/unknown");
+            throw new AppError("CONFLICT", `${image.label} has none of the platforms this release bundles (${[...wanted].join(", ")}); it has ${has.join(", ") || "no platforms listed"}.`);
+          }
+          const keptDigests = new Set(kept.map((c) => c.digest));
+          // Attestations (buildkit's "unknown/unknown" manifests) go along with the image they attest.
+          const attestations = children.filter((c) => !keptDigests.has(c.digest) && keptDigests.has(String((c as { annotations?: Record<string, unknown> }).annotations?.["vnd.docker.reference.digest"] ?? "")));
+          if (kept.length + attestations.length < children.length) {
+            const keep = new Set([...kept, ...attestations].map((c) => c.digest));
+            children = children.filter((c) => keep.has(c.digest));
+            const narrowed = Buffer.from(JSON.stringify({ ...parsed, manifests: (parsed.manifests as Descriptor[]).filter((c) => keep.has(c.digest)) }));
+            const narrowedDigest = `sha256:${crypto.createHash("sha256").update(narrowed).digest("hex")}`;
+            manifests.delete(digest);
+            manifests.set(narrowedDigest, narrowed);
+            for (const child of children) {
+              await visit(child.digest, depth + 1, child.size);
+              const platform = platformOf(child.platform);
+              if (platform && platform !== "unknown/unknown") found.push(platform);
+            }
+            return { mediaType, size: narrowed.length, platforms: found, digest: narrowedDigest };
+          }
+        }
+        for (const child of children) {
           await visit(child.digest, depth + 1, child.size);
           const platform = platformOf(child.platform);
-          if (platform) platforms.push(platform);
+          if (platform && platform !== "unknown/unknown") found.push(platform);
         }
-        return { mediaType, size: bytes.length, platforms };
+        return { mediaType, size: bytes.length, platforms: found };
       }
       const config = parsed.config === undefined ? [] : descriptors([parsed.config], image.label);
       for (const blob of [...config, ...descriptors(parsed.layers, image.label)]) {
@@ -112,7 +146,7 @@ export async function planLayout(images: readonly LayoutImage[], prefix: string,
       return { mediaType, size: bytes.length, platforms: [] };
     };
     const top = await visit(image.digest, 0, null);
-    tops.push({ refName: image.refName, digest: image.digest, mediaType: top.mediaType, size: top.size, platforms: top.platforms });
+    tops.push({ refName: image.refName, digest: top.digest ?? image.digest, mediaType: top.mediaType, size: top.size, platforms: top.platforms });
   }
 
   const index = Buffer.from(

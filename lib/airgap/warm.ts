@@ -36,6 +36,7 @@ export async function bundleEstimate(teamId: string, appSlug: string, version: s
     images.map((i, n) => ({ refName: String(n), digest: i.digest, content: i.content, label: i.source })),
     "x",
     signal,
+    release.platforms,
   );
   return { images: images.length, platforms: layout.images.reduce((n, i) => n + Math.max(1, i.platforms.length), 0), blobs: layout.blobCount, bytes: layout.blobBytes };
 }
@@ -58,6 +59,8 @@ export async function warmRelease(teamId: string, appSlug: string, version: stri
   const layout = await planLayout(
     privateImages.map((i, n) => ({ refName: String(n), digest: i.digest, content: i.content, label: i.source })),
     "x",
+    undefined,
+    release.platforms,
   );
   const files = layout.entries.filter((e): e is TarFile => e.type !== "directory" && e.path.startsWith("x/blobs/sha256/"));
   let next = 0;

@@ -36,6 +36,7 @@ const RELEASE_FIELDS = {
   appId: true,
   proxyHost: true,
   registryHost: true,
+  platforms: true,
 } as const;
 
 const IMAGE_FIELDS = {
@@ -52,12 +53,21 @@ const IMAGE_FIELDS = {
   previousDigest: true,
 } as const;
 
-type ReleaseRow = { id: string; version: string; notes: string; createdAt: Date; createdByLabel: string; archivedAt: Date | null; lastProbedAt: Date; proxyHost: string; registryHost: string | null };
+type ReleaseRow = { id: string; version: string; notes: string; createdAt: Date; createdByLabel: string; archivedAt: Date | null; lastProbedAt: Date; proxyHost: string; registryHost: string | null; platforms: string };
 
 function countsOf(statuses: string[]): Record<ImageStatus, number> {
   const counts = Object.fromEntries(IMAGE_STATUSES.map((s) => [s, 0])) as Record<ImageStatus, number>;
   for (const s of statuses) if ((IMAGE_STATUSES as readonly string[]).includes(s)) counts[s as ImageStatus]++;
   return counts;
+}
+
+function parsePlatforms(json: string): string[] {
+  try {
+    const parsed: unknown = JSON.parse(json);
+    return Array.isArray(parsed) ? parsed.filter((p): p is string => typeof p === "string") : [];
+  } catch {
+    return [];
+  }
 }
 
 function summaryOf(r: ReleaseRow, statuses: string[]) {
@@ -72,6 +82,8 @@ function summaryOf(r: ReleaseRow, statuses: string[]) {
     /** The hosts its stored files and rewritten names were generated with ("" before custom domains). */
     proxyHost: r.proxyHost,
     registryHost: r.registryHost,
+    /** The platforms an air-gap bundle carries of multi-arch images; empty: every platform. */
+    platforms: parsePlatforms(r.platforms),
     counts: countsOf(statuses),
     imageCount: statuses.length,
   };
@@ -163,6 +175,7 @@ export async function createRelease(ctx: TeamContext, appSlug: string, input: Cr
           files: JSON.stringify(filesWithPaths(files)),
           proxyHost: domains.proxy.host,
           registryHost: domains.registry?.host ?? null,
+          platforms: JSON.stringify([...new Set(data.platforms ?? [])].sort()),
           createdById: ctx.actor.id ?? null,
           createdByLabel: ctx.actor.label,
           images: {

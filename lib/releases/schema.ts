@@ -8,6 +8,9 @@ const versionSchema = z
   .trim()
   .refine(isValidVersion, "Use 1–64 letters, digits, dots, dashes, underscores or plus signs, starting with a letter or digit (e.g. 1.4.0).");
 
+/** "linux/amd64", "linux/arm/v7": OCI's platform os/architecture[/variant], lowercase. */
+export const PLATFORM_PATTERN = /^[a-z0-9]{1,32}\/[a-z0-9_]{1,32}(?:\/[a-z0-9]{1,32})?$/;
+
 /** A new release: its version, notes, and the manifests as uploaded and/or a list of images. */
 export const createReleaseSchema = z
   .object({
@@ -16,6 +19,11 @@ export const createReleaseSchema = z
     manifests: z.union([z.string(), z.array(z.string())]).optional(),
     files: z.array(z.object({ name: z.string().min(1).max(200), content: z.string() })).max(MAX_FILES).optional(),
     images: z.array(z.string().max(1024)).max(MAX_IMAGES, `At most ${MAX_IMAGES} images.`).optional(),
+    /** The platforms of multi-arch images an air-gap bundle carries ("os/arch[/variant]"); none: every platform. */
+    platforms: z
+      .array(z.string().trim().regex(PLATFORM_PATTERN, 'Write a platform as os/arch or os/arch/variant, e.g. "linux/amd64".'))
+      .max(20, "At most 20 platforms.")
+      .optional(),
     /** Helm charts on Gantry's registry: "<registry>/<app slug>/<chart>:<version>" (charts.ts). */
     charts: z.array(z.string().max(1024)).max(50, "At most 50 charts.").optional(),
   })

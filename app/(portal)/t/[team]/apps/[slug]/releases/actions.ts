@@ -34,6 +34,8 @@ export const createReleaseAction = teamAction(
     notes: z.string().max(20_000).optional(),
     files: manifestFiles,
     images: z.string().max(1_000_000).optional(),
+    /** Comma- or space-separated "os/arch[/variant]"; blank: every platform. */
+    platforms: z.string().max(2_000).optional(),
     charts: z
       .string()
       .max(100_000)
@@ -47,12 +49,13 @@ export const createReleaseAction = teamAction(
         }
       }),
   }),
-  async ({ app, version, notes, files, images, charts }, ctx) => {
+  async ({ app, version, notes, files, images, platforms, charts }, ctx) => {
     const release = await createRelease(ctx, app, {
       version,
       notes: notes || undefined,
       files: files.filter((f) => f.content.trim()),
       images: lines(images),
+      platforms: (platforms ?? "").split(/[\s,]+/).filter(Boolean),
       charts,
     });
     revalidatePath(`/t/${ctx.team.slug}/apps/${app}`);

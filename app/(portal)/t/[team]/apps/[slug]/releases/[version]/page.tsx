@@ -188,6 +188,17 @@ export default async function ReleasePage({
             >
               <AirgapSize teamId={ctx.team.id} appSlug={app.slug} version={release.version} />
             </Suspense>
+            <p className="text-sm text-zinc-600" data-testid="airgap-platforms">
+              Multi-arch images:{" "}
+              {release.platforms.length ? (
+                <>
+                  only <span className="font-mono text-zinc-900">{release.platforms.join(", ")}</span>
+                </>
+              ) : (
+                "every platform"
+              )}
+              .
+            </p>
             <p className="text-sm text-zinc-600">
               Build it ahead, so the first download streams from the cache:{" "}
               <code className="font-mono text-xs wrap-anywhere">

@@ -44,11 +44,13 @@ export function NewReleaseForm(props: {
   // Controlled fields: React resets a form's uncontrolled fields after its action runs, and an error must keep the input.
   const [version, setVersion] = useState("");
   const [notes, setNotes] = useState("");
+  const [platforms, setPlatforms] = useState("");
   const [images, setImages] = useState(props.images.join("\n"));
   const [charts, setCharts] = useState<string[]>(() => props.selectedCharts.filter((c) => props.charts.some((o) => o.reference === c)));
   const chartErrors = errorsFor(state.fieldErrors, "charts");
   const versionErrors = errorsFor(state.fieldErrors, "version");
   const notesErrors = errorsFor(state.fieldErrors, "notes");
+  const platformErrors = errorsFor(state.fieldErrors, "platforms");
   const manifestErrors = errorsFor(state.fieldErrors, "manifests", "files");
   const imageErrors = errorsFor(state.fieldErrors, "images");
 
@@ -109,6 +111,23 @@ export function NewReleaseForm(props: {
           aria-describedby={notesErrors.length ? "notes-error" : undefined}
         />
         <FieldError id="notes-error" errors={notesErrors} />
+      </div>
+      <div className="grid gap-1.5">
+        <Label htmlFor="platforms">Platforms in air-gap bundles</Label>
+        <Input
+          id="platforms"
+          name="platforms"
+          value={platforms}
+          onChange={(e) => setPlatforms(e.target.value)}
+          placeholder="Every platform (or e.g. linux/amd64, linux/arm64)"
+          autoComplete="off"
+          aria-invalid={platformErrors.length ? true : undefined}
+          aria-describedby={platformErrors.length ? "platforms-error" : "platforms-hint"}
+        />
+        <p id="platforms-hint" className="text-xs text-zinc-500">
+          Multi-arch images carry only these platforms in the release&apos;s air-gap bundles (smaller files); blank carries every platform.
+        </p>
+        <FieldError id="platforms-error" errors={platformErrors} />
       </div>
       <fieldset className="grid gap-3">
         <legend className="mb-1.5 text-sm font-medium text-zinc-800">Manifests</legend>

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Release" ADD COLUMN     "platforms" TEXT NOT NULL DEFAULT '[]';
+
