@@ -241,8 +241,8 @@ describe("an air-gap bundle", () => {
     }
   }, 120_000);
 
-  it("carries only the release's platforms of a multi-arch image: a narrowed index push.sh copies whole, with its own digest", async () => {
-    await createRelease(ctx, slug, { version: "1.1.0", images: [`${vendor.host}/acme/multi:1.0.0`], platforms: ["linux/amd64"] });
+  it("carries only the release's platforms of a multi-arch image (a narrowed index push.sh copies whole, with its own digest), and no public image when the release says so", async () => {
+    await createRelease(ctx, slug, { version: "1.1.0", images: [`${vendor.host}/acme/multi:1.0.0`, `${publicReg.host}/library/pub:2.1`], platforms: ["linux/amd64"], airgapPublic: false });
     const url = `${base.replace("/1.0.0/", "/1.1.0/")}?license=${licenses.paid}`;
     const file = path.join(work, "narrow.tar");
     await curl("-o", file, url);
@@ -250,7 +250,9 @@ describe("an air-gap bundle", () => {
     fs.mkdirSync(out);
     await run("tar", ["-xf", file, "-C", out]);
     const root = path.join(out, `${slug}-1.1.0`);
-    const [image] = JSON.parse(fs.readFileSync(path.join(root, "images.json"), "utf8")) as { target: string; tag: string; digest: string; platforms: string[] }[];
+    const listed = JSON.parse(fs.readFileSync(path.join(root, "images.json"), "utf8")) as { target: string; tag: string; digest: string; platforms: string[] }[];
+    expect(listed).toHaveLength(1); // the public image is left out
+    const [image] = listed;
     expect(image!.platforms).toEqual(["linux/amd64"]);
     expect(image!.digest).not.toBe(digests.multi);
     const prefix = `${fresh.host}/narrow`;

@@ -78,7 +78,8 @@ export async function planBundle(req: BundleRequest): Promise<PlannedBundle> {
   const release = await releaseForInstaller(req.teamId, app.id, req.version);
   const root = `${safeFileName(app.slug)}-${safeFileName(release.version)}`;
 
-  const images = await releaseImages(req.teamId, app, release, { includePublic: req.includePublic });
+  // The vendor's choice on the release, which a download may narrow further (?public=false), never widen.
+  const images = await releaseImages(req.teamId, app, release, { includePublic: req.includePublic && release.airgapPublic });
   const names = nameBundleImages(images.map((i) => ({ source: i.source, digest: i.digest })));
   const layout = await planLayout(
     images.map((image, i) => ({ refName: names[i]!.refName, digest: image.digest, content: image.content, label: image.source })),

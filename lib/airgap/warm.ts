@@ -31,7 +31,7 @@ async function appAndRelease(teamId: string, appSlug: string, version: string) {
 
 export async function bundleEstimate(teamId: string, appSlug: string, version: string, signal?: AbortSignal): Promise<BundleEstimate> {
   const { app, release } = await appAndRelease(teamId, appSlug, version);
-  const images = await releaseImages(teamId, app, release, { includePublic: true });
+  const images = await releaseImages(teamId, app, release, { includePublic: release.airgapPublic });
   const layout = await planLayout(
     images.map((i, n) => ({ refName: String(n), digest: i.digest, content: i.content, label: i.source })),
     "x",

@@ -37,6 +37,7 @@ const RELEASE_FIELDS = {
   proxyHost: true,
   registryHost: true,
   platforms: true,
+  airgapPublic: true,
 } as const;
 
 const IMAGE_FIELDS = {
@@ -53,7 +54,7 @@ const IMAGE_FIELDS = {
   previousDigest: true,
 } as const;
 
-type ReleaseRow = { id: string; version: string; notes: string; createdAt: Date; createdByLabel: string; archivedAt: Date | null; lastProbedAt: Date; proxyHost: string; registryHost: string | null; platforms: string };
+type ReleaseRow = { id: string; version: string; notes: string; createdAt: Date; createdByLabel: string; archivedAt: Date | null; lastProbedAt: Date; proxyHost: string; registryHost: string | null; platforms: string; airgapPublic: boolean };
 
 function countsOf(statuses: string[]): Record<ImageStatus, number> {
   const counts = Object.fromEntries(IMAGE_STATUSES.map((s) => [s, 0])) as Record<ImageStatus, number>;
@@ -84,6 +85,8 @@ function summaryOf(r: ReleaseRow, statuses: string[]) {
     registryHost: r.registryHost,
     /** The platforms an air-gap bundle carries of multi-arch images; empty: every platform. */
     platforms: parsePlatforms(r.platforms),
+    /** Whether its air-gap bundles carry its public images. */
+    airgapPublic: r.airgapPublic,
     counts: countsOf(statuses),
     imageCount: statuses.length,
   };
@@ -176,6 +179,7 @@ export async function createRelease(ctx: TeamContext, appSlug: string, input: Cr
           proxyHost: domains.proxy.host,
           registryHost: domains.registry?.host ?? null,
           platforms: JSON.stringify([...new Set(data.platforms ?? [])].sort()),
+          airgapPublic: data.airgapPublic ?? true,
           createdById: ctx.actor.id ?? null,
           createdByLabel: ctx.actor.label,
           images: {

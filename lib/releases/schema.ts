@@ -24,6 +24,8 @@ export const createReleaseSchema = z
       .array(z.string().trim().regex(PLATFORM_PATTERN, 'Write a platform as os/arch or os/arch/variant, e.g. "linux/amd64".'))
       .max(20, "At most 20 platforms.")
       .optional(),
+    /** Whether its air-gap bundles carry the public images too (default true). */
+    airgapPublic: z.boolean().optional(),
     /** Helm charts on Gantry's registry: "<registry>/<app slug>/<chart>:<version>" (charts.ts). */
     charts: z.array(z.string().max(1024)).max(50, "At most 50 charts.").optional(),
   })

@@ -36,6 +36,8 @@ export const createReleaseAction = teamAction(
     images: z.string().max(1_000_000).optional(),
     /** Comma- or space-separated "os/arch[/variant]"; blank: every platform. */
     platforms: z.string().max(2_000).optional(),
+    /** The checkbox: present ("on") when checked. */
+    airgapPublic: z.string().max(10).optional(),
     charts: z
       .string()
       .max(100_000)
@@ -49,13 +51,14 @@ export const createReleaseAction = teamAction(
         }
       }),
   }),
-  async ({ app, version, notes, files, images, platforms, charts }, ctx) => {
+  async ({ app, version, notes, files, images, platforms, airgapPublic, charts }, ctx) => {
     const release = await createRelease(ctx, app, {
       version,
       notes: notes || undefined,
       files: files.filter((f) => f.content.trim()),
       images: lines(images),
       platforms: (platforms ?? "").split(/[\s,]+/).filter(Boolean),
+      airgapPublic: airgapPublic === "on",
       charts,
     });
     revalidatePath(`/t/${ctx.team.slug}/apps/${app}`);

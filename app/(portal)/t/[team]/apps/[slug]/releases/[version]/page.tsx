@@ -197,7 +197,7 @@ export default async function ReleasePage({
               ) : (
                 "every platform"
               )}
-              .
+              ; public images {release.airgapPublic ? "included" : "left out"}.
             </p>
             <p className="text-sm text-zinc-600">
               Build it ahead, so the first download streams from the cache:{" "}

@@ -45,6 +45,7 @@ export function NewReleaseForm(props: {
   const [version, setVersion] = useState("");
   const [notes, setNotes] = useState("");
   const [platforms, setPlatforms] = useState("");
+  const [airgapPublic, setAirgapPublic] = useState(true);
   const [images, setImages] = useState(props.images.join("\n"));
   const [charts, setCharts] = useState<string[]>(() => props.selectedCharts.filter((c) => props.charts.some((o) => o.reference === c)));
   const chartErrors = errorsFor(state.fieldErrors, "charts");
@@ -129,6 +130,13 @@ export function NewReleaseForm(props: {
         </p>
         <FieldError id="platforms-error" errors={platformErrors} />
       </div>
+      <label className="flex items-start gap-2 text-sm">
+        <input type="checkbox" name="airgapPublic" checked={airgapPublic} onChange={(e) => setAirgapPublic(e.target.checked)} className="mt-0.5 size-4 rounded border-zinc-300" />
+        <span>
+          Public images in air-gap bundles too
+          <span className="block text-xs text-zinc-500">An air-gapped cluster cannot pull them from the internet either; leave it on unless customers mirror them on their own.</span>
+        </span>
+      </label>
       <fieldset className="grid gap-3">
         <legend className="mb-1.5 text-sm font-medium text-zinc-800">Manifests</legend>
         <p className="-mt-1 text-xs text-zinc-500">Kubernetes YAML as shipped (several files, multi-document; rendered Helm output pasted as YAML).</p>

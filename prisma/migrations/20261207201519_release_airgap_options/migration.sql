@@ -18,6 +18,7 @@ CREATE TABLE "new_Release" (
     "proxyHost" TEXT NOT NULL DEFAULT '',
     "registryHost" TEXT,
     "platforms" TEXT NOT NULL DEFAULT '[]',
+    "airgapPublic" BOOLEAN NOT NULL DEFAULT true,
     CONSTRAINT "Release_appId_fkey" FOREIGN KEY ("appId") REFERENCES "App" ("id") ON DELETE CASCADE ON UPDATE CASCADE
 );
 INSERT INTO "new_Release" ("appId", "archivedAt", "createdAt", "createdById", "createdByLabel", "files", "id", "imageList", "lastProbedAt", "manifests", "notes", "proxyHost", "registryHost", "teamId", "version") SELECT "appId", "archivedAt", "createdAt", "createdById", "createdByLabel", "files", "id", "imageList", "lastProbedAt", "manifests", "notes", "proxyHost", "registryHost", "teamId", "version" FROM "Release";

@@ -1,3 +1,0 @@
--- AlterTable
-ALTER TABLE "Release" ADD COLUMN     "platforms" TEXT NOT NULL DEFAULT '[]';
-
