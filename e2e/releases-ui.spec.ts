@@ -87,6 +87,11 @@ spec:
   await page.getByRole("button", { name: "Create release" }).click();
   await expect(page.locator("#manifests-error")).toContainText(/document 2, line \d+/, { timeout: 30_000 });
   await expect(page.getByLabel("Notes")).toHaveValue("Broken on purpose.");
+  // A platform that is not os/arch is refused on its field; what was typed stays.
+  await page.getByLabel("Platforms in air-gap bundles").fill("linux/amd64, Linux amd64");
+  await page.getByRole("button", { name: "Create release" }).click();
+  await expect(page.locator("#platforms-error")).toContainText("os/arch", { timeout: 30_000 });
+  await expect(page.getByLabel("Platforms in air-gap bundles")).toHaveValue("linux/amd64, Linux amd64");
   await expect(page.getByLabel("Version")).toHaveValue("1.0.1");
 
   // The app page lists the release and no longer warns; the license pulls its image.
@@ -99,6 +104,7 @@ spec:
   // Installer for the customer: commands, files, and the whole bundle as a zip.
   await page.getByTestId("release-row").getByRole("link", { name: "1.0.0" }).click();
   await expect(page).toHaveURL(new RegExp(`/apps/${slug}/releases/1\\.0\\.0$`));
+  await expect(page.getByTestId("airgap-platforms")).toHaveText("Multi-arch images: every platform; public images included.");
   await page.getByLabel("Customer", { exact: true }).selectOption(customer.id);
   await page.getByRole("button", { name: "Show installer" }).click();
   await expect(page.getByTestId("installer")).toContainText("For Initech");
