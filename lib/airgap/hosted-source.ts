@@ -1,10 +1,9 @@
 import "server-only";
 import { openLinkedBlob } from "@/lib/hosted-registry/disk-blobs";
 import { activeStorage } from "@/lib/hosted-registry/maintenance";
-import { MANIFEST_MAX_BYTES } from "@/lib/hosted-registry/records";
 import { callStorage, pullAccess, storageName } from "@/lib/hosted-registry/storage";
+import { readManifestBytes } from "@/lib/hosted-registry/stored-blob";
 import { ProxyError } from "@/lib/proxy/errors";
-import { MANIFEST_ACCEPT } from "@/lib/registry-client/media-types";
 import { declaredMediaType, readSpan, verifiedManifest, type ImageContent } from "./sources";
 
 const unavailable = () => new ProxyError(503, "UNAVAILABLE", "Gantry's registry is not running in this process, so its images cannot be bundled here. Try again in a few seconds.", { "retry-after": "5" });
@@ -19,23 +18,10 @@ export function hostedContent(appId: string, repository: string): ImageContent {
   const storage = () => activeStorage() ?? (() => { throw unavailable(); })();
   return {
     async manifest(digest, signal) {
-      const res = await callStorage(storage().backend, { method: "GET", path: `/v2/${store}/manifests/${digest}`, access: pullAccess(store), headers: { accept: MANIFEST_ACCEPT }, ...(signal ? { signal } : {}) });
-      if (res.statusCode !== 200) {
-        await res.body.dump();
-        throw new ProxyError(404, "MANIFEST_UNKNOWN", `Gantry's registry has no manifest ${digest} in ${repository}.`);
-      }
-      const chunks: Buffer[] = [];
-      let total = 0;
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        total += chunk.length;
-        if (total > MANIFEST_MAX_BYTES) {
-          res.body.destroy();
-          throw new ProxyError(502, "UNAVAILABLE", `A manifest of ${repository} is over ${MANIFEST_MAX_BYTES} bytes.`);
-        }
-        chunks.push(chunk);
-      }
-      const bytes = verifiedManifest(digest, Buffer.concat(chunks, total), "Gantry's registry storage");
-      return { bytes, mediaType: declaredMediaType(bytes) ?? (res.headers["content-type"] as string | undefined) ?? null };
+      const read = await readManifestBytes(storage(), store, digest, signal);
+      if (!read) throw new ProxyError(404, "MANIFEST_UNKNOWN", `Gantry's registry has no manifest ${digest} in ${repository} (or one over the manifest bound).`);
+      const bytes = verifiedManifest(digest, read, "Gantry's registry storage");
+      return { bytes, mediaType: declaredMediaType(bytes) };
     },
     async blob(digest, _size, start, end) {
       const { backend, diskRoot } = storage();

@@ -58,7 +58,7 @@ async function readBounded(body: Dispatcher.ResponseData["body"], maxBytes: numb
 }
 
 /** A manifest's bytes as stored (any type Gantry stores), or null when storage has none by that digest or it is over the manifest bound. */
-export async function readManifestBytes(config: HostedRegistryConfig, store: string, digest: string, signal?: AbortSignal): Promise<Buffer | null> {
+export async function readManifestBytes(config: Pick<HostedRegistryConfig, "backend">, store: string, digest: string, signal?: AbortSignal): Promise<Buffer | null> {
   const upstream = await callStorage(config.backend, { method: "GET", path: `/v2/${store}/manifests/${digest}`, access: pullAccess(store), headers: { accept: MANIFEST_ACCEPT }, ...(signal ? { signal } : {}) });
   if (upstream.statusCode !== 200) {
     await upstream.body.dump();

@@ -13,7 +13,7 @@ import type { GeneratedFiles } from "@/lib/rewrite/generate";
 import { extractAll, installerFiles, manifestFiles, occurrencesOf, probeAll } from "@/lib/rewrite/preview";
 import { IMAGE_STATUSES, type ImageStatus, type ProbeResult } from "@/lib/rewrite/probe";
 import type { TeamContext } from "@/lib/teams/access";
-import { createReleaseSchema, parseFiles, parseImageList, parseManifests, parseOccurrences, type CreateReleaseInput } from "./schema";
+import { createReleaseSchema, parseFiles, parseImageList, parseManifests, parseOccurrences, parseStrings, type CreateReleaseInput } from "./schema";
 import { isValidVersion, newestFirst } from "./version";
 import { isUniqueViolation } from "@/lib/transactions";
 import { FILE_PATHS } from "@/lib/rewrite/file-paths";
@@ -62,15 +62,6 @@ function countsOf(statuses: string[]): Record<ImageStatus, number> {
   return counts;
 }
 
-function parsePlatforms(json: string): string[] {
-  try {
-    const parsed: unknown = JSON.parse(json);
-    return Array.isArray(parsed) ? parsed.filter((p): p is string => typeof p === "string") : [];
-  } catch {
-    return [];
-  }
-}
-
 function summaryOf(r: ReleaseRow, statuses: string[]) {
   return {
     id: r.id,
@@ -84,7 +75,7 @@ function summaryOf(r: ReleaseRow, statuses: string[]) {
     proxyHost: r.proxyHost,
     registryHost: r.registryHost,
     /** The platforms an air-gap bundle carries of multi-arch images; empty: every platform. */
-    platforms: parsePlatforms(r.platforms),
+    platforms: parseStrings(r.platforms),
     /** Whether its air-gap bundles carry its public images. */
     airgapPublic: r.airgapPublic,
     counts: countsOf(statuses),

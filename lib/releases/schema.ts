@@ -37,7 +37,9 @@ const stored = <T extends z.ZodType>(schema: T) => (json: string): z.output<T> =
 
 /** Readers for the JSON columns of Release and ReleaseImage. */
 export const parseManifests = stored(z.array(z.object({ name: z.string(), content: z.string() })));
-export const parseImageList = stored(z.array(z.string()));
+/** A stored list of strings: Release.imageList, Release.platforms. */
+export const parseStrings = stored(z.array(z.string()));
+export const parseImageList = parseStrings;
 export const parseFiles = stored(z.array(z.object({ path: z.string(), content: z.string() })));
 export const parseOccurrences = stored(
   z.array(z.object({ file: z.string(), document: z.number(), kind: z.string(), name: z.string(), container: z.string(), line: z.number().optional().nullable() })),
