@@ -6,13 +6,15 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { encode } from "next-auth/jwt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
 import { createApiToken } from "@/lib/api-tokens/tokens";
 import { createApp } from "@/lib/apps/apps";
 import { signUp } from "@/lib/auth/sign-up";
 import { db } from "@/lib/db";
-import { env } from "@/lib/env";
+import { resetProxyCacheForTests } from "@/lib/cache/cache";
+import { env, resetEnvForTests } from "@/lib/env";
 import { createCustomer, revokeLicense } from "@/lib/licenses/customers";
 import { flushPulls } from "@/lib/proxy/pull-log";
 import { createRegistry } from "@/lib/registries/registries";
@@ -47,6 +49,9 @@ let ctx: TeamContext;
 const stamp = Date.now().toString(36);
 const slug = `gap-${stamp}`;
 const licenses = { paid: "", revoked: "", pinned: "" };
+const secrets = { paid: "", revoked: "", pinned: "" };
+let paidCustomer = "";
+let ownerId = "";
 const digests: Record<string, string> = {};
 let work = "";
 let auth: Record<string, string> = {};
@@ -87,10 +92,18 @@ beforeAll(async () => {
   const status = Object.fromEntries(release.images.map((i) => [i.image.split("/").pop(), i.status]));
   expect(status).toEqual({ "api:1.0.0": "private", "multi:1.0.0": "private", "pub:2.1": "public", "worker:3.0": "vendor_registry" });
 
-  licenses.paid = (await createCustomer(ctx, slug, { name: "Bank" })).license.id;
-  licenses.revoked = (await createCustomer(ctx, slug, { name: "Gone" })).license.id;
+  const paid = await createCustomer(ctx, slug, { name: "Bank" });
+  licenses.paid = paid.license.id;
+  secrets.paid = paid.license.licenseId;
+  paidCustomer = paid.id;
+  ownerId = user.id;
+  const gone = await createCustomer(ctx, slug, { name: "Gone" });
+  licenses.revoked = gone.license.id;
+  secrets.revoked = gone.license.licenseId;
   await revokeLicense(ctx, licenses.revoked, "contract ended");
-  licenses.pinned = (await createCustomer(ctx, slug, { name: "Trial", type: "trial" })).license.id;
+  const trial = await createCustomer(ctx, slug, { name: "Trial", type: "trial" });
+  licenses.pinned = trial.license.id;
+  secrets.pinned = trial.license.licenseId;
   await setLicensePin(ctx, licenses.pinned, { maxVersion: "0.9.0" });
 
   // The download as Gantry's server serves it (beside Next), through the vendor API's door.
@@ -131,12 +144,17 @@ describe("an air-gap bundle", () => {
 
   it("resumes an interrupted download with Range: the joined file is the whole one, byte for byte", async () => {
     const size = fs.statSync(whole).size;
+    const etag = (await get(`${base}?license=${licenses.paid}`, { method: "HEAD" })).headers.get("etag")!;
     const part = path.join(work, "part.tar");
     // The first half, as a download cut off midway leaves it; then curl resumes from the file's length.
     await curl("-r", `0-${Math.floor(size / 2)}`, "-o", part, `${base}?license=${licenses.paid}`);
     expect(fs.statSync(part).size).toBe(Math.floor(size / 2) + 1);
-    await curl("-C", "-", "-o", part, `${base}?license=${licenses.paid}`);
+    await curl("-C", "-", "-H", `if-range: ${etag}`, "-o", part, `${base}?license=${licenses.paid}`);
     expect(sha256File(part)).toBe(sha256File(whole));
+    // As the README says: with a stale ETag curl refuses to resume (the server answers the whole archive) instead of splicing.
+    const stale2 = path.join(work, "stale.tar");
+    await curl("-r", "0-999", "-o", stale2, `${base}?license=${licenses.paid}`);
+    expect(await curl("-C", "-", "-H", 'if-range: "sha256:changed"', "-o", stale2, `${base}?license=${licenses.paid}`).then(() => 0, (e: { code?: number }) => e.code)).toBe(33);
     // A resume against another bundle (If-Range with a stale ETag) gets the whole archive, not a splice.
     const stale = await get(`${base}?license=${licenses.paid}`, { headers: { range: "bytes=100-", "if-range": '"sha256:0000"' } });
     expect(stale.status).toBe(200);
@@ -228,7 +246,7 @@ describe("an air-gap bundle", () => {
 
   it("airgap warm fills the cache with the private images: the bundle downloads whole with the vendor's registry gone", async () => {
     const report = await warmRelease(ctx.team.id, slug, "1.0.0", { concurrency: 2 });
-    expect(report).toMatchObject({ images: 2, skipped: { public: 1, onGantryRegistry: 1 } });
+    expect(report).toMatchObject({ images: 2, skipped: { public: 1, onGantryRegistry: 1 }, notCached: 0 });
     expect(report.blobs).toBeGreaterThanOrEqual(6); // api: manifest, config, layer; the index, two platform manifests, their configs and layers
     expect(report.bytes).toBeGreaterThan(3 * 1024 * 1024);
     await vendor.stop();
@@ -264,5 +282,63 @@ describe("an air-gap bundle", () => {
     // Everything it names is there: a full copy back out succeeds.
     await run("skopeo", ["copy", "--quiet", "--all", "--src-tls-verify=false", `docker://${prefix}/${image!.target}:${image!.tag}`, `oci:${path.join(work, "narrow-back")}:x`], { maxBuffer: 16 * 1024 * 1024 });
     expect(fs.statSync(file).size).toBeLessThan(fs.statSync(whole).size);
+  }, 120_000);
+
+  it("each door checks its own caller: the vendor's session on the release page, the license on the install page, the API token's role", async () => {
+    const origin = new URL(base).origin;
+    const head = (path: string, headers: Record<string, string> = {}) => fetch(`${origin}${path}`, { method: "HEAD", headers });
+    // The release page's door: the portal session (an Auth.js JWT cookie, as the sign-in sets it).
+    const session = async (uid: string) => `authjs.session-token=${await encode({ token: { uid, sub: uid }, secret: env().authSecret, salt: "authjs.session-token" })}`;
+    const portal = `/t/${ctx.team.slug}/apps/${slug}/releases/1.0.0/airgap?customer=${paidCustomer}`;
+    const owner = await head(portal, { cookie: await session(ownerId) });
+    expect(owner.status).toBe(200);
+    expect(owner.headers.get("content-length")).toBe(String(fs.statSync(whole).size));
+    const none = await head(portal);
+    expect(none.status).toBe(401);
+    expect(none.headers.get("www-authenticate")).toBeNull(); // a vendor is sent to sign in, never asked for a password
+    const outsider = await signUp({ email: `gap-outsider-${stamp}@example.com`, password: "correct horse battery staple", teamName: "Outsider" });
+    expect((await head(portal, { cookie: await session(outsider.user.id) })).status).toBe(404);
+    const forged = (await session(ownerId)).replace(/.{8}$/, "AAAAAAAA");
+    expect((await head(portal, { cookie: forged })).status).toBe(401);
+    // The install page's door: the license ID as a Basic password.
+    const basic = (id: string) => ({ authorization: `Basic ${Buffer.from(`LICENSE_ID:${id}`).toString("base64")}` });
+    const install = "/install/releases/1.0.0/airgap";
+    expect((await head(install, basic(secrets.paid))).status).toBe(200);
+    const wrong = await head(install, basic(secrets.paid.replace(/.$/, (c) => (c === "a" ? "b" : "a"))));
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get("www-authenticate")).toContain("Basic");
+    expect((await head(install, basic(secrets.revoked))).status).toBe(403);
+    expect((await head(install, basic(secrets.pinned))).status).toBe(404); // beyond the pin: no such release, as on the page
+    // The API: a member's token may not download (the bundle holds the license ID).
+    const member = (await createApiToken(ctx, { name: "read", role: "member" })).token;
+    expect((await fetch(`${base}?license=${licenses.paid}`, { method: "HEAD", headers: { authorization: `Bearer ${member}` } })).status).toBe(403);
+  });
+
+  it("a private layer the cache will not keep is checked as it streams: a lying registry cuts the download short", async () => {
+    // A cache of 4 MiB in a new directory: the 3 MiB layer is over half of it, so the fill is refused and the layer passes through.
+    process.env.GANTRY_CACHE_MAX_BYTES = String(4 * 1024 * 1024);
+    process.env.GANTRY_CACHE_DIR = path.join(work, "small-cache");
+    resetEnvForTests();
+    resetProxyCacheForTests();
+    const blobs = path.join(vendor.dir, "storage", "docker", "registry", "v2", "blobs", "sha256");
+    const files = fs.readdirSync(blobs).flatMap((d) => fs.readdirSync(path.join(blobs, d)).map((h) => path.join(blobs, d, h, "data")));
+    const layer = files.sort((a, b) => fs.statSync(b).size - fs.statSync(a).size)[0]!;
+    const original = fs.readFileSync(layer);
+    try {
+      const passed = path.join(work, "passed.tar");
+      await curl("-o", passed, `${base}?license=${licenses.paid}`);
+      expect(sha256File(passed)).toBe(sha256File(whole)); // honest bytes pass through whole
+      const lie = Buffer.from(original);
+      lie[lie.length >> 1]! ^= 0xff;
+      fs.writeFileSync(layer, lie);
+      const cut = path.join(work, "cut-private.tar");
+      expect(await curl("-o", cut, `${base}?license=${licenses.paid}`).then(() => 0, (e: { code?: number }) => e.code)).toBe(18);
+    } finally {
+      fs.writeFileSync(layer, original);
+      delete process.env.GANTRY_CACHE_MAX_BYTES;
+      delete process.env.GANTRY_CACHE_DIR;
+      resetEnvForTests();
+      resetProxyCacheForTests();
+    }
   }, 120_000);
 });

@@ -24,7 +24,7 @@ Kubernetes manifests, and a script that copies the images into your own registry
 ## What is inside \`${dir}/\`
 
 - \`images/\`: an OCI image layout (\`oci-layout\`, \`index.json\`, \`blobs/sha256/\`)
-  with the ${input.images.length} image(s) below; multi-platform images keep every platform.
+  with the ${input.images.length} image(s) below; multi-platform images keep the platforms the release ships (\`images.json\` lists them).
 ${input.charts.length ? `- \`charts/\`: the Helm chart(s):\n${charts.map((c) => `  ${c}`).join("\n")}\n` : ""}- \`manifests/\`: the release's Kubernetes manifests and a \`kustomization.yaml\` listing them.
 - \`images.json\`: the release's images, machine-readable.
 - \`push.sh\`: copies the images into your registry and writes the install files for it.
@@ -50,10 +50,13 @@ cd ${dir}
 \`push.sh\` checks every image it pushes against the digests in the table below, which
 \`images/index.json\` records.
 
-An interrupted download resumes where it stopped (the server honours \`Range\`):
+An interrupted download resumes where it stopped (the server honours \`Range\`). Pass the
+first download's \`ETag\` header as \`If-Range\`: if the bundle changed meanwhile (the
+vendor edited the release or your license), curl stops (exit 33) instead of joining two
+different archives, and you download it again from the start:
 
 \`\`\`sh
-curl -C - -o BUNDLE.tar 'DOWNLOAD-URL'
+curl -C - -H 'If-Range: "sha256:…"' -o BUNDLE.tar 'DOWNLOAD-URL'
 \`\`\`
 
 ## 2. Push the images into your registry

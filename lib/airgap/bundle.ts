@@ -70,6 +70,23 @@ export async function authorizeBundle(teamId: string, appId: string, version: st
   return { license, pin, release };
 }
 
+/**
+ * The archive's own format: part of the ETag, so a change to how Gantry lays a
+ * bundle out (entry order, headers) is a different ETag and a resume across an
+ * upgrade never splices two layouts. Bump it with any such change.
+ */
+const FORMAT = "gantry-airgap-1";
+
+/** What the release itself makes impossible to bundle (two images for one tag, a chart twice, a name a tar cannot hold): the vendor's to fix, said as such. */
+function vendorInput<T>(build: () => T): T {
+  try {
+    return build();
+  } catch (e) {
+    if (e instanceof AppError) throw e;
+    throw new AppError("CONFLICT", `This release cannot be bundled: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
 const sha256 = (b: Buffer | string) => crypto.createHash("sha256").update(b).digest("hex");
 
 export async function planBundle(req: BundleRequest): Promise<PlannedBundle> {
@@ -80,9 +97,9 @@ export async function planBundle(req: BundleRequest): Promise<PlannedBundle> {
 
   // The vendor's choice on the release, which a download may narrow further (?public=false), never widen.
   const images = await releaseImages(req.teamId, app, release, { includePublic: req.includePublic && release.airgapPublic });
-  const names = nameBundleImages(images.map((i) => ({ source: i.source, digest: i.digest })));
+  const names = vendorInput(() => nameBundleImages(images.map((i) => ({ source: i.source, digest: i.digest }))));
   const layout = await planLayout(
-    images.map((image, i) => ({ refName: names[i]!.refName, digest: image.digest, content: image.content, label: image.source })),
+    images.map((image, i) => ({ refName: names[i]!.refName, digest: image.digest, content: image.content, label: image.source, narrow: !image.byDigest })),
     `${root}/images`,
     req.signal,
     release.platforms,
@@ -118,11 +135,13 @@ export async function planBundle(req: BundleRequest): Promise<PlannedBundle> {
   const chartList = charts.map(({ file, name, version }) => ({ file, name, version }));
   const script = { appSlug: app.slug, appName: app.name, version: release.version, images: bundleImages, charts: chartList };
   const generated: { path: string; bytes: Buffer; mode?: number }[] = [
-    { path: "README.md", bytes: Buffer.from(bundleReadme({ ...script, customerName: license.customer.name })) },
-    { path: "push.sh", bytes: Buffer.from(pushScript(script)), mode: 0o755 },
+    { path: "README.md", bytes: Buffer.from(vendorInput(() => bundleReadme({ ...script, customerName: license.customer.name }))) },
+    { path: "push.sh", bytes: Buffer.from(vendorInput(() => pushScript(script))), mode: 0o755 },
     { path: "images.json", bytes: Buffer.from(`${JSON.stringify(bundleImages.map(({ source, refName, target, tag, digest, platforms, kind }) => ({ source, refName, target, tag, digest, platforms, kind })), null, 2)}\n`) },
     ...charts.map((c) => ({ path: `charts/${c.file}`, bytes: c.bytes })),
-    ...installer.files.map((f) => ({ path: f.path.startsWith("base/") ? `manifests/${f.path.slice(5)}` : `installer/${f.path}`, bytes: Buffer.from(f.content) })),
+    // The manifests as the overlay's base; the online installer whole (its overlay refers to ../../base).
+    ...installer.files.filter((f) => f.path.startsWith("base/")).map((f) => ({ path: `manifests/${f.path.slice(5)}`, bytes: Buffer.from(f.content) })),
+    ...installer.files.map((f) => ({ path: `installer/${f.path}`, bytes: Buffer.from(f.content) })),
   ];
   const dirs = [...new Set(generated.flatMap((g) => g.path.split("/").slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join("/"))))].sort();
   const entries: TarEntry[] = [
@@ -132,8 +151,8 @@ export async function planBundle(req: BundleRequest): Promise<PlannedBundle> {
     ...dirs.map((d): TarEntry => ({ type: "directory", path: `${root}/${d}` })),
     ...generated.slice(3).map((g) => memoryEntry(`${root}/${g.path}`, g.bytes, g.mode)),
   ];
-  const archive = planArchive(entries);
-  const etag = `"sha256:${sha256(JSON.stringify([layout.indexDigest, ...generated.map((g) => [g.path, g.mode ?? 0, sha256(g.bytes)])]))}"`;
+  const archive = vendorInput(() => planArchive(entries));
+  const etag = `"sha256:${sha256(JSON.stringify([FORMAT, layout.indexDigest, ...generated.map((g) => [g.path, g.mode ?? 0, sha256(g.bytes)])]))}"`;
   return {
     archive,
     etag,

@@ -32,7 +32,8 @@ export function hostedContent(appId: string, repository: string): ImageContent {
       const res = await callStorage(backend, { method: "GET", path: `/v2/${store}/blobs/${digest}`, access: pullAccess(store), headers: { range: `bytes=${start}-${end}` } });
       if (res.statusCode !== 206 && res.statusCode !== 200) {
         await res.body.dump();
-        throw new ProxyError(404, "BLOB_UNKNOWN", `Gantry's registry has no blob ${digest} in ${repository}.`);
+        if (res.statusCode === 404) throw new ProxyError(404, "BLOB_UNKNOWN", `Gantry's registry has no blob ${digest} in ${repository}.`);
+        throw new ProxyError(503, "UNAVAILABLE", `Gantry's registry storage answered ${res.statusCode}; try again in a few seconds.`, { "retry-after": "5" });
       }
       const skip = res.statusCode === 200 ? start : 0;
       const want = end - start + 1;

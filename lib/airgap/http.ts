@@ -7,6 +7,8 @@ import { db } from "@/lib/db";
 import { env } from "@/lib/env";
 import { AppError, forbidden, notFound, unauthenticated } from "@/lib/errors";
 import { apiCaller } from "@/lib/http/api-auth";
+import { processWide } from "@/lib/process-wide";
+import { enforceLimit } from "@/lib/rate-limit/limits";
 import { errorBody } from "@/lib/http/map-error";
 import { bundleError } from "./errors";
 import { installSession, INSTALL_COOKIE, signInWithLicense, type InstallSession } from "@/lib/install/session";
@@ -64,7 +66,8 @@ function sendText(res: ServerResponse, status: number, message: string, headers:
 function sendError(res: ServerResponse, e: unknown, route: string, json: boolean): void {
   const err = bundleError(e, { route });
   const headers: Record<string, string> = err.retryAfterSeconds ? { "retry-after": String(err.retryAfterSeconds) } : {};
-  if (err.code === "UNAUTHENTICATED" && !json) headers["www-authenticate"] = 'Basic realm="Gantry install"';
+  // The customer's door takes the license ID as a Basic password; the vendor's doors never prompt for one.
+  if (err.code === "UNAUTHENTICATED" && INSTALL.test(route)) headers["www-authenticate"] = 'Basic realm="Gantry install"';
   if (json) {
     res.writeHead(err.status, { "content-type": "application/json", "cache-control": "no-store", ...headers });
     res.end(JSON.stringify(errorBody(err)));
@@ -83,6 +86,12 @@ export async function handleAirgapRequest(req: IncomingMessage, res: ServerRespo
     }
     const headers = headersOf(req);
     const bundle = await which(url, headers, clientIp);
+    // Every request plans the whole bundle (manifests, chart variants, the installer): bounded per
+    // license in rate, and in downloads at once per license and per team, so one license cannot
+    // starve the others' downloads or the server.
+    await enforceLimit(`airgap:license:${bundle.licenseRowId}`, LIMITS.requestsPerMinute, 60, "bundle requests for this license");
+    const release = admit(bundle.teamId, bundle.licenseRowId);
+    res.once("close", release);
     const plan = await planBundle({ ...bundle, signal: abortOnClose(res) });
     const answer = bundleAnswer(plan, { method: req.method, range: headers.get("range"), ifRange: headers.get("if-range"), userAgent: headers.get("user-agent") }, clientIp);
     await writeAnswer(res, answer);
@@ -95,6 +104,30 @@ export async function handleAirgapRequest(req: IncomingMessage, res: ServerRespo
     if (e instanceof BeyondPinError && INSTALL.test(url.pathname)) return sendText(res, 404, "No such release for your license.");
     sendError(res, e, url.pathname, json);
   }
+}
+
+/** Per process: downloads at once per license and per team (a 20 GB download holds one for hours). */
+export const LIMITS = { requestsPerMinute: 120, perLicense: 4, perTeam: 16 };
+const running = processWide("airgap-downloads", () => ({ byLicense: new Map<string, number>(), byTeam: new Map<string, number>() }));
+
+function admit(teamId: string, licenseRowId: string): () => void {
+  const { byLicense, byTeam } = running;
+  if ((byLicense.get(licenseRowId) ?? 0) >= LIMITS.perLicense) throw new AppError("RATE_LIMITED", `At most ${LIMITS.perLicense} downloads of bundles at once per license: let one finish first.`, { retryAfterSeconds: 30 });
+  if ((byTeam.get(teamId) ?? 0) >= LIMITS.perTeam) throw new AppError("RATE_LIMITED", `At most ${LIMITS.perTeam} downloads of this vendor's bundles at once: try again shortly.`, { retryAfterSeconds: 30 });
+  const bump = (map: Map<string, number>, key: string, by: number) => {
+    const n = (map.get(key) ?? 0) + by;
+    if (n <= 0) map.delete(key);
+    else map.set(key, n);
+  };
+  bump(byLicense, licenseRowId, 1);
+  bump(byTeam, teamId, 1);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    bump(byLicense, licenseRowId, -1);
+    bump(byTeam, teamId, -1);
+  };
 }
 
 function abortOnClose(res: ServerResponse): AbortSignal {

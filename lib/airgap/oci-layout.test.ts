@@ -154,4 +154,31 @@ describe("planLayout", () => {
     read.cleanup();
     await expect(planLayout(images, "p", undefined, ["windows/amd64"])).rejects.toThrow(/acme\/multi:1 has none of the platforms this release bundles \(windows\/amd64\); it has linux\/amd64, linux\/arm64/);
   });
+
+  it("keeps every platform of an index the release pins by digest (narrow: false)", async () => {
+    const r = registry();
+    const amd = r.image(["a"], '{"architecture":"amd64"}');
+    const arm = r.image(["b"], '{"architecture":"arm64"}');
+    const index = r.manifest({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.index.v1+json",
+      manifests: [
+        { ...amd, platform: { os: "linux", architecture: "amd64" } },
+        { ...arm, platform: { os: "linux", architecture: "arm64" } },
+      ],
+    });
+    const layout = await planLayout([{ refName: "m:1", digest: index.digest, content: r.content, label: "acme/m@digest", narrow: false }], "p", undefined, ["linux/amd64"]);
+    expect(layout.images[0]).toMatchObject({ digest: index.digest, platforms: ["linux/amd64", "linux/arm64"] });
+  });
+
+  it("bounds the manifests a bundle holds in memory, across its images", async () => {
+    const r = registry();
+    // 9 indexes of 500 distinct small manifests each: 4,509 manifests, past the bundle's 4,096.
+    const images = Array.from({ length: 9 }, (_, i) => {
+      const children = Array.from({ length: 500 }, (_, j) => r.manifest({ schemaVersion: 2, config: { digest: `sha256:${"a".repeat(64)}`, size: 1 }, layers: [], n: `${i}-${j}` }));
+      const index = r.manifest({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: children });
+      return { refName: `i:${i}`, digest: index.digest, content: r.content, label: `acme/i${i}` };
+    });
+    await expect(planLayout(images, "p")).rejects.toThrow(/brings the bundle past 4096 manifests/);
+  });
 });

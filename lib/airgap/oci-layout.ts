@@ -25,6 +25,8 @@ export interface LayoutImage {
   content: ImageContent;
   /** For error messages: the image as the release writes it. */
   label: string;
+  /** false: keep every platform whatever `platforms` says (an image the manifests pin by its index digest). */
+  narrow?: boolean;
 }
 
 export interface PlannedLayout {
@@ -40,6 +42,14 @@ export interface PlannedLayout {
 /** Manifests per image (an index and its children, nested indexes included): a bound on what a registry can make Gantry fetch. */
 const MAX_MANIFESTS_PER_IMAGE = 512;
 const MAX_DEPTH = 3;
+/**
+ * Manifests are held in memory for the whole download (they are the archive's
+ * smallest files, and reading them is what gives every blob's size up front):
+ * bounded per bundle, in count and bytes, whatever a registry serves (a manifest
+ * may be 4 MiB, an index may list 512).
+ */
+export const MAX_BUNDLE_MANIFESTS = 4096;
+export const MAX_BUNDLE_MANIFEST_BYTES = 64 * 1024 * 1024;
 const SHA256 = /^sha256:[a-f0-9]{64}$/;
 const INDEX_TYPES = new Set<string>([MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerManifestList]);
 
@@ -80,7 +90,9 @@ const platformOf = (p: Descriptor["platform"]) => (p?.os && p.architecture ? `${
  * to those platforms: its index is rewritten with the kept manifests (and the
  * attestations that refer to them), so it has a digest of its own, which the
  * layout, images.json and push.sh carry. An image with none of them is
- * refused by name; single-platform images are kept as they are.
+ * refused by name; single-platform images, and indexes the release pins by
+ * digest (`narrow: false`: the manifests ask for that very digest), are kept
+ * as they are.
  */
 export async function planLayout(images: readonly LayoutImage[], prefix: string, signal?: AbortSignal, platforms: readonly string[] = []): Promise<PlannedLayout> {
   const wanted = new Set(platforms);
@@ -88,6 +100,7 @@ export async function planLayout(images: readonly LayoutImage[], prefix: string,
   const blobs = new Map<string, { size: number; content: ImageContent }>();
   const tops: PlannedLayout["images"] = [];
 
+  let heldBytes = 0;
   for (const image of images) {
     let count = 0;
     const visit = async (digest: string, depth: number, expectedSize: number | null): Promise<{ mediaType: string; size: number; platforms: string[]; digest?: string }> => {
@@ -100,13 +113,19 @@ export async function planLayout(images: readonly LayoutImage[], prefix: string,
       } catch {
         throw invalid(image.label, "is not JSON");
       }
+      if (!manifests.has(digest)) {
+        heldBytes += bytes.length;
+        if (manifests.size + 1 > MAX_BUNDLE_MANIFESTS || heldBytes > MAX_BUNDLE_MANIFEST_BYTES) {
+          throw invalid(image.label, `brings the bundle past ${MAX_BUNDLE_MANIFESTS} manifests or ${MAX_BUNDLE_MANIFEST_BYTES / 1024 / 1024} MiB of them`);
+        }
+      }
       manifests.set(digest, bytes);
       const mediaType = (typeof parsed.mediaType === "string" ? parsed.mediaType : stored) ?? (parsed.manifests ? MEDIA_TYPES.ociIndex : MEDIA_TYPES.ociManifest);
       if (INDEX_TYPES.has(mediaType) || Array.isArray(parsed.manifests)) {
         if (depth >= MAX_DEPTH) throw invalid(image.label, `nests indexes deeper than ${MAX_DEPTH}`);
         const found: string[] = [];
         let children = descriptors(parsed.manifests, image.label);
-        if (depth === 0 && wanted.size) {
+        if (depth === 0 && wanted.size && image.narrow !== false) {
           const kept = children.filter((c) => wanted.has(platformOf(c.platform) ?? ""));
           if (!kept.length) {
             const has = children.map((c) => platformOf(c.platform)).filter((p): p is string => p !== null && p !== "unknown/unknown");

@@ -28,6 +28,8 @@ export interface BundledImage {
   /** The digest the release resolved the image to. */
   digest: string;
   kind: "private" | "vendor_registry" | "public";
+  /** Written with its digest somewhere in the release: that digest must be what lands in the customer's registry. */
+  byDigest: boolean;
   content: ImageContent;
 }
 
@@ -59,6 +61,7 @@ export async function releaseImages(teamId: string, app: { id: string; slug: str
     const known = byName.get(image.normalized);
     if (known) {
       if (!known.writtenNames.includes(ref.writtenName)) known.writtenNames.push(ref.writtenName);
+      known.byDigest ||= ref.digest !== undefined;
       continue;
     }
     let content: ImageContent;
@@ -102,7 +105,7 @@ export async function releaseImages(teamId: string, app: { id: string; slug: str
       problems.push(`${image.image} has no digest: ${kind === "vendor_registry" ? "the tag is not on Gantry's registry" : "re-probe the release"}`);
       continue;
     }
-    byName.set(image.normalized, { source: image.image, normalized: image.normalized, writtenNames: [ref.writtenName], digest, kind, content });
+    byName.set(image.normalized, { source: image.image, normalized: image.normalized, writtenNames: [ref.writtenName], digest, kind, content, byDigest: ref.digest !== undefined });
   }
   if (problems.length) {
     throw new AppError("CONFLICT", `This release cannot be bundled: ${problems.slice(0, 5).join("; ")}${problems.length > 5 ? ` (and ${problems.length - 5} more)` : ""}. Re-probe the release once the images are reachable.`);

@@ -12,7 +12,8 @@ import type { PlannedBundle } from "./bundle";
  * (lib/airgap/http.ts), not a Next route handler: Next drops Content-Length
  * from route handlers' responses, and a 20 GB download needs it. Each
  * download is one row of the license's pull log, with the bytes it took,
- * written when the body ends (completed, cut, or abandoned by the client).
+ * written when the body ends: 200/206 complete, 499 left by the client, 500
+ * cut by a failure.
  */
 export interface BundleAnswer {
   status: number;
@@ -56,18 +57,18 @@ export function bundleAnswer(plan: PlannedBundle, request: BundleRequestHeaders,
       userAgent: request.userAgent?.slice(0, 500) ?? null,
     });
   const headers = { ...common, ...answer.headers };
-  if (method === "HEAD") {
-    record(answer.status);
-    return { status: answer.status, headers, body: null };
-  }
+  // A HEAD takes no bytes: not a download, not in the pull log.
+  if (method === "HEAD") return { status: answer.status, headers, body: null };
   const range = plan.archive.range(answer.start, answer.end);
   const body = (async function* () {
-    let status: number = answer.status;
+    // Until the last byte is handed over, a download that ends is one the client left (499, as nginx logs it).
+    let status: number = 499;
     try {
       for await (const piece of range) {
         sent += piece.length;
         yield piece;
       }
+      status = answer.status;
     } catch (e) {
       status = 500;
       log.warn("air-gap bundle stream failed", { app: plan.app.slug, version: plan.version, bytes: sent, error: e instanceof Error ? e.message : String(e) });

@@ -1,12 +1,14 @@
 import "server-only";
 import crypto from "node:crypto";
+import { LRUCache } from "lru-cache";
 import { proxyCache, type CacheScope, type UpstreamBlob } from "@/lib/cache/cache";
 import type { Fill } from "@/lib/cache/fill";
 import { isCacheableDigest } from "@/lib/cache/layout";
 import { log } from "@/lib/log";
+import { processWide } from "@/lib/process-wide";
 import { ProxyError } from "@/lib/proxy/errors";
 import { proxyStreamFloor } from "@/lib/proxy/upstream";
-import { drop, mapNetworkError } from "@/lib/proxy/upstream-errors";
+import { mapNetworkError, throwForUpstreamStatus } from "@/lib/proxy/upstream-errors";
 import { digestOfBuffer } from "@/lib/proxy/verify-digest";
 import type { RegistryClient } from "@/lib/registry-client/client";
 import { RegistryNetworkError } from "@/lib/registry-client/errors";
@@ -38,7 +40,10 @@ const CHUNK = 256 * 1024;
 /** Manifest bytes checked against the digest they were asked by: a lying upstream is refused, not bundled. */
 export function verifiedManifest(digest: string, bytes: Buffer, where: string): Buffer {
   const actual = digestOfBuffer(digest, bytes);
-  if (actual !== digest) throw new ProxyError(502, "UNAVAILABLE", `${where} sent a manifest that does not match ${digest}.`);
+  if (actual !== digest) {
+    log.error("a manifest does not match its digest while bundling", { where, digest, actual });
+    throw new ProxyError(502, "UNAVAILABLE", `${where} sent a manifest that does not match ${digest}.`);
+  }
   return bytes;
 }
 
@@ -102,15 +107,12 @@ export function upstreamContent(client: RegistryClient, repository: string, scop
       throw mapNetworkError(e, registryId, client.host);
     }
   };
-  const refused = (status: number, what: string) =>
-    new ProxyError(status === 404 ? 404 : 502, status === 404 ? "MANIFEST_UNKNOWN" : "UNAVAILABLE", `${client.host} answered ${status} for ${repository}@${what}.`);
+  // The proxy's words for an upstream's refusal (no vendor host in what a customer reads), logged and counted as for pulls.
+  const refused = (res: Awaited<ReturnType<typeof get>>, kind: "manifests" | "blobs", what: string) => throwForUpstreamStatus(res, kind, `${repository}@${what}`, registryId ?? "public", client.host);
   /** The blob from the upstream; `partial` when it honoured the range asked for (a 206), else the whole blob follows. */
   const fetchBlob = async (digest: string, range?: { start: number; end: number }): Promise<{ blob: UpstreamBlob; partial: boolean }> => {
     const res = await get(`blobs/${digest}`, range ? { range: `bytes=${range.start}-${range.end}` } : {}, "stream");
-    if (res.statusCode !== 200 && res.statusCode !== 206) {
-      drop(res);
-      throw refused(res.statusCode, digest);
-    }
+    if (res.statusCode !== 200 && res.statusCode !== 206) await refused(res, "blobs", digest);
     const length = Number(firstHeader(res.headers["content-length"]) ?? NaN);
     const partial = res.statusCode === 206;
     return { blob: { contentLength: !partial && Number.isFinite(length) && length >= 0 ? length : null, contentType: firstHeader(res.headers["content-type"]) ?? null, body: res.body }, partial };
@@ -120,25 +122,65 @@ export function upstreamContent(client: RegistryClient, repository: string, scop
       log.warn("upstream blob below the throughput floor while bundling; cut", { repository, digest });
       body.destroy(new RegistryNetworkError("timeout", `${client.host} sent the blob too slowly.`, client.host));
     });
+  /**
+   * Bytes [start, end] straight from the upstream, not kept: under the throughput floor, and a whole
+   * blob hashed as it passes with its last piece held back until the hash matches, so a lie ends the
+   * stream short (a client never gets a complete archive with a wrong layer in it). A range of a blob
+   * cannot be checked; the customer's skopeo checks every blob it pushes. `first`: an answer already
+   * started for the whole blob (a fill the cache refused), used when the whole blob is wanted.
+   */
+  const streamed = async (digest: string, size: number, start: number, end: number, first?: UpstreamBlob): Promise<ContentSource> => {
+    const whole = start === 0 && end === size - 1;
+    if (first && !whole) first.body.destroy();
+    const { blob: upstream, partial } = first && whole ? { blob: first, partial: false } : await fetchBlob(digest, whole ? undefined : { start, end });
+    let got = 0;
+    const counted = (async function* () {
+      for await (const chunk of upstream.body) {
+        got += chunk.length;
+        yield chunk as Buffer;
+      }
+    })();
+    const stop = floorOf(() => got, upstream.body, digest);
+    const body = Object.assign(counted, { destroy: (e?: Error) => upstream.body.destroy(e) });
+    const slice = partial ? sliceStream(body, 0, end - start) : sliceStream(body, start, end);
+    const hash = whole && digest.startsWith("sha256:") ? crypto.createHash("sha256") : null;
+    return (async function* () {
+      try {
+        let held: Buffer | null = null;
+        for await (const chunk of slice) {
+          if (held) yield held;
+          hash?.update(chunk);
+          held = chunk;
+        }
+        if (hash && `sha256:${hash.digest("hex")}` !== digest) {
+          log.error("upstream blob does not match its digest while bundling; the download was cut short", { registryId, repository, digest });
+          throw new ProxyError(502, "UNAVAILABLE", `The registry sent a blob that does not match ${digest}.`);
+        }
+        if (held) yield held;
+      } finally {
+        stop();
+      }
+    })();
+  };
   return {
     async manifest(digest, signal) {
       if (cache && scope) {
         const hit = await cache.manifest(scope, digest);
         if (hit) return { bytes: hit.body, mediaType: hit.mediaType };
       }
+      const remembered = scope ? undefined : publicManifests.get(`${client.host}/${repository}@${digest}`);
+      if (remembered) return { bytes: remembered, mediaType: declaredMediaType(remembered) };
       const res = await get(`manifests/${digest}`, { accept: MANIFEST_ACCEPT }, "buffered", signal);
-      if (res.statusCode !== 200) {
-        drop(res);
-        throw refused(res.statusCode, digest);
-      }
+      if (res.statusCode !== 200) await refused(res, "manifests", digest);
       let bytes: Buffer;
       try {
-        bytes = verifiedManifest(digest, await readBounded(res, BODY_LIMITS.manifest, "a manifest", client.host), client.host);
+        bytes = verifiedManifest(digest, await readBounded(res, BODY_LIMITS.manifest, "a manifest", client.host), "The registry");
       } catch (e) {
         throw e instanceof ProxyError ? e : mapNetworkError(e, registryId, client.host);
       }
       const mediaType = declaredMediaType(bytes) ?? firstHeader(res.headers["content-type"]) ?? null;
       if (cache && scope && mediaType) await cache.putManifest(scope, bytes, mediaType);
+      if (!scope) publicManifests.set(`${client.host}/${repository}@${digest}`, bytes);
       return { bytes, mediaType };
     },
     async blob(digest, size, start, end) {
@@ -150,38 +192,18 @@ export function upstreamContent(client: RegistryClient, repository: string, scop
           const cursor = joined.fill.cursor(start, end + 1);
           return readSpan((buf) => cursor.read(buf), start, end, () => cursor.close());
         }
-        return sliceStream(joined.upstream.body, start, end);
+        // Not kept (too large for the cache, the team's fills all busy, the disk low): as an uncached blob.
+        return streamed(digest, size, start, end, joined.upstream);
       }
-      const whole = start === 0 && end === size - 1;
-      const { blob: upstream, partial } = await fetchBlob(digest, whole ? undefined : { start, end });
-      let got = 0;
-      const counted = (async function* () {
-        for await (const chunk of upstream.body) {
-          got += chunk.length;
-          yield chunk as Buffer;
-        }
-      })();
-      const stop = floorOf(() => got, upstream.body, digest);
-      const body = Object.assign(counted, { destroy: (e?: Error) => upstream.body.destroy(e) });
-      const slice = partial ? sliceStream(body, 0, end - start) : sliceStream(body, start, end);
-      // Not cached, so not verified by a fill: a whole blob is hashed as it passes and a lie ends the
-      // stream before its last byte (a client never gets a complete archive with a wrong layer in it).
-      // A range of a blob cannot be checked; the customer's skopeo checks every blob it pushes.
-      const hash = whole && digest.startsWith("sha256:") ? crypto.createHash("sha256") : null;
-      return (async function* () {
-        try {
-          let held: Buffer | null = null;
-          for await (const chunk of slice) {
-            if (held) yield held;
-            hash?.update(chunk);
-            held = chunk;
-          }
-          if (hash && `sha256:${hash.digest("hex")}` !== digest) throw new ProxyError(502, "UNAVAILABLE", `${client.host} sent a blob that does not match ${digest}.`);
-          if (held) yield held;
-        } finally {
-          stop();
-        }
-      })();
+      return streamed(digest, size, start, end);
     },
   };
 }
+
+/**
+ * Public images' manifests by registry, repository and digest (verified, so
+ * never stale): a public image has no team registry for the proxy's cache to
+ * link it to, and a release page, a HEAD and each resumed range all read the
+ * manifests again. Bounded by bytes.
+ */
+const publicManifests = processWide("airgap-public-manifests", () => new LRUCache<string, Buffer>({ maxSize: 32 * 1024 * 1024, sizeCalculation: (b) => Math.max(1, b.length) }));

@@ -33,7 +33,7 @@ export async function bundleEstimate(teamId: string, appSlug: string, version: s
   const { app, release } = await appAndRelease(teamId, appSlug, version);
   const images = await releaseImages(teamId, app, release, { includePublic: release.airgapPublic });
   const layout = await planLayout(
-    images.map((i, n) => ({ refName: String(n), digest: i.digest, content: i.content, label: i.source })),
+    images.map((i, n) => ({ refName: String(n), digest: i.digest, content: i.content, label: i.source, narrow: !i.byDigest })),
     "x",
     signal,
     release.platforms,
@@ -47,6 +47,8 @@ export interface WarmReport {
   bytes: number;
   seconds: number;
   skipped: { public: number; onGantryRegistry: number };
+  /** Blobs read but not kept: the cache refused them (too large for it, its fills busy, the disk below its floor). */
+  notCached: number;
 }
 
 /** Reads every blob of the release's private images through the cache (filling what is missing), `concurrency` at a time. */
@@ -57,7 +59,7 @@ export async function warmRelease(teamId: string, appSlug: string, version: stri
   const all = await releaseImages(teamId, app, release, { includePublic: true });
   const privateImages = all.filter((i) => i.kind === "private");
   const layout = await planLayout(
-    privateImages.map((i, n) => ({ refName: String(n), digest: i.digest, content: i.content, label: i.source })),
+    privateImages.map((i, n) => ({ refName: String(n), digest: i.digest, content: i.content, label: i.source, narrow: !i.byDigest })),
     "x",
     undefined,
     release.platforms,
@@ -66,12 +68,15 @@ export async function warmRelease(teamId: string, appSlug: string, version: stri
   let next = 0;
   let done = 0;
   let bytes = 0;
+  let notCached = 0;
+  const cache = proxyCache()!;
   const worker = async () => {
     while (next < files.length) {
       const file = files[next++]!;
       if (file.size > 0) {
         for await (const chunk of await file.open(0, file.size - 1)) bytes += chunk.length;
       }
+      if (!cache.store.has(`sha256:${file.path.slice(file.path.lastIndexOf("/") + 1)}`)) notCached++;
       options.onBlob?.(++done, files.length);
     }
   };
@@ -82,5 +87,6 @@ export async function warmRelease(teamId: string, appSlug: string, version: stri
     bytes,
     seconds: Math.round((Date.now() - started) / 100) / 10,
     skipped: { public: all.filter((i) => i.kind === "public").length, onGantryRegistry: all.filter((i) => i.kind === "vendor_registry").length },
+    notCached,
   };
 }

@@ -47,8 +47,10 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (argv[0] === "airgap") {
-    console.log(JSON.stringify(await airgapCommand(argv.slice(1))));
-    return 0;
+    const report = await airgapCommand(argv.slice(1));
+    console.log(JSON.stringify(report));
+    // Blobs the cache would not keep: the first download will fetch them again.
+    return report.notCached ? 1 : 0;
   }
   if (argv[0] === "cache") {
     console.log(JSON.stringify(await cacheCommand(argv.slice(1))));

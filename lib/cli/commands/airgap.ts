@@ -7,9 +7,11 @@ import { CliError, parseArgs } from "../args";
  * `airgap warm <app> <version> [--concurrency N]`: fetches every blob of the
  * release's private images into the proxy cache (what a bundle download
  * would fetch on a miss), so the first download streams from disk. Progress
- * goes to stderr; the summary is one JSON line.
+ * goes to stderr; the summary is one JSON line. Exit 1 when the cache would
+ * not keep some blobs (`notCached`: too large for it, its fills busy, the disk
+ * below its floor).
  */
-export async function airgapCommand(argv: string[]): Promise<Record<string, unknown>> {
+export async function airgapCommand(argv: string[]): Promise<Record<string, unknown> & { notCached: number }> {
   const [sub, appSlug, version, ...rest] = argv;
   if (sub !== "warm") throw new CliError(`Unknown airgap command "${sub ?? ""}": use "airgap warm <app> <version>".`);
   if (!appSlug || appSlug.startsWith("--") || !version || version.startsWith("--")) throw new CliError("Usage: airgap warm <app slug> <version> [--concurrency N]");

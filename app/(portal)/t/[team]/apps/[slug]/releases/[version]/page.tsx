@@ -174,7 +174,7 @@ export default async function ReleasePage({
           <CardHeader>
             <CardTitle>Air-gap bundle</CardTitle>
             <CardDescription>
-              For clusters that never reach the internet: one file with every image of this release (all platforms), its charts and a push.sh that copies the images into
+              For clusters that never reach the internet: one file with every image of this release (the platforms below), its charts and a push.sh that copies the images into
               the customer&apos;s own registry. Pick a customer below to download theirs; customers can also download it from their install page.
             </CardDescription>
           </CardHeader>
