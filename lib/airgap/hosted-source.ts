@@ -4,7 +4,7 @@ import { activeStorage } from "@/lib/hosted-registry/maintenance";
 import { callStorage, pullAccess, storageName } from "@/lib/hosted-registry/storage";
 import { readManifestBytes } from "@/lib/hosted-registry/stored-blob";
 import { ProxyError } from "@/lib/proxy/errors";
-import { declaredMediaType, readSpan, verifiedManifest, type ImageContent } from "./sources";
+import { declaredMediaType, readSpan, sliceStream, verifiedManifest, type ImageContent } from "./sources";
 
 const unavailable = () => new ProxyError(503, "UNAVAILABLE", "Gantry's registry is not running in this process, so its images cannot be bundled here. Try again in a few seconds.", { "retry-after": "5" });
 
@@ -35,26 +35,9 @@ export function hostedContent(appId: string, repository: string): ImageContent {
         if (res.statusCode === 404) throw new ProxyError(404, "BLOB_UNKNOWN", `Gantry's registry has no blob ${digest} in ${repository}.`);
         throw new ProxyError(503, "UNAVAILABLE", `Gantry's registry storage answered ${res.statusCode}; try again in a few seconds.`, { "retry-after": "5" });
       }
-      const skip = res.statusCode === 200 ? start : 0;
-      const want = end - start + 1;
-      return (async function* () {
-        let pos = 0;
-        let sent = 0;
-        try {
-          for await (const chunk of res.body as AsyncIterable<Buffer>) {
-            const from = Math.max(0, skip - pos);
-            pos += chunk.length;
-            const piece = chunk.subarray(from, Math.min(chunk.length, from + want - sent));
-            if (piece.length) {
-              sent += piece.length;
-              yield piece;
-            }
-            if (sent >= want) return;
-          }
-        } finally {
-          res.body.destroy();
-        }
-      })();
+      // A backend that ignored the range sends the whole blob: skip to its start.
+      const body = res.body as unknown as AsyncIterable<Buffer> & { destroy(error?: Error): void };
+      return res.statusCode === 206 ? sliceStream(body, 0, end - start) : sliceStream(body, start, end);
     },
   };
 }

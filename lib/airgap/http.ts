@@ -8,6 +8,7 @@ import { env } from "@/lib/env";
 import { AppError, forbidden, notFound, unauthenticated } from "@/lib/errors";
 import { apiCaller } from "@/lib/http/api-auth";
 import { processWide } from "@/lib/process-wide";
+import { licenseFromBasic } from "@/lib/proxy/auth";
 import { enforceLimit } from "@/lib/rate-limit/limits";
 import { errorBody } from "@/lib/http/map-error";
 import { bundleError } from "./errors";
@@ -187,10 +188,9 @@ async function sessionUser(headers: Headers): Promise<{ id: string; email: strin
 
 /** `Authorization: Basic <any user>:<license ID>` (what `curl -u LICENSE_ID:<id>` sends), or the install page's cookie. */
 async function customerSession(headers: Headers, clientIp: string | null): Promise<InstallSession> {
-  const basic = headers.get("authorization")?.match(/^Basic\s+([A-Za-z0-9+/=]{1,1024})$/i);
-  if (basic) {
-    const decoded = Buffer.from(basic[1]!, "base64").toString("utf8");
-    const signed = await signInWithLicense(decoded.slice(decoded.indexOf(":") + 1), clientIp);
+  const licenseId = licenseFromBasic(headers.get("authorization")?.slice(0, 2048) ?? undefined);
+  if (licenseId !== null) {
+    const signed = await signInWithLicense(licenseId, clientIp);
     if (!signed.ok) {
       if (signed.reason === "rate_limited") throw new AppError("RATE_LIMITED", signed.message, { retryAfterSeconds: signed.retryAfterSeconds ?? 60 });
       throw unauthenticated(signed.message);

@@ -123,38 +123,33 @@ export async function planLayout(images: readonly LayoutImage[], prefix: string,
       const mediaType = (typeof parsed.mediaType === "string" ? parsed.mediaType : stored) ?? (parsed.manifests ? MEDIA_TYPES.ociIndex : MEDIA_TYPES.ociManifest);
       if (INDEX_TYPES.has(mediaType) || Array.isArray(parsed.manifests)) {
         if (depth >= MAX_DEPTH) throw invalid(image.label, `nests indexes deeper than ${MAX_DEPTH}`);
-        const found: string[] = [];
         let children = descriptors(parsed.manifests, image.label);
+        // Narrowed to the release's platforms: a new index of the kept manifests, under its own digest.
+        let narrowed: { bytes: Buffer; digest: string } | null = null;
         if (depth === 0 && wanted.size && image.narrow !== false) {
           const kept = children.filter((c) => wanted.has(platformOf(c.platform) ?? ""));
           if (!kept.length) {
             const has = children.map((c) => platformOf(c.platform)).filter((p): p is string => p !== null && p !== "unknown/unknown");
             throw new AppError("CONFLICT", `${image.label} has none of the platforms this release bundles (${[...wanted].join(", ")}); it has ${has.join(", ") || "no platforms listed"}.`);
           }
-          const keptDigests = new Set(kept.map((c) => c.digest));
+          const keep = new Set(kept.map((c) => c.digest));
           // Attestations (buildkit's "unknown/unknown" manifests) go along with the image they attest.
-          const attestations = children.filter((c) => !keptDigests.has(c.digest) && keptDigests.has(String((c as { annotations?: Record<string, unknown> }).annotations?.["vnd.docker.reference.digest"] ?? "")));
-          if (kept.length + attestations.length < children.length) {
-            const keep = new Set([...kept, ...attestations].map((c) => c.digest));
+          for (const c of children) if (keep.has(String((c as { annotations?: Record<string, unknown> }).annotations?.["vnd.docker.reference.digest"] ?? ""))) keep.add(c.digest);
+          if (keep.size < children.length) {
             children = children.filter((c) => keep.has(c.digest));
-            const narrowed = Buffer.from(JSON.stringify({ ...parsed, manifests: (parsed.manifests as Descriptor[]).filter((c) => keep.has(c.digest)) }));
-            const narrowedDigest = `sha256:${crypto.createHash("sha256").update(narrowed).digest("hex")}`;
+            const bytesOut = Buffer.from(JSON.stringify({ ...parsed, manifests: (parsed.manifests as Descriptor[]).filter((c) => keep.has(c.digest)) }));
+            narrowed = { bytes: bytesOut, digest: `sha256:${crypto.createHash("sha256").update(bytesOut).digest("hex")}` };
             manifests.delete(digest);
-            manifests.set(narrowedDigest, narrowed);
-            for (const child of children) {
-              await visit(child.digest, depth + 1, child.size);
-              const platform = platformOf(child.platform);
-              if (platform && platform !== "unknown/unknown") found.push(platform);
-            }
-            return { mediaType, size: narrowed.length, platforms: found, digest: narrowedDigest };
+            manifests.set(narrowed.digest, narrowed.bytes);
           }
         }
+        const found: string[] = [];
         for (const child of children) {
           await visit(child.digest, depth + 1, child.size);
           const platform = platformOf(child.platform);
           if (platform && platform !== "unknown/unknown") found.push(platform);
         }
-        return { mediaType, size: bytes.length, platforms: found };
+        return narrowed ? { mediaType, size: narrowed.bytes.length, platforms: found, digest: narrowed.digest } : { mediaType, size: bytes.length, platforms: found };
       }
       const config = parsed.config === undefined ? [] : descriptors([parsed.config], image.label);
       for (const blob of [...config, ...descriptors(parsed.layers, image.label)]) {

@@ -2,7 +2,7 @@ import "server-only";
 import { db } from "@/lib/db";
 import { AppError } from "@/lib/errors";
 import { env } from "@/lib/env";
-import { isHostAllowlisted, parseAllowlist } from "@/lib/net/ssrf";
+import { parseAllowlist, schemeForHost } from "@/lib/net/ssrf";
 import { upstreamClient } from "@/lib/proxy/upstream";
 import { teamRegistryByPath } from "@/lib/registries/by-path";
 import { defaultHttpOptions, RegistryClient } from "@/lib/registry-client/client";
@@ -94,8 +94,7 @@ export async function releaseImages(teamId: string, app: { id: string; slug: str
       const host = apiHostFor(ref.domain);
       let client = anonymous.get(host);
       if (!client) {
-        const scheme = isHostAllowlisted(host.replace(/:\d+$/, ""), allow) ? "http" : "https";
-        client = new RegistryClient({ endpoint: `${scheme}://${host}`, http, tokenCache: sharedTokenCache });
+        client = new RegistryClient({ endpoint: `${schemeForHost(host, allow)}://${host}`, http, tokenCache: sharedTokenCache });
         anonymous.set(host, client);
       }
       content = upstreamContent(client, ref.path, null, undefined);

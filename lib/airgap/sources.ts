@@ -74,7 +74,7 @@ export async function* readSpan(read: (buf: Buffer, at: number) => Promise<numbe
 }
 
 /** Skips to `start` in a streamed body and yields through `end`: for an upstream that answered the whole blob. */
-async function* sliceStream(body: AsyncIterable<Buffer> & { destroy(error?: Error): void }, start: number, end: number): AsyncGenerator<Buffer> {
+export async function* sliceStream(body: AsyncIterable<Buffer> & { destroy(error?: Error): void }, start: number, end: number): AsyncGenerator<Buffer> {
   let pos = 0;
   try {
     for await (const chunk of body) {

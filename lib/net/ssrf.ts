@@ -91,6 +91,11 @@ export function isHostAllowlisted(host: string, allow: Allowlist): boolean {
   return ipaddr.isValid(h) && isAllowedAddress(h, allow);
 }
 
+/** The scheme for a registry Gantry has no endpoint for (a public image's): plain http only to hosts the operator allowed as private. */
+export function schemeForHost(hostPort: string, allow: Allowlist): "http" | "https" {
+  return isHostAllowlisted(hostPort.replace(/:\d+$/, ""), allow) ? "http" : "https";
+}
+
 /** Throws SsrfBlockedError unless the address may be reached for this host. */
 export function checkAddress(host: string, address: string, allow: Allowlist): void {
   if (allow.hosts.has(host.toLowerCase().replace(/\.$/, ""))) return;

@@ -6,7 +6,7 @@ import { getApp } from "@/lib/apps/apps";
 import { appDomains, teamVerifiedHosts, type AppDomains } from "@/lib/domains/app-domains";
 import { pathNameFor } from "@/lib/registries/endpoint";
 import { findLicenseByKey, revealLicenseId } from "@/lib/licenses/customers";
-import { isHostAllowlisted, parseAllowlist } from "@/lib/net/ssrf";
+import { parseAllowlist, schemeForHost } from "@/lib/net/ssrf";
 import { enforceLimit, ipKey } from "@/lib/rate-limit/limits";
 import { listRegistries } from "@/lib/registries/registries";
 import { sharedTokenCache } from "@/lib/registry-client/token-cache";
@@ -169,7 +169,7 @@ export async function probeAll(
       allowedPrivateHosts: config.allowedPrivateHosts,
       tokenCache: sharedTokenCache,
       // Plain http only reaches hosts the operator allowed as private; everything else is https.
-      schemeFor: (host) => (isHostAllowlisted(host.replace(/:\d+$/, ""), allow) ? "http" : "https"),
+      schemeFor: (host) => schemeForHost(host, allow),
       onResult: options.onResult,
       signal: options.signal,
     },

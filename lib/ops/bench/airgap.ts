@@ -51,7 +51,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { layoutBlobSizes, readBundle, sameBlobs } from "./airgap-verify";
-import { atExit } from "./cleanups";
+import { atExit, scratchDirs } from "./cleanups";
 import { startGantry, type GantryProcess } from "./gantry-process";
 import { cpuSeconds, io, resetPeakRss, statusKb } from "./procfs";
 import { children, exec, timed } from "./pulls";
@@ -66,15 +66,10 @@ const RATIO_TARGET = 1.0;
 const RSS_TARGET_MB = 64;
 const CREDS = "alice:alice-pw";
 
-const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "gantry-bench-airgap-"));
-const fast = !DISK && fs.existsSync("/dev/shm") ? fs.mkdtempSync("/dev/shm/gantry-bench-airgap-") : scratch;
+const { fast } = scratchDirs("airgap", DISK);
 // The registry's storage and the built images follow os.tmpdir(): in the same place as the rest.
 process.env.TMPDIR = fast;
 
-atExit(() => {
-  fs.rmSync(scratch, { recursive: true, force: true });
-  if (fast !== scratch) fs.rmSync(fast, { recursive: true, force: true });
-});
 atExit(() => {
   for (const c of children) c.kill("SIGKILL");
 });

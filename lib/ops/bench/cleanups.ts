@@ -1,3 +1,7 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
 /**
  * Synchronous clean-ups for a bench, run in reverse order once, on any exit
  * (normal, error, SIGINT/SIGTERM). `atExit(fn)` registers one.
@@ -30,4 +34,19 @@ export function atExit(fn: () => void): void {
     }
   }
   cleanups.push(fn);
+}
+
+/**
+ * A bench's scratch directories, removed on exit: `scratch` in the temp dir,
+ * and `fast` on /dev/shm when it exists and `disk` is false (else `scratch`),
+ * so storage and copies do not put disk write-back into the figures.
+ */
+export function scratchDirs(name: string, disk: boolean): { scratch: string; fast: string } {
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), `gantry-bench-${name}-`));
+  const fast = !disk && fs.existsSync("/dev/shm") ? fs.mkdtempSync(`/dev/shm/gantry-bench-${name}-`) : scratch;
+  atExit(() => {
+    fs.rmSync(scratch, { recursive: true, force: true });
+    if (fast !== scratch) fs.rmSync(fast, { recursive: true, force: true });
+  });
+  return { scratch, fast };
 }

@@ -59,7 +59,7 @@ import path from "node:path";
 import { startGantry, rssBytes, type GantryProcess } from "./gantry-process";
 import { children, exec, layoutBlobs } from "./pulls";
 import { atMost, check, mb, printTable, printVerdicts, summarize, type Verdict } from "./stats";
-import { atExit } from "./cleanups";
+import { atExit, scratchDirs } from "./cleanups";
 import { cpuSeconds, io, statusKb } from "./procfs";
 import { checkIsolation, isolatedSkopeoCopy, isolationTools } from "./skopeo";
 
@@ -69,13 +69,8 @@ const IMAGE_MB = Number(process.env.IMAGE_MB ?? (QUICK ? "16" : "200"));
 const DISK = process.env.DISK === "1";
 const TARGET = 1.1;
 
-const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "gantry-bench-registry-"));
-const fast = !DISK && fs.existsSync("/dev/shm") ? fs.mkdtempSync("/dev/shm/gantry-bench-registry-") : scratch;
+const { fast } = scratchDirs("registry", DISK);
 
-atExit(() => {
-  fs.rmSync(scratch, { recursive: true, force: true });
-  if (fast !== scratch) fs.rmSync(fast, { recursive: true, force: true });
-});
 atExit(() => {
   for (const c of children) c.kill("SIGKILL");
 });
